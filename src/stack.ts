@@ -1,0 +1,28 @@
+/**
+ * The sans-I/O contract between a protocol stack (plain TCP endpoint, MPTCP endpoint) and the drivers that move
+ * its segments (simulator, UDP, TUN). The stack never reads a clock or touches I/O: drivers hand it time and
+ * input, take its output, and call it again at its next deadline. Addresses are canonical text ("10.0.1.1",
+ * "2001:db8::1"); the driver adds and strips the IP (or UDP) framing.
+ */
+import type { Instant } from './util/time.ts';
+
+/** A TCP segment to send: encoded bytes with a valid checksum for `src`/`dst`. */
+export interface OutSegment {
+  src: string;
+  dst: string;
+  segment: Uint8Array;
+  /** DSCP/ECN byte for the IP header (per-subflow TOS), 0 by default. */
+  tos?: number;
+}
+
+export interface SegmentStack {
+  /** A TCP segment arrived for one of this stack's addresses. Never throws on bad input. */
+  receive(now: Instant, src: string, dst: string, segment: Uint8Array): void;
+  /** The next segment to send now, or null when there is nothing more. */
+  poll(now: Instant): OutSegment | null;
+  /** When `onTimer` must be called next, or null when no timer is pending. */
+  nextDeadline(): Instant | null;
+  onTimer(now: Instant): void;
+  /** The host's view of its addresses changed (an interface went down or came up). */
+  onAddressChange?(now: Instant, address: string, up: boolean): void;
+}
