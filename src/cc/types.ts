@@ -1,0 +1,60 @@
+/**
+ * The congestion-control interface every controller implements (Reno, CUBIC, and the coupled LIA, OLIA,
+ * BALIA). Windows are in bytes. The TCP engine decides *when* (ACK, loss event, timeout); the controller
+ * decides *how much*. Coupled controllers see their sibling subflows through a CouplingGroup.
+ */
+import type { Duration, Instant } from '../util/time.ts';
+
+/** What the TCP engine knows at the moment it reports an event. */
+export interface CcContext {
+  /** Sender maximum segment size in bytes (payload bytes per full segment). */
+  mss: number;
+  /** Bytes sent and not yet acknowledged (RFC 6675 "pipe" when SACK is in use). */
+  bytesInFlight: number;
+  /** Smoothed RTT (µs), 0 before the first sample. */
+  srtt: Duration;
+  /** Smallest RTT seen (µs), 0 before the first sample. */
+  minRtt: Duration;
+  /** The RTT sample taken from this ACK, when there is one (Karn's rule applied). */
+  rttSample?: Duration;
+  /** True when the sender could not fill the window (application-limited): do not grow cwnd. */
+  appLimited: boolean;
+}
+
+export interface CongestionControl {
+  readonly name: string;
+  /** Congestion window in bytes. */
+  readonly cwnd: number;
+  /** Slow-start threshold in bytes (Infinity initially). */
+  readonly ssthresh: number;
+  /** `ackedBytes` of new data were acknowledged (cumulatively or by SACK) outside loss recovery. */
+  onAck(now: Instant, ackedBytes: number, ctx: CcContext): void;
+  /** A loss was detected by duplicate ACKs or SACK (once per window of data): enter recovery. */
+  onCongestionEvent(now: Instant, ctx: CcContext): void;
+  /** Loss recovery ended (the recovery point was acknowledged). */
+  onRecoveryEnd(now: Instant, ctx: CcContext): void;
+  /** The retransmission timer expired. */
+  onRto(now: Instant, ctx: CcContext): void;
+  /** The connection was idle for longer than an RTO (RFC 5681 §4.1 restart window). */
+  onIdleRestart(now: Instant, ctx: CcContext): void;
+  /** The subflow left the connection (coupled controllers drop it from their group). */
+  detach(): void;
+}
+
+/** One member's view for coupled controllers (RFC 6356 §3: cwnd_i, rtt_i, mss_i). */
+export interface CoupledMember {
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  /** Smoothed RTT in µs (0 until measured). */
+  readonly srtt: Duration;
+  readonly mss: number;
+  /** Bytes delivered on this subflow since the last loss (OLIA's l_i). */
+  readonly bytesSinceLoss: number;
+  /** Whether the subflow may carry data now (established, not backup-idle, not failed). */
+  readonly active: boolean;
+}
+
+/** The set of subflows whose windows are coupled: one per MPTCP connection. */
+export interface CouplingGroup {
+  readonly members: readonly CoupledMember[];
+}
