@@ -1,5 +1,6 @@
 /** The `mptcp-ts` command line: one file per command under src/cli/, wired here. */
 import { Command, CommanderError } from 'commander';
+import { registerInspect } from './inspect.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('mptcp-ts')
@@ -23,4 +24,4 @@ export async function main(argv: string[]): Promise<number> {
 /** A command registers itself on the program and reports its exit status through `setCode`. */
 export type CommandRegistrar = (program: Command, setCode: (code: number) => void) => void;
 
-const commands: CommandRegistrar[] = [];
+const commands: CommandRegistrar[] = [registerInspect];
