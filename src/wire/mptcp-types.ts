@@ -1,7 +1,8 @@
 /**
  * MPTCP option structures (RFC 8684 §3), one per subtype and form. Field names follow the RFC and the
- * `inspect --json` contract. 64-bit values are bigint; HMACs are raw bytes. The codec lives in
- * mptcp-options.ts.
+ * `inspect --json` contract. 64-bit values are bigint; HMACs are raw bytes. Optional fields are absent
+ * (not undefined) when the form has no such field; `reserved` is absent when all its bits are zero. The codec
+ * lives in mptcp-options.ts.
  */
 
 export const MPTCP_KIND = 30;
@@ -44,6 +45,11 @@ export interface MpJoin {
   token?: number;
   nonce?: number;
   hmac?: Uint8Array;
+  /**
+   * Reserved bits, kept for exact re-encoding: the 3 bits between subtype and B (SYN, SYN/ACK), or the
+   * 12 bits after the subtype (ACK, whose backup and addressId are then false and 0).
+   */
+  reserved?: number;
 }
 
 /**
@@ -60,7 +66,10 @@ export interface Dss {
   ssn?: number;
   dataLength?: number;
   checksum?: number;
-  /** Reserved flag bits (upper 3 bits of the flags byte and the reserved nibble), kept for exact re-encoding. */
+  /**
+   * The 12 bits after the subtype that carry no meaning here, in wire position (reserved bits, and the a or m
+   * flag when A or M is clear), kept for exact re-encoding.
+   */
   reserved?: number;
 }
 
@@ -73,11 +82,15 @@ export interface AddAddr {
   address: string;
   port?: number;
   hmac?: Uint8Array;
+  /** The 3 reserved bits before E, kept for exact re-encoding. */
+  reserved?: number;
 }
 
 export interface RemoveAddr {
   subtype: 'REMOVE_ADDR';
   addressIds: number[];
+  /** The 4 reserved bits after the subtype. */
+  reserved?: number;
 }
 
 /** MP_PRIO: RFC 8684 has no address id (length 3); RFC 6824's length-4 form carries one. */
@@ -85,16 +98,22 @@ export interface MpPrio {
   subtype: 'MP_PRIO';
   backup: boolean;
   addressId?: number;
+  /** The 3 reserved bits before B. */
+  reserved?: number;
 }
 
 export interface MpFail {
   subtype: 'MP_FAIL';
   dsn: bigint;
+  /** The 12 reserved bits after the subtype. */
+  reserved?: number;
 }
 
 export interface MpFastclose {
   subtype: 'MP_FASTCLOSE';
   receiverKey: bigint;
+  /** The 12 reserved bits after the subtype. */
+  reserved?: number;
 }
 
 /** MP_TCPRST reason codes (RFC 8684 §3.6). */
