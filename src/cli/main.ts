@@ -1,5 +1,7 @@
 /** The `mptcp-ts` command line: one file per command under src/cli/, wired here. */
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.ts';
+import { registerDemo } from './demo.ts';
 import { registerInspect } from './inspect.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,4 +26,4 @@ export async function main(argv: string[]): Promise<number> {
 /** A command registers itself on the program and reports its exit status through `setCode`. */
 export type CommandRegistrar = (program: Command, setCode: (code: number) => void) => void;
 
-const commands: CommandRegistrar[] = [registerInspect];
+const commands: CommandRegistrar[] = [registerDemo, registerInspect, registerBench];
