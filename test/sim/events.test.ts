@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Simulator, SimTimeError } from '../../src/sim/events.ts';
+import { SimTimeError, Simulator } from '../../src/sim/events.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 test('events run in time order, and in scheduling order at equal times', () => {
@@ -127,14 +127,16 @@ test('micro-benchmark: simple events per second', (t) => {
   const total = 2_000_000;
   let count = 0;
   const tick = () => {
-    if (++count < total) sim.after(1 + (count * 7919) % 997, tick);
+    if (++count < total) sim.after(1 + ((count * 7919) % 997), tick);
   };
   for (let i = 0; i < 1000; i++) sim.at(rng.int(1000), tick);
   const t0 = process.hrtime.bigint();
   sim.run(Number.POSITIVE_INFINITY);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const rate = sim.eventsProcessed / seconds;
-  t.diagnostic(`${sim.eventsProcessed} events in ${seconds.toFixed(3)} s: ${(rate / 1e6).toFixed(2)} M events/s`);
+  t.diagnostic(
+    `${sim.eventsProcessed} events in ${seconds.toFixed(3)} s: ${(rate / 1e6).toFixed(2)} M events/s`,
+  );
   assert.ok(sim.eventsProcessed >= total);
   // A loose floor (coverage instrumentation and busy CI machines slow it down); the figure is reported above.
   assert.ok(rate > 300_000, `only ${rate.toFixed(0)} events/s`);
