@@ -174,6 +174,7 @@ function dssBaseLength(flags: number): number {
 }
 
 function decodeDss(buf: Uint8Array, start: number, len: number): Dss | DecodeError {
+  if (len < 4) return new DecodeError('dss.length', `DSS length ${len} leaves no room for the flags`);
   const flags = buf[start + 3]!;
   const base = dssBaseLength(flags);
   const hasMap = (flags & DssFlag.M) !== 0;
@@ -232,7 +233,8 @@ function decodeCapable(buf: Uint8Array, start: number, len: number): MpCapable |
 function decodeJoin(buf: Uint8Array, start: number, len: number): MpJoin | DecodeError {
   const b2 = buf[start + 2]!;
   const backup = (b2 & 1) === 1;
-  const addressId = buf[start + 3]!;
+  // Length 3 is refused below; no byte past the option is used.
+  const addressId = len > 3 ? buf[start + 3]! : 0;
   let o: MpJoin;
   let reserved = (b2 >>> 1) & 7;
   switch (len) {
