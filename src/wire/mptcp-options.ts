@@ -80,7 +80,15 @@ function put32(b: Uint8Array, i: number, v: number): void {
 /** Writes the low 64 bits of `v`. */
 function put64(b: Uint8Array, i: number, v: bigint): void {
   scratchView.setBigUint64(0, v);
-  b.set(scratch, i);
+  // Byte by byte: cheaper than a TypedArray.set call for 8 bytes.
+  b[i] = scratch[0]!;
+  b[i + 1] = scratch[1]!;
+  b[i + 2] = scratch[2]!;
+  b[i + 3] = scratch[3]!;
+  b[i + 4] = scratch[4]!;
+  b[i + 5] = scratch[5]!;
+  b[i + 6] = scratch[6]!;
+  b[i + 7] = scratch[7]!;
 }
 
 /** Writes the low 32 bits of `v`. */
@@ -184,36 +192,31 @@ function decodeDss(buf: Uint8Array, start: number, len: number): Dss | DecodeErr
       'dss.length',
       `DSS length ${len} does not match flags 0x${flags.toString(16).padStart(2, '0')} (expected ${hasMap ? `${base} or ${base + 2}` : base})`,
     );
-  const d: Dss = { subtype: 'DSS', dataFin: (flags & DssFlag.F) !== 0 };
+  const dataFin = (flags & DssFlag.F) !== 0;
   let i = start + 4;
   let meaning = DssFlag.F | DssFlag.A | DssFlag.M;
-  if (flags & DssFlag.A) {
+  const hasAck = (flags & DssFlag.A) !== 0;
+  const dataAck64 = (flags & DssFlag.a) !== 0;
+  let dataAck = 0n;
+  if (hasAck) {
     meaning |= DssFlag.a;
-    if (flags & DssFlag.a) {
-      d.dataAck = u64(buf, i);
-      d.dataAck64 = true;
-      i += 8;
-    } else {
-      d.dataAck = BigInt(u32(buf, i));
-      d.dataAck64 = false;
-      i += 4;
-    }
+    dataAck = dataAck64 ? u64(buf, i) : BigInt(u32(buf, i));
+    i += dataAck64 ? 8 : 4;
   }
+  // One object literal per shape (decoded on every data segment): V8 allocates it in one go.
+  let d: Dss;
   if (hasMap) {
     meaning |= DssFlag.m;
-    if (flags & DssFlag.m) {
-      d.dsn = u64(buf, i);
-      d.dsn64 = true;
-      i += 8;
-    } else {
-      d.dsn = BigInt(u32(buf, i));
-      d.dsn64 = false;
-      i += 4;
-    }
-    d.ssn = u32(buf, i);
-    d.dataLength = u16(buf, i + 4);
+    const dsn64 = (flags & DssFlag.m) !== 0;
+    const dsn = dsn64 ? u64(buf, i) : BigInt(u32(buf, i));
+    i += dsn64 ? 8 : 4;
+    const ssn = u32(buf, i);
+    const dataLength = u16(buf, i + 4);
+    d = hasAck
+      ? { subtype: 'DSS', dataFin, dataAck, dataAck64, dsn, dsn64, ssn, dataLength }
+      : { subtype: 'DSS', dataFin, dsn, dsn64, ssn, dataLength };
     if (len === base + 2) d.checksum = u16(buf, i + 6);
-  }
+  } else d = hasAck ? { subtype: 'DSS', dataFin, dataAck, dataAck64 } : { subtype: 'DSS', dataFin };
   const reserved = ((buf[start + 2]! & 0x0f) << 8) | (flags & ~meaning & 0xff);
   if (reserved) d.reserved = reserved;
   return d;
