@@ -9,7 +9,11 @@ import type { Duration, Instant } from '../util/time.ts';
 export interface CcContext {
   /** Sender maximum segment size in bytes (payload bytes per full segment). */
   mss: number;
-  /** Bytes sent and not yet acknowledged (RFC 6675 "pipe" when SACK is in use). */
+  /**
+   * Bytes sent and not yet acknowledged (RFC 6675 "pipe" when SACK is in use). On onCongestionEvent and onRto
+   * controllers read it as RFC 5681's FlightSize (ssthresh = max(FlightSize/2, 2·MSS)), so pass the data
+   * outstanding before the loss was marked there.
+   */
   bytesInFlight: number;
   /** Smoothed RTT (µs), 0 before the first sample. */
   srtt: Duration;
@@ -48,8 +52,21 @@ export interface CoupledMember {
   /** Smoothed RTT in µs (0 until measured). */
   readonly srtt: Duration;
   readonly mss: number;
-  /** Bytes delivered on this subflow since the last loss (OLIA's l_i). */
+  /** Bytes delivered on this subflow since the last loss (OLIA's l2_r). */
   readonly bytesSinceLoss: number;
+  /** Bytes delivered between the last two losses (OLIA's l1_r); 0 before the second loss. */
+  readonly bytesBetweenLosses?: number;
+  /** Whether the subflow may carry data now (established, not backup-idle, not failed). */
+  readonly active: boolean;
+}
+
+/**
+ * What the connection tells a coupling group about one subflow, read live each time a sibling computes its
+ * increase. A subflow object that implements CoupledMember satisfies it too.
+ */
+export interface SubflowView {
+  /** Smoothed RTT in µs (0 until measured). */
+  readonly srtt: Duration;
   /** Whether the subflow may carry data now (established, not backup-idle, not failed). */
   readonly active: boolean;
 }
