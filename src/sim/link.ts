@@ -416,10 +416,11 @@ export class Link<P extends Packet = Packet> {
     );
   }
 
-  /** Changes both directions (or one) now. */
-  set(changes: Partial<LinkDirectionConfig>, direction?: Direction): void {
-    if (direction !== 'down') this.up.configure(changes);
-    if (direction !== 'up') this.down.configure(changes);
+  /** Changes both directions (or only `direction`) now; `directions` overrides fields per direction. */
+  set(changes: Partial<LinkConfig>, direction?: Direction): void {
+    const { directions, ...base } = changes;
+    if (direction !== 'down') this.up.configure({ ...base, ...directions?.up });
+    if (direction !== 'up') this.down.configure({ ...base, ...directions?.down });
   }
 
   direction(d: Direction): LinkDirection<P> {

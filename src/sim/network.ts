@@ -17,7 +17,6 @@ import {
   Link,
   type LinkConfig,
   type LinkDirection,
-  type LinkDirectionConfig,
   type Packet,
 } from './link.ts';
 
@@ -101,7 +100,7 @@ export class Network {
   }
 
   /** Changes a link now, both directions unless one is named. */
-  setLink(name: string, changes: Partial<LinkDirectionConfig>, direction?: Direction): void {
+  setLink(name: string, changes: Partial<LinkConfig>, direction?: Direction): void {
     this.link(name).set(changes, direction);
   }
 

@@ -332,6 +332,8 @@ test('the two directions of a link are independent servers', () => {
   link.set({ up: false }, 'down');
   assert.equal(link.up.config.up, true);
   assert.equal(link.down.config.up, false);
+  link.set({ delay: 7, directions: { down: { delay: 9, up: true } } });
+  assert.deepEqual([link.up.config.delay, link.down.config.delay, link.down.config.up], [7, 9, true]);
 });
 
 test('the same seed gives the same delivery trace with every impairment on', () => {
