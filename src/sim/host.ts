@@ -222,10 +222,12 @@ export class SimHost {
     const now = this.sim.now;
     const deadline = stack.nextDeadline();
     let t = deadline === null ? null : Math.max(Math.ceil(deadline), now);
-    // A capped drain continues once time has moved, so that a runaway stack cannot freeze the clock.
-    if (capped || (t === now && this.spins >= TIMER_SPIN_CAP)) {
-      if (!capped) this.stats.timerStalls++;
-      t = t === null ? now + 1 : Math.max(t, now + 1);
+    // A capped drain, or a timer that keeps firing at one instant, continues 1 µs later: a runaway stack
+    // cannot freeze the clock.
+    if (capped) t = now + 1;
+    else if (t === now && this.lastTimerFire === now && this.spins >= TIMER_SPIN_CAP) {
+      this.stats.timerStalls++;
+      t = now + 1;
     }
     if (t === this.timerAt) return;
     if (this.timer !== null) this.sim.cancel(this.timer);
@@ -257,8 +259,7 @@ export class SimHost {
       this.slabUsed = 0;
     }
     const b = this.slab.subarray(this.slabUsed, this.slabUsed + size);
-    // Keep views 8-byte aligned so that neighbouring packets never share a cache line's worth of writes.
-    this.slabUsed += (size + 7) & ~7;
+    this.slabUsed += size;
     return b;
   }
 
