@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Simulator } from '../../src/sim/events.ts';
+import { stripMptcpOptions } from '../../src/sim/middlebox.ts';
 import { Network, NetworkConfigError } from '../../src/sim/network.ts';
 import type { OutSegment, SegmentStack } from '../../src/stack.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { MS } from '../../src/util/time.ts';
 import { parseIpv4 } from '../../src/wire/address.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
-import { decodeIpv4, Ipv4Flag } from '../../src/wire/ip.ts';
+import { decodeIpv4, encodeIp, Ipv4Flag } from '../../src/wire/ip.ts';
 import { CapableFlag } from '../../src/wire/mptcp-types.ts';
 import {
   decodeTcp,
@@ -341,4 +343,55 @@ test('IPv6 addresses are framed in IPv6 and routed the same way', () => {
   assert.equal(server.got[0]!.time, 3 * MS);
   assert.equal(server.got[0]!.src, '2001:db8::1');
   assert.ok(verifyTcpChecksum(v6('2001:db8::1'), v6('2001:db8:1::1'), server.got[0]!.segment));
+});
+
+test('the middlebox handles IPv6 and never throws on arbitrary bytes', () => {
+  const src = new Uint8Array(16);
+  const dst = new Uint8Array(16);
+  src.set([0x20, 0x01, 0x0d, 0xb8]);
+  dst.set([0x20, 0x01, 0x0d, 0xb8, 0, 1]);
+  const tcp = encodeTcp(
+    {
+      srcPort: 45030,
+      dstPort: 45031,
+      seq: 1,
+      ack: 0,
+      flags: TcpFlag.SYN,
+      reserved: 0,
+      window: 100,
+      checksum: 0,
+      urgent: 0,
+      options: [{ kind: 'nop' }, mpCapable],
+    },
+    undefined,
+    { src, dst },
+  );
+  const packet = encodeIp(
+    {
+      version: 6,
+      trafficClass: 0,
+      flowLabel: 0,
+      nextHeader: 6,
+      hopLimit: 64,
+      src,
+      dst,
+      extensions: new Uint8Array(0),
+    },
+    tcp,
+  );
+  const out = stripMptcpOptions(packet);
+  assert.ok(out);
+  const d = decodeTcp(out.subarray(40));
+  assert.ok(!(d instanceof DecodeError));
+  assert.deepEqual(mptcpOptions(d), []);
+  assert.ok(verifyTcpChecksum(src, dst, out.subarray(40)));
+  assert.equal(stripMptcpOptions(packet.subarray(0, 50)), null);
+  const rng = new Rng(99);
+  for (let i = 0; i < 20_000; i++) {
+    const junk = rng.fill(new Uint8Array(rng.int(80)));
+    if (junk.length > 0) junk[0] = (rng.chance(0.5) ? 0x45 : 0x60) | (junk[0]! & 0x0f);
+    if (junk.length > 9) junk[9] = 6;
+    if (junk.length > 6 && junk[0]! >>> 4 === 6) junk[6] = 6;
+    stripMptcpOptions(junk);
+  }
 });
