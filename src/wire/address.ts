@@ -94,9 +94,13 @@ export function formatIpv4(bytes: Uint8Array, offset = 0): string {
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!);
-  // IPv4-mapped addresses (::ffff:0:0/96) keep their IPv4 part dotted (RFC 5952 §5).
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
-    return `::ffff:${formatIpv4(bytes, offset + 12)}`;
+  // Addresses with a well-known IPv4-embedding prefix show their IPv4 part dotted (RFC 5952 §5), as
+  // inet_ntop (and so tshark and iproute2) does: IPv4-mapped ::ffff:0:0/96, and IPv4-compatible ::/96
+  // except where the first non-zero group is the last one (::1 stays ::1).
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0) {
+    if (g[5] === 0xffff) return `::ffff:${formatIpv4(bytes, offset + 12)}`;
+    if (g[5] === 0 && g[6] !== 0) return `::${formatIpv4(bytes, offset + 12)}`;
+  }
   // The first of the longest runs of two or more zero groups is compressed (RFC 5952 §4.2).
   let bestStart = -1;
   let bestLen = 1;
