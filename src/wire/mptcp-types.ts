@@ -137,7 +137,7 @@ export interface MpTcpRst {
   reason: number;
 }
 
-/** A subtype this codec does not know (e.g. MP_EXPERIMENTAL 0xf), kept as bytes after the subtype nibble. */
+/** A subtype this codec does not know (e.g. MP_EXPERIMENTAL 0xf), kept as bytes; encoding takes the subtype from `code`. */
 export interface MpUnknown {
   subtype: 'UNKNOWN';
   code: number;
