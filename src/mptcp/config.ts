@@ -1,0 +1,62 @@
+/** MPTCP connection tunables, with Linux-like defaults where Linux has one. */
+import type { TcpConfig } from '../tcp/config.ts';
+import { type Duration, MS, SECOND } from '../util/time.ts';
+
+export interface MptcpConfig {
+  /** Ask for DSS checksums (the A flag of MP_CAPABLE, RFC 8684 §3.3.1). */
+  checksum: boolean;
+  /** Subflows per connection at most, the initial one included (Linux's hard maximum is 8). */
+  maxSubflows: number;
+  /** Scheduler name (built-in or loaded ProgMP program). */
+  scheduler: string;
+  /** Congestion control of the subflows: 'lia' | 'olia' | 'balia' couple them; 'reno' | 'cubic' do not. */
+  cc: string;
+  /** Connection-level send buffer (bytes written and not yet DATA_ACKed). */
+  sndBuf: number;
+  /** Initial connection-level receive window in bytes. */
+  rcvBuf: number;
+  /** Cap of the receive window, which grows toward 2 · ΣBW · RTTmax (the Linux paper's rule). */
+  rcvBufMax: number;
+  /** Retransmission timeouts in a row after which a subflow is stale (Linux's stale_loss_cnt). */
+  staleLossCnt: number;
+  /** Un-echoed ADD_ADDR retransmissions (Linux: 3) and the wait between them. */
+  addAddrRetries: number;
+  addAddrTimeout: Duration;
+  /** Re-creating a failed subflow: first wait, then doubled up to the maximum. */
+  rejoinInitial: Duration;
+  rejoinMax: Duration;
+  /** Largest RTO of a subflow while other subflows work: a path that comes back is found quickly. */
+  subflowMaxRto: Duration;
+  /** TCP settings of every subflow. */
+  tcp: Partial<TcpConfig>;
+}
+
+export const DEFAULT_MPTCP_CONFIG: MptcpConfig = {
+  checksum: false,
+  maxSubflows: 8,
+  scheduler: 'default',
+  cc: 'lia',
+  sndBuf: 4 * 1024 * 1024,
+  rcvBuf: 256 * 1024,
+  rcvBufMax: 16 * 1024 * 1024,
+  staleLossCnt: 4,
+  addAddrRetries: 3,
+  addAddrTimeout: 2 * SECOND,
+  rejoinInitial: 250 * MS,
+  rejoinMax: 1 * SECOND,
+  subflowMaxRto: 1 * SECOND,
+  tcp: {},
+};
+
+export class MptcpConfigError extends Error {
+  override name = 'MptcpConfigError';
+}
+
+export function resolveMptcpConfig(base: MptcpConfig, over?: Partial<MptcpConfig>): MptcpConfig {
+  const c = { ...base, ...over, tcp: { ...base.tcp, ...over?.tcp } };
+  if (!Number.isInteger(c.maxSubflows) || c.maxSubflows < 1 || c.maxSubflows > 64)
+    throw new MptcpConfigError(`maxSubflows must be an integer in 1..64, got ${c.maxSubflows}`);
+  for (const k of ['sndBuf', 'rcvBuf', 'rcvBufMax'] as const)
+    if (!(c[k] > 0)) throw new MptcpConfigError(`${k} must be a positive number of bytes, got ${c[k]}`);
+  return c;
+}

@@ -1,0 +1,61 @@
+/**
+ * Data sequence mappings of one subflow direction (RFC 8684 §3.3.1): subflow sequence ranges (relative, the
+ * first data byte is ssn 1) to stream offsets. Sorted by ssn; pruned once the subflow no longer needs them.
+ */
+export interface Mapping {
+  ssn: number;
+  length: number;
+  /** Stream offset of the byte at `ssn`. */
+  offset: number;
+}
+
+export class MappingTable {
+  private list: Mapping[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.list.length - this.head;
+  }
+
+  /** Records a mapping; an identical repeat (Linux repeats the mapping on every segment) is ignored. */
+  add(ssn: number, length: number, offset: number): void {
+    const last = this.list[this.list.length - 1];
+    if (last && this.list.length > this.head) {
+      if (last.ssn === ssn && last.length === length && last.offset === offset) return;
+      if (ssn < last.ssn) {
+        // Out of order (a segment overtook another): keep the list sorted.
+        if (this.list.some((m, i) => i >= this.head && m.ssn === ssn && m.length === length)) return;
+        let i = this.list.length;
+        while (i > this.head && this.list[i - 1]!.ssn > ssn) i--;
+        this.list.splice(i, 0, { ssn, length, offset });
+        return;
+      }
+    }
+    this.list.push({ ssn, length, offset });
+  }
+
+  /** The mapping covering `ssn`, or undefined. */
+  find(ssn: number): Mapping | undefined {
+    for (let i = this.head; i < this.list.length; i++) {
+      const m = this.list[i]!;
+      if (ssn < m.ssn) return undefined;
+      if (ssn < m.ssn + m.length) return m;
+    }
+    return undefined;
+  }
+
+  /** Forgets mappings that end at or before `ssn`. */
+  pruneBefore(ssn: number): void {
+    while (this.head < this.list.length && this.list[this.head]!.ssn + this.list[this.head]!.length <= ssn)
+      this.head++;
+    if (this.head > 256 && this.head * 2 > this.list.length) {
+      this.list = this.list.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Every mapping still held (for reinjection of a failed subflow's data). */
+  *entries(): Iterable<Mapping> {
+    for (let i = this.head; i < this.list.length; i++) yield this.list[i]!;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The connection-level send side of "Multipath TCP in the Linux kernel": Q (written, not yet scheduled),
+ * QU (scheduled, not yet covered by a DATA_ACK) and RQ (to be reinjected on another subflow). Packets are
+ * chunks of at most one packet size from one application write; their positions are stream offsets
+ * (DSN − IDSN − 1). The three queues are the views the scheduler reads (src/sched/types.ts).
+ */
+import { PacketQueue, type PacketQueueView, type SchedPacket, type SchedSubflow } from '../sched/types.ts';
+
+export class DataPacket implements SchedPacket {
+  seq: number;
+  queue: PacketQueue = PacketQueue.Q;
+  sentOn: SchedSubflow[] = [];
+  stamp = 0;
+  /** The RQ view of this packet while a reinjection is pending. */
+  reinjection: DataPacket | null = null;
+
+  constructor(
+    /** Stream offset of the first byte. */
+    readonly offset: number,
+    readonly data: Uint8Array,
+    readonly psh: boolean,
+    readonly user: number,
+    idsnLow: number,
+    /** For an RQ view: the QU packet it stands for. */
+    readonly original: DataPacket | null = null,
+  ) {
+    // SEQ is the low 32 bits of the DSN = IDSN + 1 + offset.
+    this.seq = (idsnLow + 1 + offset) >>> 0;
+    if (original) this.sentOn = original.sentOn;
+  }
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  get end(): number {
+    return this.offset + this.data.length;
+  }
+}
+
+/** An array-backed FIFO exposing `packets`/`head` to the scheduler without copying. */
+class Fifo implements PacketQueueView {
+  packets: DataPacket[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.packets.length - this.head;
+  }
+
+  at(i: number): DataPacket | undefined {
+    return this.packets[this.head + i];
+  }
+
+  push(p: DataPacket): void {
+    this.packets.push(p);
+  }
+
+  shift(): DataPacket | undefined {
+    const p = this.packets[this.head];
+    if (p === undefined) return undefined;
+    this.head++;
+    this.compact();
+    return p;
+  }
+
+  /** Removes a packet anywhere in the queue (the scheduler may act on any element). */
+  remove(p: DataPacket): boolean {
+    if (this.packets[this.head] === p) return this.shift() !== undefined;
+    const i = this.packets.indexOf(p, this.head);
+    if (i < 0) return false;
+    this.packets.splice(i, 1);
+    return true;
+  }
+
+  /** Drops acknowledged packets from the front. */
+  dropUntil(offset: number, onDrop?: (p: DataPacket) => void): void {
+    while (this.head < this.packets.length && this.packets[this.head]!.end <= offset) {
+      onDrop?.(this.packets[this.head]!);
+      this.head++;
+    }
+    this.compact();
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.packets.length) {
+      this.packets = this.packets.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+export class SendQueues {
+  readonly q = new Fifo();
+  readonly qu = new Fifo();
+  readonly rq = new Fifo();
+  /** Stream offset of the next byte written by the application. */
+  private writeEnd = 0;
+  /** Bytes written and not yet DATA_ACKed (the bound of the connection's send buffer). */
+  private unacked = 0;
+  /** Stream offset up to which the peer acknowledged (DATA_ACK). */
+  acked = 0;
+  bytesInQ = 0;
+
+  constructor(
+    private readonly idsnLow: number,
+    /** Largest payload of one packet. */
+    public packetSize: number,
+    /** Send buffer bound in bytes (written and not yet DATA_ACKed). */
+    public sndBuf: number,
+  ) {}
+
+  get written(): number {
+    return this.writeEnd;
+  }
+
+  get bufferedBytes(): number {
+    return this.unacked;
+  }
+
+  /** Bytes write() would accept now. */
+  get space(): number {
+    return Math.max(0, this.sndBuf - this.unacked);
+  }
+
+  /** Appends as much of `data` as the buffer takes, cut into packets; returns the bytes taken. */
+  write(data: Uint8Array, user: number): number {
+    const n = Math.min(data.length, this.space);
+    for (let i = 0; i < n; i += this.packetSize) {
+      const len = Math.min(this.packetSize, n - i);
+      const p = new DataPacket(this.writeEnd, data.subarray(i, i + len), i + len === n, user, this.idsnLow);
+      this.q.push(p);
+      this.writeEnd += len;
+      this.bytesInQ += len;
+    }
+    this.unacked += n;
+    return n;
+  }
+
+  /** A packet left Q (pushed as new data or dropped): it joins QU. */
+  scheduled(p: DataPacket): void {
+    this.q.remove(p);
+    this.bytesInQ -= p.length;
+    p.queue = PacketQueue.QU;
+    this.qu.push(p);
+  }
+
+  /** Queues a QU packet for reinjection unless it is already queued or acknowledged. */
+  reinject(p: DataPacket): DataPacket | null {
+    if (p.reinjection || p.end <= this.acked || p.queue !== PacketQueue.QU) return null;
+    const r = new DataPacket(p.offset, p.data, p.psh, p.user, this.idsnLow, p);
+    r.queue = PacketQueue.RQ;
+    p.reinjection = r;
+    // RQ stays in data-sequence order: reinjections of older data go first.
+    const list = this.rq.packets;
+    let i = list.length;
+    while (i > this.rq.head && list[i - 1]!.offset > r.offset) i--;
+    list.splice(i, 0, r);
+    return r;
+  }
+
+  /** The reinjection left RQ (pushed or abandoned). */
+  unqueueReinjection(r: DataPacket): void {
+    this.rq.remove(r);
+    if (r.original) r.original.reinjection = null;
+  }
+
+  /** A DATA_ACK covered everything below `offset`. */
+  ack(offset: number): void {
+    if (offset <= this.acked) return;
+    const freed = Math.min(offset, this.writeEnd) - this.acked;
+    this.acked = offset;
+    this.unacked = Math.max(0, this.unacked - freed);
+    this.qu.dropUntil(offset);
+    this.rq.dropUntil(offset, (r) => {
+      if (r.original) r.original.reinjection = null;
+    });
+  }
+}
