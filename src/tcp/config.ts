@@ -1,0 +1,194 @@
+/** Connection states, tunables (with Linux-like defaults) and the tcp_info-like snapshot. */
+import type { CcName } from '../cc/index.ts';
+import type { CongestionControl, SubflowView } from '../cc/types.ts';
+import { type Duration, MS, SECOND } from '../util/time.ts';
+
+/** RFC 9293 §3.3.2 state names. */
+export type TcpState =
+  | 'CLOSED'
+  | 'SYN_SENT'
+  | 'SYN_RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT_1'
+  | 'FIN_WAIT_2'
+  | 'CLOSE_WAIT'
+  | 'CLOSING'
+  | 'LAST_ACK'
+  | 'TIME_WAIT';
+
+/** What a congestion-control factory is told when a connection needs a controller. */
+export interface CcRequest {
+  name: CcName;
+  /** Send MSS (payload bytes of a full segment), known once the handshake is done. */
+  mss: number;
+  initialCwnd: number;
+  now: number;
+  /** The connection's live view (srtt, active) for coupling groups. */
+  view: SubflowView;
+}
+
+export interface TcpConfig {
+  /** MSS announced in our SYN and the largest payload we send (bytes; 1460 for a 1500-byte MTU). */
+  mss: number;
+  /** Send buffer bound in bytes: write() accepts no more than this many unacknowledged bytes. */
+  sndBuf: number;
+  /** Initial receive buffer (the window we offer) in bytes. */
+  rcvBuf: number;
+  /** Upper bound for receive-buffer auto-tuning (Linux tcp_rmem[2]). */
+  rcvBufMax: number;
+  /** Grow the receive buffer with the bytes delivered per RTT (Linux's DRS). */
+  autotune: boolean;
+  windowScale: boolean;
+  sack: boolean;
+  /** Report duplicate segments with D-SACK (RFC 2883). */
+  dsack: boolean;
+  timestamps: boolean;
+  minRto: Duration;
+  initialRto: Duration;
+  maxRto: Duration;
+  delayedAck: boolean;
+  delayedAckTimeout: Duration;
+  /** Segments acknowledged at once at the start of a connection (Linux's quick-ACK mode). */
+  quickAcks: number;
+  nagle: boolean;
+  /** Congestion controller handed to the factory ('reno', 'cubic', ...). */
+  cc: CcName;
+  /** Builds the controller; defaults to src/cc's createCc. MPTCP passes one that joins a coupling group. */
+  ccFactory?: (req: CcRequest) => CongestionControl;
+  /** Initial congestion window in segments (RFC 6928: 10). */
+  initialCwnd: number;
+  /** TIME_WAIT length (2·MSL; Linux uses 60 s). */
+  timeWait: Duration;
+  keepAlive: boolean;
+  keepAliveIdle: Duration;
+  keepAliveInterval: Duration;
+  keepAliveProbes: number;
+  /** SYN retransmissions before an active open fails (Linux tcp_syn_retries). */
+  synRetries: number;
+  /** SYN/ACK retransmissions before a half-open connection is dropped (Linux tcp_synack_retries). */
+  synAckRetries: number;
+  /** Retransmission timeouts in a row before the connection is aborted (Linux tcp_retries2). */
+  maxRetransmissions: number;
+  /** Half-open (SYN_RECEIVED) connections a listener holds at most. */
+  backlog: number;
+  /** F-RTO spurious-timeout detection (RFC 5682, SACK-enhanced when SACK is on). */
+  frto: boolean;
+  /** Restart from the initial window after an idle period longer than the RTO (RFC 5681 §4.1). */
+  slowStartAfterIdle: boolean;
+  /** Minimum gap between ACKs sent in reply to out-of-window segments (Linux tcp_invalid_ratelimit). */
+  invalidAckInterval: Duration;
+  /** Challenge ACKs per second per endpoint (RFC 5961 §7; Linux tcp_challenge_ack_limit). */
+  challengeAckLimit: number;
+  /** Duplicate-ACK / SACK threshold for fast retransmit (RFC 5681, RFC 6675). */
+  dupThresh: number;
+}
+
+export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
+  mss: 1460,
+  sndBuf: 4 * 1024 * 1024,
+  rcvBuf: 128 * 1024,
+  rcvBufMax: 6 * 1024 * 1024,
+  autotune: true,
+  windowScale: true,
+  sack: true,
+  dsack: true,
+  timestamps: true,
+  minRto: 200 * MS,
+  initialRto: SECOND,
+  maxRto: 120 * SECOND,
+  delayedAck: true,
+  delayedAckTimeout: 40 * MS,
+  quickAcks: 16,
+  nagle: true,
+  cc: 'reno',
+  initialCwnd: 10,
+  timeWait: 60 * SECOND,
+  keepAlive: false,
+  keepAliveIdle: 7200 * SECOND,
+  keepAliveInterval: 75 * SECOND,
+  keepAliveProbes: 9,
+  synRetries: 6,
+  synAckRetries: 5,
+  maxRetransmissions: 15,
+  backlog: 128,
+  frto: false,
+  slowStartAfterIdle: true,
+  invalidAckInterval: 500 * MS,
+  challengeAckLimit: 1000,
+  dupThresh: 3,
+});
+
+/** Thrown when a configuration value cannot work. */
+export class TcpConfigError extends Error {
+  override name = 'TcpConfigError';
+}
+
+/** Merges `over` into `base` and checks the result. */
+export function resolveConfig(base: Readonly<TcpConfig>, over?: Partial<TcpConfig>): TcpConfig {
+  const c: TcpConfig = { ...base, ...over };
+  if (!Number.isInteger(c.mss) || c.mss < 64 || c.mss > 65495)
+    throw new TcpConfigError(`mss ${c.mss} is out of range: give an integer in 64..65495`);
+  if (c.sndBuf < c.mss) throw new TcpConfigError(`sndBuf ${c.sndBuf} must hold at least one MSS (${c.mss})`);
+  if (c.rcvBuf < c.mss) throw new TcpConfigError(`rcvBuf ${c.rcvBuf} must hold at least one MSS (${c.mss})`);
+  if (c.rcvBufMax < c.rcvBuf) c.rcvBufMax = c.rcvBuf;
+  if (c.rcvBufMax > 1 << 30) throw new TcpConfigError('rcvBufMax is above 2^30 bytes, the RFC 7323 limit');
+  if (c.minRto <= 0 || c.maxRto < c.minRto || c.initialRto <= 0)
+    throw new TcpConfigError('need 0 < minRto <= maxRto and initialRto > 0');
+  if (c.backlog < 1) throw new TcpConfigError('backlog must be at least 1');
+  if (c.initialCwnd < 1) throw new TcpConfigError('initialCwnd must be at least 1 segment');
+  return c;
+}
+
+/** A tcp_info-like snapshot. Byte counts unless the name says segments; times in µs (0 = not measured). */
+export interface TcpInfo {
+  state: TcpState;
+  /** Congestion-control state: 'open', 'recovery' (fast recovery) or 'loss' (after an RTO). */
+  caState: 'open' | 'recovery' | 'loss';
+  srtt: Duration;
+  rttvar: Duration;
+  rto: Duration;
+  minRtt: Duration;
+  /** The receiver's RTT estimate used by auto-tuning. */
+  rcvRtt: Duration;
+  cwnd: number;
+  cwndSegs: number;
+  ssthresh: number;
+  /** Send MSS: payload bytes in a full segment with the options in use. */
+  mss: number;
+  /** Largest payload seen from the peer. */
+  rcvMss: number;
+  peerMss: number;
+  sndWscale: number;
+  rcvWscale: number;
+  sackOk: boolean;
+  tsOk: boolean;
+  bytesSent: number;
+  bytesRetrans: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  segsOut: number;
+  segsIn: number;
+  dataSegsOut: number;
+  dataSegsIn: number;
+  /** Timeouts in a row (the current backoff exponent). */
+  retransmits: number;
+  totalRetrans: number;
+  /** Bytes marked lost and not yet SACKed or acknowledged. */
+  lost: number;
+  sacked: number;
+  /** RFC 6675 pipe. */
+  inFlight: number;
+  /** Bytes delivered per second over the last RTT. */
+  deliveryRate: number;
+  appLimited: boolean;
+  rcvWnd: number;
+  rcvBuf: number;
+  /** Out-of-order bytes held, and the memory charged for them (bounded by rcvBuf). */
+  oooBytes: number;
+  oooMemory: number;
+  sndWnd: number;
+  sndBufUsed: number;
+  /** Instants of the last data sent and received (-1 = never). */
+  lastDataSent: number;
+  lastDataRecv: number;
+}

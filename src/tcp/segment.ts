@@ -1,0 +1,174 @@
+/**
+ * The per-segment fast path: a header and option parser that fills one reused object (no allocation per
+ * segment), and byte writers for the header and the options the engine itself sends. Structural errors
+ * are refused with the same rules as src/wire/tcp.ts's decodeTcpOptions (which the MPTCP hook path uses
+ * for the full option list), so both views of a segment agree.
+ */
+import { MPTCP_KIND } from '../wire/mptcp-types.ts';
+import { TCP_HEADER_MIN } from '../wire/tcp.ts';
+
+export class ParsedSegment {
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  headerLength = 0;
+  /** Payload is buf[payloadStart..payloadEnd). */
+  payloadStart = 0;
+  payloadEnd = 0;
+  mss = -1;
+  wscale = -1;
+  sackPermitted = false;
+  hasTs = false;
+  tsval = 0;
+  tsecr = 0;
+  sackCount = 0;
+  readonly sackLeft = new Uint32Array(4);
+  readonly sackRight = new Uint32Array(4);
+  hasMptcp = false;
+  /** Why parsing failed, when it did. */
+  error = '';
+
+  get len(): number {
+    return this.payloadEnd - this.payloadStart;
+  }
+}
+
+const rd32 = (b: Uint8Array, i: number): number =>
+  ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+
+/** Parses `buf` as a TCP segment into `p`; false (with p.error) for a structurally bad header. */
+export function parseSegment(buf: Uint8Array, p: ParsedSegment): boolean {
+  const n = buf.length;
+  if (n < TCP_HEADER_MIN) {
+    p.error = 'tcp.truncated';
+    return false;
+  }
+  const hl = (buf[12]! >>> 4) * 4;
+  if (hl < TCP_HEADER_MIN || hl > n) {
+    p.error = 'tcp.dataOffset';
+    return false;
+  }
+  p.srcPort = (buf[0]! << 8) | buf[1]!;
+  p.dstPort = (buf[2]! << 8) | buf[3]!;
+  p.seq = rd32(buf, 4);
+  p.ack = rd32(buf, 8);
+  p.flags = buf[13]!;
+  p.window = (buf[14]! << 8) | buf[15]!;
+  p.headerLength = hl;
+  p.payloadStart = hl;
+  p.payloadEnd = n;
+  p.mss = -1;
+  p.wscale = -1;
+  p.sackPermitted = false;
+  p.hasTs = false;
+  p.sackCount = 0;
+  p.hasMptcp = false;
+  let i = TCP_HEADER_MIN;
+  while (i < hl) {
+    const kind = buf[i]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= hl) {
+      p.error = 'tcp.option.truncated';
+      return false;
+    }
+    const len = buf[i + 1]!;
+    if (len < 2 || i + len > hl) {
+      p.error = 'tcp.option.length';
+      return false;
+    }
+    switch (kind) {
+      case 2:
+        if (len !== 4) return bad(p, 'tcp.option.mss');
+        p.mss = (buf[i + 2]! << 8) | buf[i + 3]!;
+        break;
+      case 3:
+        if (len !== 3) return bad(p, 'tcp.option.wscale');
+        p.wscale = buf[i + 2]!;
+        break;
+      case 4:
+        if (len !== 2) return bad(p, 'tcp.option.sackPermitted');
+        p.sackPermitted = true;
+        break;
+      case 5: {
+        if (len < 10 || (len - 2) % 8 !== 0) return bad(p, 'tcp.option.sack');
+        let c = 0;
+        for (let j = i + 2; j < i + len && c < 4; j += 8, c++) {
+          p.sackLeft[c] = rd32(buf, j);
+          p.sackRight[c] = rd32(buf, j + 4);
+        }
+        p.sackCount = c;
+        break;
+      }
+      case 8:
+        if (len !== 10) return bad(p, 'tcp.option.timestamp');
+        p.hasTs = true;
+        p.tsval = rd32(buf, i + 2);
+        p.tsecr = rd32(buf, i + 6);
+        break;
+      case MPTCP_KIND:
+        p.hasMptcp = true;
+        break;
+    }
+    i += len;
+  }
+  return true;
+}
+
+function bad(p: ParsedSegment, code: string): false {
+  p.error = code;
+  return false;
+}
+
+export function put16(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 8;
+  b[i + 1] = v;
+}
+
+export function put32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 24;
+  b[i + 1] = v >>> 16;
+  b[i + 2] = v >>> 8;
+  b[i + 3] = v;
+}
+
+/** Writes the fixed 20-byte header (checksum zero) at b[0]. */
+export function writeHeader(
+  b: Uint8Array,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  headerLength: number,
+  flags: number,
+  window: number,
+): void {
+  put16(b, 0, srcPort);
+  put16(b, 2, dstPort);
+  put32(b, 4, seq);
+  put32(b, 8, ack);
+  b[12] = (headerLength >>> 2) << 4;
+  b[13] = flags;
+  put16(b, 14, window);
+  b[16] = 0;
+  b[17] = 0;
+  b[18] = 0;
+  b[19] = 0;
+}
+
+/** NOP, NOP, timestamp (12 bytes, Linux's aligned layout). Returns the next offset. */
+export function writeTimestamp(b: Uint8Array, i: number, tsval: number, tsecr: number): number {
+  b[i] = 1;
+  b[i + 1] = 1;
+  b[i + 2] = 8;
+  b[i + 3] = 10;
+  put32(b, i + 4, tsval);
+  put32(b, i + 8, tsecr);
+  return i + 12;
+}

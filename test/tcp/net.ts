@@ -1,0 +1,231 @@
+/**
+ * A small two-host network for the TCP tests, in virtual time: each direction has a one-way delay, an
+ * optional rate with a drop-tail queue, and seeded loss, reordering and duplication, plus a scripted drop
+ * hook and a tap. It drives the endpoints through receive/poll/nextDeadline/onTimer only.
+ */
+import type { TcpConfig } from '../../src/tcp/config.ts';
+import { TcpEndpoint } from '../../src/tcp/endpoint.ts';
+import { ParsedSegment, parseSegment } from '../../src/tcp/segment.ts';
+import { Rng } from '../../src/util/rng.ts';
+import type { Duration, Instant } from '../../src/util/time.ts';
+
+export const A = '10.0.0.1';
+export const B = '10.0.0.2';
+
+export interface LinkOptions {
+  delay: Duration;
+  /** Bytes per second; 0 = no serialization delay. */
+  rate?: number;
+  /** Drop-tail queue bound in bytes (with rate). */
+  queueBytes?: number;
+  loss?: number;
+  reorder?: number;
+  reorderDelay?: Duration;
+  duplicate?: number;
+}
+
+/** A segment seen on a link: parsed header fields and the raw bytes. */
+export interface Seen {
+  at: Instant;
+  dir: 'ab' | 'ba';
+  /** Count of segments offered to this link so far, starting at 1. */
+  n: number;
+  p: ParsedSegment;
+  bytes: Uint8Array;
+}
+
+interface Ev {
+  at: Instant;
+  order: number;
+  to: TcpEndpoint;
+  src: string;
+  dst: string;
+  seg: Uint8Array;
+}
+
+class Link {
+  freeAt = 0;
+  count = 0;
+  constructor(
+    readonly opts: LinkOptions,
+    readonly dir: 'ab' | 'ba',
+  ) {}
+}
+
+export class Net {
+  now: Instant = 0;
+  readonly a: TcpEndpoint;
+  readonly b: TcpEndpoint;
+  readonly rng: Rng;
+  /** Segments delivered to an endpoint. */
+  delivered = 0;
+  /** Called for every segment offered to a link; return true to drop it. */
+  drop: ((s: Seen) => boolean) | null = null;
+  /** Called for every segment offered to a link (before drop decisions). */
+  tap: ((s: Seen) => void) | null = null;
+  private readonly ab: Link;
+  private readonly ba: Link;
+  private heap: Ev[] = [];
+  private order = 0;
+
+  constructor(opts: {
+    seed: number;
+    ab: LinkOptions;
+    ba?: LinkOptions;
+    configA?: Partial<TcpConfig>;
+    configB?: Partial<TcpConfig>;
+  }) {
+    this.rng = new Rng(opts.seed);
+    this.a = new TcpEndpoint({ rng: this.rng.fork(), config: opts.configA });
+    this.b = new TcpEndpoint({ rng: this.rng.fork(), config: opts.configB });
+    this.ab = new Link(opts.ab, 'ab');
+    this.ba = new Link(opts.ba ?? opts.ab, 'ba');
+  }
+
+  /** Polls both endpoints and puts their output on the links. */
+  flush(): void {
+    for (let s = this.a.poll(this.now); s !== null; s = this.a.poll(this.now))
+      this.send(this.ab, this.b, s.src, s.dst, s.segment);
+    for (let s = this.b.poll(this.now); s !== null; s = this.b.poll(this.now))
+      this.send(this.ba, this.a, s.src, s.dst, s.segment);
+  }
+
+  /** Injects a segment as if it arrived at `to` now (for forged-segment tests). */
+  inject(to: 'a' | 'b', src: string, dst: string, seg: Uint8Array): void {
+    (to === 'a' ? this.a : this.b).receive(this.now, src, dst, seg);
+    this.flush();
+  }
+
+  private send(link: Link, to: TcpEndpoint, src: string, dst: string, seg: Uint8Array): void {
+    link.count++;
+    if (this.tap !== null || this.drop !== null) {
+      const p = new ParsedSegment();
+      parseSegment(seg, p);
+      const seen: Seen = { at: this.now, dir: link.dir, n: link.count, p, bytes: seg };
+      this.tap?.(seen);
+      if (this.drop?.(seen)) return;
+    }
+    const o = link.opts;
+    if (o.loss && this.rng.chance(o.loss)) return;
+    let depart = this.now;
+    if (o.rate) {
+      const start = Math.max(this.now, link.freeAt);
+      if (o.queueBytes !== undefined && ((start - this.now) * o.rate) / 1e6 > o.queueBytes) return;
+      depart = start + Math.round(((seg.length + 40) * 1e6) / o.rate);
+      link.freeAt = depart;
+    }
+    let at = depart + o.delay;
+    if (o.reorder && this.rng.chance(o.reorder)) at += o.reorderDelay ?? o.delay;
+    this.push({ at, order: this.order++, to, src, dst, seg });
+    if (o.duplicate && this.rng.chance(o.duplicate))
+      this.push({ at: at + 1, order: this.order++, to, src, dst, seg });
+  }
+
+  /** Runs until `until` (virtual µs) or until `stop()` returns true; returns the time reached. */
+  run(until: Instant, stop?: () => boolean): Instant {
+    this.flush();
+    while (!stop?.()) {
+      const ev = this.heap[0];
+      const da = this.a.nextDeadline() ?? Number.POSITIVE_INFINITY;
+      const db = this.b.nextDeadline() ?? Number.POSITIVE_INFINITY;
+      const t = Math.min(ev ? ev.at : Number.POSITIVE_INFINITY, da, db);
+      if (t > until) {
+        this.now = Math.max(this.now, until === Number.POSITIVE_INFINITY ? this.now : until);
+        break;
+      }
+      this.now = Math.max(this.now, t);
+      if (ev && ev.at <= this.now) {
+        this.pop();
+        this.delivered++;
+        ev.to.receive(this.now, ev.src, ev.dst, ev.seg);
+      } else {
+        if (da <= this.now) this.a.onTimer(this.now);
+        if (db <= this.now) this.b.onTimer(this.now);
+      }
+      this.flush();
+    }
+    return this.now;
+  }
+
+  private push(e: Ev): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p]!, e)) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && less(h[r]!, h[l]!) ? r : l;
+      if (less(last, h[c]!)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+}
+
+const less = (x: Ev, y: Ev): boolean => x.at < y.at || (x.at === y.at && x.order < y.order);
+
+/** Deterministic test payload: byte i of a stream is a function of i and the seed. */
+export function pattern(len: number, seed: number, offset = 0): Uint8Array {
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const x = offset + i;
+    out[i] = (x * 131 + (x >>> 8) * 7 + seed) & 0xff;
+  }
+  return out;
+}
+
+/** Writes `data` into `conn` as fast as its send buffer allows, then end()s it if asked. */
+export function pump(
+  conn: { write(d: Uint8Array): number; end(): void; onWritable?: () => void },
+  data: Uint8Array,
+  end = true,
+): void {
+  let off = 0;
+  const go = () => {
+    while (off < data.length) {
+      const n = conn.write(data.subarray(off, Math.min(data.length, off + 65536)));
+      off += n;
+      if (n === 0) return;
+    }
+    if (end) conn.end();
+  };
+  conn.onWritable = go;
+  go();
+}
+
+/** Collects received bytes into one buffer. */
+export class Sink {
+  private chunks: Uint8Array[] = [];
+  length = 0;
+  ended = false;
+  push(b: Uint8Array): void {
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    this.chunks = [out];
+    return out;
+  }
+}
