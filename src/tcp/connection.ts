@@ -25,7 +25,7 @@ import { SubflowHookError } from './hook.ts';
 import { Reassembly } from './reassembly.ts';
 import { RttEstimator } from './rtt.ts';
 import { EVER_RETRANS, FIN, SACKED, Scoreboard } from './scoreboard.ts';
-import { type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
+import { allocBytes, copyBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqDiff, seqLt } from './seq.ts';
 
@@ -742,7 +742,7 @@ export class TcpConnection implements SubflowView {
     const prevUna = this.sndUnaOff;
     const advanced = ackOff > prevUna;
     let sacked = 0;
-    if (this.sackOk && p.sackCount > 0 && this.sb.size > 0) sacked = this.processSack(p, ackOff);
+    if (this.sackOk && p.sackCount > 0) sacked = this.processSack(p, ackOff);
     const isDup =
       !advanced &&
       ackOff === prevUna &&
@@ -1010,8 +1010,7 @@ export class TcpConnection implements SubflowView {
     const ssn = this.rcvNxtOff + 1;
     this.rcvNxtOff += len;
     this.bytesReceived += len;
-    const bytes = buf.slice(from, to);
-    this.handOver(ssn, bytes);
+    this.handOver(ssn, copyBytes(buf, from, to));
   }
 
   private deliverRange(start: number, chunks: Uint8Array[]): void {
@@ -1231,7 +1230,15 @@ export class TcpConnection implements SubflowView {
     }
     if (unsent > 0) {
       let len = Math.min(mss, unsent, peerRoom);
-      if (this.hook !== null) len = Math.min(len, this.sndBuf.recordEnd(this.sndNxtOff) - this.sndNxtOff);
+      // A segment that ends a pulled chunk is complete: the upper layer already decided to send it now.
+      let recordDone = false;
+      if (this.hook !== null) {
+        const rec = this.sndBuf.recordEnd(this.sndNxtOff) - this.sndNxtOff;
+        if (rec <= len) {
+          len = rec;
+          recordDone = true;
+        }
+      }
       if (len <= 0) {
         this.armPersist(now);
         return null;
@@ -1240,7 +1247,7 @@ export class TcpConnection implements SubflowView {
         this.cwndLimitedNow = true;
         return null;
       }
-      if (len < mss && !this.persistForce) {
+      if (len < mss && !this.persistForce && !recordDone) {
         const allQueued = len === unsent;
         if (allQueued) {
           // Nagle (RFC 9293 §3.7.4): hold a small segment while data is unacknowledged.
@@ -1465,7 +1472,7 @@ export class TcpConnection implements SubflowView {
     len: number,
   ): OutSegment {
     const hl = 20 + optBytes;
-    const b = new Uint8Array(hl + len);
+    const b = allocBytes(hl + len);
     writeHeader(b, this.local.port, this.remote.port, seq, this.rcvNxtSeq(), hl, flags, this.windowField());
     let i = 20;
     if (this.tsOk) i = writeTimestamp(b, i, this.tsNow(now), this.tsRecent);
@@ -1505,7 +1512,9 @@ export class TcpConnection implements SubflowView {
 
   /** The window field: free buffer space, never shrinking the offered right edge, with receiver SWS avoidance. */
   private windowField(): number {
-    const free = Math.max(0, this.rcvBuf - this.rcvQueued);
+    // An MPTCP subflow advertises the connection-level window (RFC 8684 §3.3.4), which its hook knows.
+    const hw = this.hook?.receiveWindow;
+    const free = hw ? hw.call(this.hook, this) : Math.max(0, this.rcvBuf - this.rcvQueued);
     const cand = this.rcvNxtOff + free;
     if (
       cand >= this.advEdgeOff + Math.min(this.rcvBuf / 2, this.config.mss) ||

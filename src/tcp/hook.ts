@@ -60,6 +60,8 @@ export interface SubflowHook {
   incoming(conn: TcpConnection, seg: IncomingSegmentInfo, options: readonly TcpOption[]): boolean;
   /** Bytes to send next starting at relative subflow sequence number `ssn`: at most `maxBytes`, or null. */
   pull?(conn: TcpConnection, ssn: number, maxBytes: number): Uint8Array | null;
+  /** Receive window to advertise, in bytes (MPTCP: the connection-level window); the engine's own when absent. */
+  receiveWindow?(conn: TcpConnection): number;
   /** In-order payload starting at relative subflow sequence number `ssn`. */
   onData?(conn: TcpConnection, ssn: number, bytes: Uint8Array): void;
 }

@@ -4,6 +4,7 @@
  * plus a per-chunk overhead, like the kernel's truesize) is capped: past the cap new out-of-order data is
  * dropped, so a hostile peer cannot make us hold more than the budget whatever it sends.
  */
+import { copyBytes } from './segment.ts';
 
 /** Bookkeeping charged per stored chunk, so a flood of tiny segments exhausts the budget early. */
 export const CHUNK_OVERHEAD = 128;
@@ -79,7 +80,7 @@ export class Reassembly {
         // Extend rg to the right up to the next range.
         const next = j + 1 < r.length ? r[j + 1]! : null;
         const stop = next !== null ? Math.min(end, next.start) : end;
-        rg.chunks.push(buf.slice(from + (cur - start), from + (stop - start)));
+        rg.chunks.push(copyBytes(buf, from + (cur - start), from + (stop - start)));
         this.bytes += stop - cur;
         this.chunkCount++;
         rg.end = stop;
@@ -95,7 +96,7 @@ export class Reassembly {
         continue;
       }
       const stop = rg !== null ? Math.min(end, rg.start) : end;
-      const chunk = buf.slice(from + (cur - start), from + (stop - start));
+      const chunk = copyBytes(buf, from + (cur - start), from + (stop - start));
       this.bytes += stop - cur;
       this.chunkCount++;
       if (rg !== null && stop === rg.start) {

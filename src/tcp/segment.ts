@@ -126,6 +126,35 @@ function bad(p: ParsedSegment, code: string): false {
   return false;
 }
 
+/**
+ * Segment and payload bytes are carved from 256 KiB slabs, 8-byte aligned (as Node's Buffer pool does): one
+ * ArrayBuffer per slab instead of one per segment, and aligned for the word-wise checksum. A carved view is
+ * never handed out twice, so a segment held in a link queue keeps its bytes; a slab is freed when no view
+ * of it is left.
+ */
+const SLAB = 256 * 1024;
+let slab = new Uint8Array(SLAB);
+let slabOff = 0;
+
+/** `n` fresh zero bytes. */
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB >>> 3) return new Uint8Array(n);
+  if (slabOff + n > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabOff = 0;
+  }
+  const b = slab.subarray(slabOff, slabOff + n);
+  slabOff = (slabOff + n + 7) & ~7;
+  return b;
+}
+
+/** A copy of src[from..to) in fresh bytes. */
+export function copyBytes(src: Uint8Array, from: number, to: number): Uint8Array {
+  const b = allocBytes(to - from);
+  b.set(src.subarray(from, to));
+  return b;
+}
+
 export function put16(b: Uint8Array, i: number, v: number): void {
   b[i] = v >>> 8;
   b[i + 1] = v;

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { segmentChecksum } from '../../src/tcp/fast-checksum.ts';
+import { Reassembly } from '../../src/tcp/reassembly.ts';
+import { EVER_RETRANS, LOST, RETRANS, SACKED, Scoreboard } from '../../src/tcp/scoreboard.ts';
+import { SendBuffer } from '../../src/tcp/send-buffer.ts';
+import { seqDiff, seqGt, seqLt } from '../../src/tcp/seq.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { internetChecksum, pseudoHeaderSum, transportChecksum } from '../../src/wire/checksum.ts';
+
+test('sequence comparisons wrap at 2^32', () => {
+  assert.ok(seqLt(0xfffffff0, 0x10));
+  assert.ok(seqGt(0x10, 0xfffffff0));
+  assert.equal(seqDiff(0x10, 0xfffffff0), 0x20);
+});
+
+test('the word-parallel checksum equals the byte-pair one for any length and alignment', () => {
+  const rng = new Rng(1);
+  const src = new Uint8Array([10, 0, 0, 1]);
+  const dst = new Uint8Array([10, 0, 0, 2]);
+  for (let i = 0; i < 500; i++) {
+    const len = 20 + rng.int(1500);
+    const off = rng.int(4) * (i % 2);
+    const backing = rng.fill(new Uint8Array(len + off));
+    const buf = backing.subarray(off);
+    const want = transportChecksum(src, dst, 6, buf);
+    assert.equal(
+      segmentChecksum(pseudoHeaderSum(src, dst, 6, len), buf, 0, len),
+      want,
+      `len ${len} off ${off}`,
+    );
+  }
+  assert.equal(
+    segmentChecksum(0, new Uint8Array(8).fill(0xff), 0, 8),
+    internetChecksum(new Uint8Array(8).fill(0xff)),
+  );
+});
+
+test('send buffer: bounded, copies across blocks, releases acknowledged bytes, keeps record marks', () => {
+  const sb = new SendBuffer(50_000);
+  const rng = new Rng(2);
+  const data = rng.fill(new Uint8Array(70_000));
+  assert.equal(sb.write(data), 50_000);
+  assert.equal(sb.space, 0);
+  const out = new Uint8Array(20_000);
+  sb.copyOut(10_000, 20_000, out, 0);
+  assert.deepEqual(out, data.subarray(10_000, 30_000));
+  sb.release(40_000);
+  assert.equal(sb.write(data.subarray(50_000)), 20_000);
+  sb.markRecord();
+  sb.copyOut(45_000, 20_000, out, 0);
+  assert.deepEqual(out, data.subarray(45_000, 65_000));
+  assert.equal(sb.recordEnd(45_000), 70_000);
+  assert.equal(sb.recordEnd(70_000), Number.POSITIVE_INFINITY);
+});
+
+test('scoreboard: SACK marks, IsLost frontier, pipe counters, NextSeg order, RTO go-back-N', () => {
+  const sb = new Scoreboard();
+  for (let i = 0; i < 200; i++) sb.push(i * 100, (i + 1) * 100, i, 0);
+  assert.equal(sb.outstanding, 20_000);
+  // SACK segments 3..9 (7 segments): 0..2 are lost (more than 2 MSS SACKed above), nothing above 9.
+  assert.equal(sb.sack(300, 1000), 700);
+  assert.equal(sb.sackRttSentAt, 3);
+  assert.ok(sb.markLost(200));
+  assert.equal(sb.lostBytes, 300);
+  assert.equal(sb.nextLost(), 0);
+  sb.markRetransmitted(0, 500);
+  assert.equal(sb.flags(0), LOST | RETRANS | EVER_RETRANS);
+  assert.equal(sb.nextLost(), 1);
+  assert.equal(sb.retransBytes, 100);
+  // Cumulative ACK of 0..1: delivered excludes nothing SACKed; Karn: record 0 was retransmitted.
+  assert.equal(sb.ackTo(200), 200);
+  assert.equal(sb.ackedRetransmitted, true);
+  assert.equal(sb.nextLost(), 2);
+  // A partial ACK inside record 2 trims it.
+  assert.equal(sb.ackTo(250), 50);
+  assert.equal(sb.lostBytes, 50);
+  // RTO: everything not SACKed is lost; the SACKed records stay SACKed.
+  sb.markAllLost();
+  assert.equal(sb.flags(5) & SACKED, SACKED);
+  assert.equal(sb.lostBytes, 20_000 - 250 - 700);
+  assert.equal(sb.retransBytes, 0);
+  assert.equal(sb.nextLost(), 2);
+  sb.clearSacks();
+  assert.equal(sb.sackedBytes, 0);
+  sb.split(2, 280);
+  assert.equal(sb.end(2), 280);
+  assert.equal(sb.start(3), 280);
+  assert.equal(sb.outstanding, 20_000 - 250);
+});
+
+test('scoreboard stays linear over a large window with scattered losses', () => {
+  const sb = new Scoreboard();
+  const n = 50_000;
+  for (let i = 0; i < n; i++) sb.push(i * 1000, (i + 1) * 1000, i, 0);
+  const t0 = performance.now();
+  let lost = 0;
+  for (let i = 0; i < n; i++) {
+    if (i % 10 === 0) continue;
+    sb.sack(i * 1000, (i + 1) * 1000);
+    sb.markLost(2000);
+    for (let k = sb.nextLost(); k >= 0; k = sb.nextLost()) {
+      sb.markRetransmitted(k, 0);
+      lost++;
+    }
+  }
+  assert.equal(lost, n / 10);
+  assert.ok(performance.now() - t0 < 2000);
+});
+
+test('reassembly: merges ranges, trims duplicates, reports SACK blocks by recency, respects its budget', () => {
+  const r = new Reassembly(10_000);
+  const seg = (n: number, v: number) => new Uint8Array(n).fill(v);
+  assert.equal(r.insert(1000, seg(100, 1), 0, 100), 'stored');
+  assert.equal(r.insert(3000, seg(100, 3), 0, 100), 'stored');
+  assert.equal(r.insert(1100, seg(100, 2), 0, 100), 'stored');
+  const out = new Float64Array(8);
+  assert.equal(r.sackBlocks(out, 4, false), 2);
+  assert.deepEqual([...out.subarray(0, 4)], [1000, 1200, 3000, 3100]);
+  // Overlap: only the new part is stored, the duplicate part becomes a D-SACK block.
+  assert.equal(r.insert(1150, seg(100, 9), 0, 100), 'stored');
+  assert.equal(r.bytes, 350);
+  assert.equal(r.sackBlocks(out, 4, true), 3);
+  assert.deepEqual([...out.subarray(0, 6)], [1150, 1200, 1000, 1250, 3000, 3100]);
+  // Bridging two ranges merges them.
+  assert.equal(r.insert(1250, seg(1750, 4), 0, 1750), 'stored');
+  assert.equal(r.ranges.length, 1);
+  const rg = r.takeInOrder(1000)!;
+  const bytes = Buffer.concat(rg.chunks);
+  assert.equal(bytes.length, 2100);
+  assert.equal(bytes[150], 2, 'the earlier copy wins');
+  assert.equal(r.bytes, 0);
+  // Budget: tiny segments are charged their overhead.
+  let stored = 0;
+  for (let i = 0; i < 1000; i++) if (r.insert(10_000 + 2 * i, seg(1, 1), 0, 1) === 'stored') stored++;
+  assert.ok(r.cost <= 10_000);
+  assert.equal(stored, Math.floor(10_000 / 129));
+});
