@@ -11,6 +11,11 @@
  *   cc "cubic" for TCP and "lia" for MPTCP, paths: the first path for TCP and every path for MPTCP,
  *   scheduler "default", pathManager "fullmesh", subflowsPerPath 1, no backup paths, no lists, no actions.
  * - every `at` (timeline, actions, stream rate changes) is simulated time since the scenario started.
+ *
+ * Fields added to SCENARIOS.md: a link may take `jitterDistribution` ("uniform" | "normal"), `reorderDelay`
+ * (the extra delay of a reordered packet) and `directions: { up?: {...}, down?: {...} }` (fields that differ
+ * in one direction; "up" is client to server); a stream workload may take `duration` (stop writing and close
+ * after it). The workloads' wire behaviour is described in workload.ts.
  */
 import type { Duration } from '../util/time.ts';
 import {
