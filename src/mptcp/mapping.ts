@@ -34,11 +34,18 @@ export class MappingTable {
     this.list.push({ ssn, length, offset });
   }
 
-  /** The mapping covering `ssn`, or undefined. */
+  /** The mapping covering `ssn`, or undefined (binary search: the list is sorted by ssn). */
   find(ssn: number): Mapping | undefined {
-    for (let i = this.head; i < this.list.length; i++) {
+    let lo = this.head;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.list[mid]!.ssn <= ssn) lo = mid + 1;
+      else hi = mid;
+    }
+    // The last mapping starting at or before ssn; overlapping repeats are rare, so look back a little.
+    for (let i = lo - 1; i >= this.head && i >= lo - 4; i--) {
       const m = this.list[i]!;
-      if (ssn < m.ssn) return undefined;
       if (ssn < m.ssn + m.length) return m;
     }
     return undefined;
