@@ -24,7 +24,7 @@ import type { IncomingSegmentInfo, OutgoingSegmentInfo, SegmentKind, SubflowHook
 import { SubflowHookError } from './hook.ts';
 import { Reassembly } from './reassembly.ts';
 import { RttEstimator } from './rtt.ts';
-import { EVER_RETRANS, FIN, SACKED, Scoreboard } from './scoreboard.ts';
+import { FIN, SACKED, Scoreboard } from './scoreboard.ts';
 import { allocBytes, copyBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqDiff, seqLt } from './seq.ts';
@@ -120,7 +120,6 @@ export class TcpConnection implements SubflowView {
   private readonly sb = new Scoreboard();
   private sndUnaOff = 0;
   private sndNxtOff = 0;
-  private synAcked = false;
   private sndWnd = 0;
   private maxSndWnd = 0;
   private sndWl1 = 0;
@@ -539,7 +538,6 @@ export class TcpConnection implements SubflowView {
     this.takePeerSyn(now, p);
     if (this.hook !== null && !this.hookIncoming(p, buf)) return;
     if (f & F_ACK) {
-      this.synAcked = true;
       this.sndWnd = p.window << this.sndShift;
       this.maxSndWnd = this.sndWnd;
       this.sndWl1 = p.seq;
@@ -646,7 +644,6 @@ export class TcpConnection implements SubflowView {
 
   /** The ACK of our SYN/ACK arrived (RFC 9293 §3.10.7.4, SYN-RECEIVED ACK check). */
   private establishFromSynReceived(now: Instant, p: ParsedSegment): void {
-    this.synAcked = true;
     this.sndWnd = p.window << this.sndShift;
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = p.seq;
@@ -1784,15 +1781,5 @@ export class TcpConnection implements SubflowView {
 
   private tsNow(now: Instant): number {
     return (Math.floor(now / 1000) + this.tsOffset) >>> 0;
-  }
-
-  /** @internal Whether the SYN has been acknowledged. */
-  get synchronized(): boolean {
-    return this.synAcked;
-  }
-
-  /** @internal Karn bookkeeping exposed for tests: whether record `i` was retransmitted. */
-  recordRetransmitted(i: number): boolean {
-    return (this.sb.flags(i) & EVER_RETRANS) !== 0;
   }
 }

@@ -61,6 +61,8 @@ export class Net {
   delivered = 0;
   /** Called for every segment offered to a link; return true to drop it. */
   drop: ((s: Seen) => boolean) | null = null;
+  /** Extra delay (µs) for a segment that is not dropped, e.g. a delay spike. */
+  extraDelay: ((s: Seen) => number) | null = null;
   /** Called for every segment offered to a link (before drop decisions). */
   tap: ((s: Seen) => void) | null = null;
   private readonly ab: Link;
@@ -98,12 +100,14 @@ export class Net {
 
   private send(link: Link, to: TcpEndpoint, src: string, dst: string, seg: Uint8Array): void {
     link.count++;
-    if (this.tap !== null || this.drop !== null) {
+    let extra = 0;
+    if (this.tap !== null || this.drop !== null || this.extraDelay !== null) {
       const p = new ParsedSegment();
       parseSegment(seg, p);
       const seen: Seen = { at: this.now, dir: link.dir, n: link.count, p, bytes: seg };
       this.tap?.(seen);
       if (this.drop?.(seen)) return;
+      extra = this.extraDelay?.(seen) ?? 0;
     }
     const o = link.opts;
     if (o.loss && this.rng.chance(o.loss)) return;
@@ -114,7 +118,7 @@ export class Net {
       depart = start + Math.round(((seg.length + 40) * 1e6) / o.rate);
       link.freeAt = depart;
     }
-    let at = depart + o.delay;
+    let at = depart + o.delay + extra;
     if (o.reorder && this.rng.chance(o.reorder)) at += o.reorderDelay ?? o.delay;
     this.push({ at, order: this.order++, to, src, dst, seg });
     if (o.duplicate && this.rng.chance(o.duplicate))

@@ -159,3 +159,26 @@ test('delayed ACK: one segment is acknowledged after the 40 ms timer, two full s
   net.run(t1 + 200 * MS);
   assert.deepEqual(acks, [t1 + 10 * MS], 'the second full segment triggers an immediate ACK');
 });
+
+test('F-RTO: a delay spike that fires the RTO is detected as spurious and the window is not retransmitted', () => {
+  const outcome: Record<string, { spurious: number; retrans: number }> = {};
+  for (const frto of [true, false]) {
+    const { net, client, sink } = setup(37, { frto });
+    const data = pattern(3_000_000, 4);
+    pump(client, data, false);
+    // Every ACK sent during a 600 ms stretch arrives at its end (a delay spike): the RTO fires, nothing is lost.
+    const t0 = net.now + 50 * MS;
+    const t1 = t0 + 600 * MS;
+    net.extraDelay = (s) => (s.dir === 'ba' && s.at >= t0 && s.at < t1 ? t1 - s.at : 0);
+    net.run(net.now + 20 * SECOND);
+    assert.deepEqual(Buffer.from(sink.bytes()), Buffer.from(data));
+    assert.ok(net.a.counters.TCPTimeouts >= 1);
+    outcome[String(frto)] = { spurious: net.a.counters.TCPSpuriousRTOs, retrans: net.a.counters.RetransSegs };
+  }
+  assert.equal(outcome.true!.spurious, 1);
+  assert.equal(outcome.false!.spurious, 0);
+  assert.ok(
+    outcome.true!.retrans * 4 < outcome.false!.retrans,
+    `F-RTO retransmitted ${outcome.true!.retrans} segments, go-back-N ${outcome.false!.retrans}`,
+  );
+});
