@@ -199,3 +199,28 @@ test('a hook can refuse: a listener refusing a SYN answers RST; a client refusin
   assert.equal(net.a.counters.DropHookVeto, 1);
   assert.equal(net.b.connections().length, 0, "the server's half-open connection was reset");
 });
+
+test('receiveWindow(): a subflow advertises the window its hook gives (the connection-level window)', () => {
+  const net = new Net({ seed: 55, ab: { delay: 10 * MS } });
+  let shared = 300_000;
+  const hook: SubflowHook = {
+    options: () => null,
+    incoming: () => true,
+    receiveWindow: () => shared,
+    onData: () => {},
+  };
+  net.b.listen(80, () => {}, { hook: () => hook });
+  const windows: number[] = [];
+  net.tap = (s) => {
+    if (s.dir === 'ba' && !(s.p.flags & 0x02)) windows.push(s.p.window * 128);
+  };
+  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  net.run(100 * MS);
+  client.write(new Uint8Array(1000));
+  net.run(net.now + 100 * MS);
+  assert.equal(windows.at(-1), 300_032, '300 000 rounded up to the 128-byte scale unit');
+  shared = 1_000_000;
+  client.write(new Uint8Array(1000));
+  net.run(net.now + 100 * MS);
+  assert.equal(client.info().sndWnd, 1_000_064);
+});
