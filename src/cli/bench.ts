@@ -10,6 +10,7 @@ export interface BenchResult {
 /** Each benchmark is loaded only when asked for, so one benchmark's imports never slow another. */
 const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   wire: async () => (await import('../../bench/wire.ts')).benchWire(),
+  sim: async () => (await import('../../bench/sim.ts')).benchSim(),
 };
 
 export function formatBench(results: BenchResult[]): string {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
 import { registerInspect } from './inspect.ts';
+import { registerSim } from './sim.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('mptcp-ts')
@@ -26,4 +27,4 @@ export async function main(argv: string[]): Promise<number> {
 /** A command registers itself on the program and reports its exit status through `setCode`. */
 export type CommandRegistrar = (program: Command, setCode: (code: number) => void) => void;
 
-const commands: CommandRegistrar[] = [registerDemo, registerInspect, registerBench];
+const commands: CommandRegistrar[] = [registerDemo, registerInspect, registerSim, registerBench];

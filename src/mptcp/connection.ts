@@ -166,7 +166,9 @@ export class MptcpConnection {
   bytesWritten = 0;
   bytesDelivered = 0;
   private rcvWindow: number;
-  private lastRcvTune: Instant = 0;
+  private rcvTuneStart: Instant = 0;
+  private rcvTuneBytes = 0;
+  private rcvTuneRtt = 0;
 
   onEstablished?: () => void;
   onData?: (bytes: Uint8Array) => void;
@@ -1172,17 +1174,21 @@ export class MptcpConnection {
   /** Grows the receive window toward 2 · ΣBW · RTTmax (capped), the Linux paper's buffer rule. */
   private tuneReceiveWindow(): void {
     const now = this.host.now;
-    if (now - this.lastRcvTune < 100 * MS) return;
-    this.lastRcvTune = now;
-    let bw = 0;
+    if (now - this.rcvTuneStart < Math.max(this.rcvTuneRtt, 10 * MS)) return;
+    // Measured over about one RTTmax, the delivery rate gives ΣBW; the window aims at 2 · ΣBW · RTTmax.
+    // When the window itself limits the sender this doubles it every RTT, as Linux's DRS does per socket.
     let rttMax = 0;
     for (const sf of this.subflows) {
       if (!sf.usable) continue;
       const i = sf.tcp.info();
-      bw += i.deliveryRate;
       rttMax = Math.max(rttMax, i.srtt, i.rcvRtt);
     }
-    const want = Math.min(this.config.rcvBufMax, Math.ceil((2 * bw * rttMax) / 1e6));
+    const elapsed = now - this.rcvTuneStart;
+    const rate = (this.bytesDelivered - this.rcvTuneBytes) / elapsed;
+    this.rcvTuneStart = now;
+    this.rcvTuneBytes = this.bytesDelivered;
+    this.rcvTuneRtt = rttMax;
+    const want = Math.min(this.config.rcvBufMax, Math.ceil(2 * rate * rttMax));
     if (want > this.rcvWindow) {
       this.rcvWindow = want;
       this.host.counters.RcvWndShared++;

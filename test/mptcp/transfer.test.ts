@@ -15,16 +15,17 @@ test('one subflow: MP_CAPABLE handshake, data by DSS, DATA_FIN both ways, clean 
 });
 
 test('two paths with fullmesh: both subflows carry data, every byte arrives in order', () => {
-  const b = bed(2, [{}, {}]);
-  const r = transfer(b, 20_000_000, {
+  const b = bed(2, [{ queue: { packets: 170 } }, { queue: { packets: 170 } }]);
+  const r = transfer(b, 60_000_000, {
     pm: fullmeshManager({ localAddresses: [clientAddress(1), clientAddress(2)] }),
   });
   assert.ok(r.intact, `received ${r.all.length} bytes`);
   const subs = r.conn.subflows;
   assert.equal(subs.length, 2);
-  for (const s of subs) assert.ok(s.bytesSent > 2_000_000, `subflow ${s.id} sent ${s.bytesSent}`);
+  for (const s of subs) assert.ok(s.bytesSent > 20_000_000, `subflow ${s.id} sent ${s.bytesSent}`);
   const seconds = r.doneAt / 1e6;
-  const mbps = (20_000_000 * 8) / seconds / 1e6;
-  assert.ok(mbps > 120, `goodput ${mbps.toFixed(1)} Mbit/s over two 100 Mbit/s paths`);
+  const mbps = (60_000_000 * 8) / seconds / 1e6;
+  // Including the handshakes and slow start; the steady state is checked by the 30 s scenario.
+  assert.ok(mbps > 160, `goodput ${mbps.toFixed(1)} Mbit/s over two 100 Mbit/s paths`);
   void MS;
 });
