@@ -16,8 +16,9 @@ import {
   token,
 } from '../src/crypto.ts';
 import { Rng } from '../src/util/rng.ts';
+import { CAPTURES_DIR } from './support/captures.ts';
 
-const CAPTURES = '/work/shared/captures';
+const CAPTURES = CAPTURES_DIR;
 
 interface ExpectOption {
   name: string;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { capturePath } from '../inspect/captures.ts';
+import { capturePath } from '../support/captures.ts';
 
 const run = (...args: string[]) => spawnSync('node', ['bin/mptcp-ts', ...args], { encoding: 'utf8' });
 

@@ -11,7 +11,7 @@ import { analyse } from '../../src/inspect/connections.ts';
 import { type JsonOption, optionToJson } from '../../src/inspect/option-json.ts';
 import { decodeCaptureFile } from '../../src/inspect/packets.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
-import { CAPTURES, capturePath } from './captures.ts';
+import { CAPTURES, capturePath } from '../support/captures.ts';
 
 const TSHARK = '/usr/bin/tshark';
 const haveTshark = existsSync(TSHARK);

@@ -26,6 +26,6 @@ test('two paths with fullmesh: both subflows carry data, every byte arrives in o
   const seconds = r.doneAt / 1e6;
   const mbps = (60_000_000 * 8) / seconds / 1e6;
   // Including the handshakes and slow start; the steady state is checked by the 30 s scenario.
-  assert.ok(mbps > 160, `goodput ${mbps.toFixed(1)} Mbit/s over two 100 Mbit/s paths`);
+  assert.ok(mbps > 140, `goodput ${mbps.toFixed(1)} Mbit/s over two 100 Mbit/s paths`);
   void MS;
 });

@@ -10,6 +10,7 @@ import { DecodeError } from '../../src/wire/errors.ts';
 import { decodeIp, encodeIp } from '../../src/wire/ip.ts';
 import { decodeMptcpOption, encodeMptcpOption, mptcpOptionLength } from '../../src/wire/mptcp-options.ts';
 import { decodeTcp, encodeTcp } from '../../src/wire/tcp.ts';
+import { CAPTURES_DIR } from '../support/captures.ts';
 
 const CASES = 100_000;
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -19,7 +20,7 @@ const CAPTURES = ['kernel-3paths-prio-rmaddr', 'kernel-ipv6-fallback'];
 function captureIpPackets(): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const name of CAPTURES) {
-    const file = new Uint8Array(readFileSync(`/work/shared/captures/${name}.pcap`));
+    const file = new Uint8Array(readFileSync(`${CAPTURES_DIR}/${name}.pcap`));
     const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
     for (let i = 24; i < file.length; ) {
       const caplen = view.getUint32(i + 8, true);
@@ -39,7 +40,7 @@ const tcpSeeds = ipSeeds.map((p) => {
 const optionSeeds = [
   ...new Set(
     CAPTURES.flatMap((name) =>
-      JSON.parse(readFileSync(`/work/shared/captures/${name}.expect.json`, 'utf8')).packets.flatMap(
+      JSON.parse(readFileSync(`${CAPTURES_DIR}/${name}.expect.json`, 'utf8')).packets.flatMap(
         (p: { options: { raw: string }[] }) => p.options.map((o) => o.raw),
       ),
     ),

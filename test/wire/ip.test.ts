@@ -22,6 +22,7 @@ import {
 } from '../../src/wire/ip.ts';
 import { encodeMptcpOption, mptcpOptionLength } from '../../src/wire/mptcp-options.ts';
 import { decodeTcp, encodeTcp, mptcpOptions, verifyTcpChecksum } from '../../src/wire/tcp.ts';
+import { CAPTURES_DIR } from '../support/captures.ts';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -290,10 +291,10 @@ function* frames(file: Uint8Array): Generator<Uint8Array> {
 test('every packet of the kernel captures decodes (IP, TCP, MPTCP) to tshark’s values and re-encodes exactly', () => {
   let count = 0;
   for (const name of ['kernel-3paths-prio-rmaddr', 'kernel-ipv6-fallback']) {
-    const doc = JSON.parse(readFileSync(`/work/shared/captures/${name}.expect.json`, 'utf8'));
+    const doc = JSON.parse(readFileSync(`${CAPTURES_DIR}/${name}.expect.json`, 'utf8'));
     const expected = doc.packets as ExpectedPacket[];
     let k = 0;
-    for (const frame of frames(new Uint8Array(readFileSync(`/work/shared/captures/${name}.pcap`)))) {
+    for (const frame of frames(new Uint8Array(readFileSync(`${CAPTURES_DIR}/${name}.pcap`)))) {
       const e = expected[k++]!;
       const ethertype = (frame[12]! << 8) | frame[13]!;
       assert.equal(ethertype, e.ip_version === 4 ? 0x0800 : 0x86dd);

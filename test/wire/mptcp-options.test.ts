@@ -5,6 +5,7 @@ import { dssChecksum, verifyDssChecksum } from '../../src/wire/dss-checksum.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
 import { decodeMptcpOption, encodeMptcpOption, mptcpOptionLength } from '../../src/wire/mptcp-options.ts';
 import type { Dss, MptcpOption } from '../../src/wire/mptcp-types.ts';
+import { CAPTURES_DIR } from '../support/captures.ts';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -107,7 +108,7 @@ test('every MPTCP option in the kernel captures decodes to tshark’s values and
   const forms = new Set<string>();
   let count = 0;
   for (const name of ['kernel-3paths-prio-rmaddr', 'kernel-ipv6-fallback']) {
-    const doc = JSON.parse(readFileSync(`/work/shared/captures/${name}.expect.json`, 'utf8'));
+    const doc = JSON.parse(readFileSync(`${CAPTURES_DIR}/${name}.expect.json`, 'utf8'));
     for (const p of doc.packets as { options: Expected[] }[]) {
       for (const e of p.options) {
         const raw = hex(e.raw);

@@ -8,8 +8,9 @@ import { Rng } from '../../src/util/rng.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
 import { frameIpPacket, ipPayloadOfFrame, LinkType, UnsupportedLinkTypeError } from '../../src/wire/link.ts';
 import { type Capture, PcapWriter, PcapWriterError, readCapture } from '../../src/wire/pcap.ts';
+import { CAPTURES_DIR } from '../support/captures.ts';
 
-const CAPTURES = '/work/shared/captures';
+const CAPTURES = CAPTURES_DIR;
 const TSHARK = '/usr/bin/tshark';
 const SHARED = [
   { name: 'kernel-3paths-prio-rmaddr', packets: 376 },
@@ -572,7 +573,7 @@ test('10,000 random and mutated inputs never throw, and decoded records stay ins
 
 const tsharkMissing = existsSync(TSHARK)
   ? false
-  : `tshark is not installed at ${TSHARK}; install it (see /work/shared/WIRE.md) to check our captures with it`;
+  : `tshark is not installed at ${TSHARK}; install it (see ../shared/WIRE.md) to check our captures with it`;
 
 test('tshark opens PcapWriter captures of raw IPv4, raw IPv6, Ethernet and SLL2 frames', {
   skip: tsharkMissing,

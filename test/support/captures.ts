@@ -8,7 +8,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const SHARED =
   [join(here, '../../../shared'), join(here, '../../shared')].find((p) => existsSync(p)) ?? '';
 
-export const capturePath = (name: string) => join(SHARED, 'captures', `${name}.pcap`);
+export const CAPTURES_DIR = join(SHARED, 'captures');
+export const capturePath = (name: string) => join(CAPTURES_DIR, `${name}.pcap`);
 
 export interface KnownCapture {
   name: string;
