@@ -7,7 +7,7 @@
 import { type Diagnostic, didYouMean, ProgmpError } from './errors.ts';
 import { Op, type Program, S, TYPE_NAMES, type Type, type Uses, X } from './ir.ts';
 import { ALIASES, type Member, membersOf } from './members.ts';
-import type { At, PExpr, PProgram, PStmt } from './syntax.ts';
+import { type At, type PExpr, type PProgram, type PStmt, start } from './syntax.ts';
 
 const PREDEFINED = [
   'Q',
@@ -115,7 +115,10 @@ class Checker {
     for (let i = 0; i < stmts.length; i++) {
       const st = stmts[i]!;
       if (i > 0 && stmts[i - 1]!.k === 'return') {
-        this.err(st, 'statements after RETURN are unreachable: RETURN must end its block');
+        this.err(
+          st.k === 'var' ? st.kw : st,
+          'statements after RETURN are unreachable: RETURN must end its block',
+        );
         break;
       }
       const s = this.stmt(st, scope, top);
@@ -165,7 +168,10 @@ class Checker {
         if (st.value !== null) {
           v = this.expr(st.value, scope);
           if (v.type === 'sbflist' || v.type === 'pktlist')
-            this.err(st.value, `PRINT cannot print a ${TYPE_NAMES[v.type]}: print its COUNT or an element`);
+            this.err(
+              start(st.value),
+              `PRINT cannot print a ${TYPE_NAMES[v.type]}: print its COUNT or an element`,
+            );
         }
         return new S(Op.Print, fmt, v);
       }
@@ -226,7 +232,8 @@ class Checker {
 
   private expect(e: PExpr, scope: Scope, want: Type, what: string): X {
     const x = this.expr(e, scope);
-    if (!fits(x.type, want)) this.err(e, `${what} expects ${article(want)} but got ${TYPE_NAMES[x.type]}`);
+    if (!fits(x.type, want))
+      this.err(start(e), `${what} expects ${article(want)} but got ${TYPE_NAMES[x.type]}`);
     return x;
   }
 
@@ -324,7 +331,7 @@ class Checker {
         const neg = e.op === '!=';
         if (r.type === 'null') return new X(neg ? Op.NotNull : Op.IsNull, 'bool', false, l);
         if (l.type === 'null') {
-          this.err(e.l, `NULL goes on the right of ${e.op}: write x ${e.op} NULL`);
+          this.err(start(e.l), `NULL goes on the right of ${e.op}: write x ${e.op} NULL`);
           return new X(Op.Bool, 'bool', false);
         }
         if (l.type !== 'error' && r.type !== 'error' && (l.type !== 'int' || r.type !== 'int'))
@@ -406,7 +413,10 @@ class Checker {
         inner.vars.set(e.param.name, { slot, type: elemOf(obj.type), nullable: false, line: e.param.line });
         const body = this.expr(e.arg, inner);
         if (!fits(body.type, m.arg!))
-          this.err(e.arg, `${canonical} expects ${article(m.arg!)} body but got ${TYPE_NAMES[body.type]}`);
+          this.err(
+            start(e.arg),
+            `${canonical} expects ${article(m.arg!)} body but got ${TYPE_NAMES[body.type]}`,
+          );
         const site = m.op === Op.Filter ? this.sites++ : -1;
         const nullable = m.op === Op.Min || m.op === Op.Max;
         return new X(

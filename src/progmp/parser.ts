@@ -99,7 +99,7 @@ class Parser {
           do {
             const n = this.ident('a variable name after VAR');
             this.expect('=', '"=" after the variable name');
-            out.push({ ...this.at(n), k: 'var', name: n.text, init: this.expr() });
+            out.push({ ...this.at(n), k: 'var', name: n.text, init: this.expr(), kw: at });
           } while (this.accept(','));
           this.expect(';');
           return;

@@ -28,7 +28,8 @@ export type PExpr =
   | (At & { k: 'push' | 'setuser'; obj: PExpr; arg: PExpr });
 
 export type PStmt =
-  | (At & { k: 'var'; name: string; init: PExpr })
+  /** Positioned at the variable name; `kw` is where its VAR keyword is. */
+  | (At & { k: 'var'; name: string; init: PExpr; kw: At })
   | (At & { k: 'set'; reg: PExpr; value: PExpr })
   | (At & { k: 'if'; cond: PExpr; then: PStmt[]; else: PStmt[] | null })
   | (At & { k: 'foreach'; name: string; list: PExpr; body: PStmt[] })
@@ -42,4 +43,18 @@ export type PStmt =
 export interface PProgram {
   name: string | null;
   body: PStmt[];
+}
+
+/** Where an expression starts (its leftmost token), for errors about the whole expression. */
+export function start(e: PExpr): At {
+  switch (e.k) {
+    case 'member':
+    case 'push':
+    case 'setuser':
+      return start(e.obj);
+    case 'bin':
+      return start(e.l);
+    default:
+      return e;
+  }
 }

@@ -68,11 +68,17 @@ export class FakeConn implements SchedState {
     this.trace.push(line);
   }
 
-  /** Appends `n` packets to Q. */
+  /** Data sequence number of the next byte written. */
+  nextSeq = 0;
+
+  /** Appends `n` packets to Q (SEQ counts bytes). */
   write(n: number, p: Partial<SchedPacket> = {}): SchedPacket[] {
-    const first = this.q.packets.length + this.qu.packets.length;
     const out: SchedPacket[] = [];
-    for (let i = 0; i < n; i++) out.push(packet(first + i, p));
+    for (let i = 0; i < n; i++) {
+      const x = packet(this.nextSeq, p);
+      this.nextSeq += x.length;
+      out.push(x);
+    }
     this.q.packets.push(...out);
     this.queuedBytes += out.reduce((a, x) => a + x.length, 0);
     return out;
