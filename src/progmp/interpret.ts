@@ -5,7 +5,7 @@
  * wrap-around, and the step count (see runtime.ts).
  *
  * The switches use the numeric values of Op, SbfProp and PktProp (ir.ts) as literal case labels so V8
- * compiles them to jump tables; test/progmp/interpret.test.ts pins those values.
+ * compiles them to jump tables; test/progmp/semantics.test.ts pins those values.
  */
 import type { SchedPacket, SchedSubflow } from '../sched/types.ts';
 import type { Program, S, X } from './ir.ts';
@@ -174,7 +174,9 @@ export class Interpreter {
         }
       case 26 /* SbfProp */:
         {
-          const s = this.eval(x.a!) as SchedSubflow | null;
+          // A lambda parameter or variable receiver (the common case) is read without a recursive call.
+          const a = x.a!;
+          const s = (a.op === 4 /* Local */ ? this.f[a.n] : this.eval(a)) as SchedSubflow | null;
           return s === null ? null : subflowProp(s, x.n);
         }
       case 27 /* PktProp */:
