@@ -11,6 +11,7 @@ export interface BenchResult {
 const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   wire: async () => (await import('../../bench/wire.ts')).benchWire(),
   sim: async () => (await import('../../bench/sim.ts')).benchSim(),
+  sched: async () => (await import('../../bench/sched.ts')).benchSched(),
 };
 
 export function formatBench(results: BenchResult[]): string {

@@ -1,5 +1,6 @@
 /** The `mptcp-ts` command line: one file per command under src/cli/, wired here. */
 import { Command, CommanderError } from 'commander';
+import { registerProgmp } from '../progmp/cli.ts';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
 import { registerInspect } from './inspect.ts';
@@ -27,4 +28,10 @@ export async function main(argv: string[]): Promise<number> {
 /** A command registers itself on the program and reports its exit status through `setCode`. */
 export type CommandRegistrar = (program: Command, setCode: (code: number) => void) => void;
 
-const commands: CommandRegistrar[] = [registerDemo, registerInspect, registerSim, registerBench];
+const commands: CommandRegistrar[] = [
+  registerDemo,
+  registerInspect,
+  registerSim,
+  registerProgmp,
+  registerBench,
+];
