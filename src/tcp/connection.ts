@@ -10,6 +10,7 @@ import { createCc } from '../cc/index.ts';
 import type { CcContext, CongestionControl, SubflowView } from '../cc/types.ts';
 import type { OutSegment } from '../stack.ts';
 import type { Duration, Instant } from '../util/time.ts';
+import { segmentChecksum } from '../wire/checksum.ts';
 import {
   decodeTcpOptions,
   encodeTcpOptions,
@@ -19,7 +20,6 @@ import {
 } from '../wire/tcp.ts';
 import type { TcpConfig, TcpInfo, TcpState } from './config.ts';
 import type { TcpCounters } from './counters.ts';
-import { segmentChecksum } from './fast-checksum.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo, SegmentKind, SubflowHook } from './hook.ts';
 import { SubflowHookError } from './hook.ts';
 import { Reassembly } from './reassembly.ts';

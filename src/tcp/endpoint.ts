@@ -8,13 +8,12 @@ import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { SECOND } from '../util/time.ts';
 import { formatIp, ipFromText, parseIp } from '../wire/address.ts';
-import { pseudoHeaderSum, transportChecksum } from '../wire/checksum.ts';
+import { pseudoHeaderSum, segmentChecksum, transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { decodeTcpOptions, IPPROTO_TCP, TcpFlag, type TcpOption } from '../wire/tcp.ts';
 import { DEFAULT_TCP_CONFIG, resolveConfig, type TcpConfig } from './config.ts';
 import { type ConnectionOwner, type Endpoint4, TcpConnection } from './connection.ts';
 import { TcpCounters } from './counters.ts';
-import { segmentChecksum } from './fast-checksum.ts';
 import type { SubflowHook } from './hook.ts';
 import { ParsedSegment, parseSegment, writeHeader } from './segment.ts';
 

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { segmentChecksum } from '../../src/tcp/fast-checksum.ts';
 import { Reassembly } from '../../src/tcp/reassembly.ts';
 import { EVER_RETRANS, LOST, RETRANS, SACKED, Scoreboard } from '../../src/tcp/scoreboard.ts';
 import { SendBuffer } from '../../src/tcp/send-buffer.ts';
 import { seqDiff, seqGt, seqLt } from '../../src/tcp/seq.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { internetChecksum, pseudoHeaderSum, transportChecksum } from '../../src/wire/checksum.ts';
+import {
+  internetChecksum,
+  pseudoHeaderSum,
+  segmentChecksum,
+  transportChecksum,
+} from '../../src/wire/checksum.ts';
 
 test('sequence comparisons wrap at 2^32', () => {
   assert.ok(seqLt(0xfffffff0, 0x10));
