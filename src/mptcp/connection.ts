@@ -41,7 +41,7 @@ const MASK64 = (1n << 64n) - 1n;
 const TWO32 = 4294967296;
 /** Scheduler re-runs in a row at most (PROGMP.md). */
 const MAX_RERUNS = 5;
-/** Bound on data held for one subflow's DSS checksum check. */
+/** Lines of scheduler trace (PRINT) kept per connection. */
 const MAX_TRACE_LINES = 1000;
 
 /** What the endpoint provides to its connections. */
@@ -60,8 +60,6 @@ export interface ConnectionHost {
   }): TcpConnection;
   tokenInUse(token: number): boolean;
   registerToken(token: number, conn: MptcpConnection): void;
-  /** The connection's timers changed (the endpoint recomputes its deadline). */
-  timersChanged(): void;
   /** The connection is closed: forget its token. */
   released(conn: MptcpConnection): void;
 }
@@ -371,7 +369,6 @@ export class MptcpConnection {
     a.port = opts.port ?? null;
     a.announce = { left: this.config.addAddrRetries + 1, at: this.host.now };
     this.sendSignal();
-    this.host.timersChanged();
     return id;
   }
 
@@ -504,7 +501,6 @@ export class MptcpConnection {
       this.connectionEstablished();
     } else if (sf.initiator) {
       sf.ack3SentAt = this.host.now;
-      this.host.timersChanged();
     }
     if (sf.kind === 'initial' || sf.fullyEstablished) this.subflowReady(sf);
   }
@@ -521,7 +517,6 @@ export class MptcpConnection {
   /** A subflow may carry data from now on. */
   private subflowReady(sf: Subflow): void {
     this.fitPacketSize(sf);
-    if (sf.kind === 'join') this.host.counters.MPJoinAckRx += sf.initiator ? 0 : 1;
     this.emit({
       type: 'sub_established',
       subflow: sf.id,
@@ -735,7 +730,6 @@ export class MptcpConnection {
       dss.dataLength = 1;
       if (this.checksums) dss.checksum = 0;
       this.localFinSentAt = this.host.now;
-      this.host.timersChanged();
     }
     let used = 0;
     if (dss.dataAck !== undefined || dss.dataFin) {
@@ -786,7 +780,6 @@ export class MptcpConnection {
         ann.announce!.left--;
         ann.announce!.at = this.host.now + this.config.addAddrTimeout;
         if (ann.announce!.left <= 0) ann.announce = null;
-        this.host.timersChanged();
       }
     }
     return out;
@@ -929,8 +922,7 @@ export class MptcpConnection {
       sf.fullyEstablished = true;
       this.subflowReady(sf);
     }
-    if (!sawMptcp && seg.len > 0 && sf.kind === 'initial' && !dssSeen && this.noMappingFallback(sf, seg))
-      return true;
+    if (!sawMptcp && seg.len > 0 && sf.kind === 'initial') this.fallBackIfUnmapped(sf, seg);
     return true;
   }
 
@@ -938,11 +930,9 @@ export class MptcpConnection {
    * Data without any MPTCP option on the only subflow, before the peer ever sent a DSS, means a middlebox
    * strips options: fall back to plain TCP (RFC 8684 §3.7).
    */
-  private noMappingFallback(sf: Subflow, seg: IncomingSegmentInfo): boolean {
-    if (sf.recvMap.find(seg.ssn)) return false;
-    if (this.mpcConfirmed || this.liveSubflows().length > 1) return false;
+  private fallBackIfUnmapped(sf: Subflow, seg: IncomingSegmentInfo): void {
+    if (sf.recvMap.find(seg.ssn) || this.mpcConfirmed || this.liveSubflows().length > 1) return;
     this.fallBack('data arrived without DSS mappings (options stripped on the path)');
-    return true;
   }
 
   private takeCapable(
@@ -1247,7 +1237,7 @@ export class MptcpConnection {
       const start = p.offset + sf.pushedSent;
       let n = Math.min(maxBytes, p.end - start);
       // Connection-level flow control (RFC 8684 §3.3.4) holds back new data beyond the peer's window.
-      if (start + n > this.peerEdge && start >= this.highestSent()) {
+      if (start + n > this.peerEdge && start >= this.sentHigh) {
         n = Math.max(0, this.peerEdge - start);
         if (n === 0) {
           this.host.counters.SndWndBlocked++;
@@ -1272,10 +1262,6 @@ export class MptcpConnection {
 
   private sentHigh = 0;
   private dataAckSeen = false;
-
-  private highestSent(): number {
-    return this.sentHigh;
-  }
 
   private runScheduler(): void {
     const s = this.send;
@@ -1373,15 +1359,13 @@ export class MptcpConnection {
 
   /** Moves a subflow's data not yet DATA_ACKed to RQ so other subflows carry it (RFC 8684 §3.3.6). */
   reinjectFrom(sf: Subflow): void {
+    // QU holds every packet not yet DATA_ACKed, and each knows the subflows it was handed to.
     let n = 0;
-    for (const m of sf.sendMap.entries()) {
-      if (m.offset + m.length <= this.send.acked) continue;
-      for (const p of this.send.qu.packets) {
-        if (p.end <= m.offset || p.offset >= m.offset + m.length || p.end <= this.send.acked) continue;
-        if (this.send.reinject(p)) n++;
-      }
+    const qu = this.send.qu;
+    for (let k = 0; k < qu.size; k++) {
+      const p = qu.at(k)!;
+      if (p.sentOn.includes(sf.view) && this.send.reinject(p)) n++;
     }
-    for (const p of sf.pushed) if (this.send.reinject(p)) n++;
     if (n > 0) {
       const others = this.subflows.filter((s) => s !== sf && s.usable).map((s) => s.id);
       if (others.length) this.emit({ type: 'failover', from: sf.id, to: others });
@@ -1476,7 +1460,7 @@ export class MptcpConnection {
   /** After a fallback, the initial subflow is a plain TCP connection: move Q into its send buffer. */
   private pumpFallback(): void {
     const sf = this.initial();
-    if (!sf || sf.phase !== 'established') return;
+    if (sf?.phase !== 'established') return;
     const q = this.send.q;
     while (q.size > 0) {
       const p = q.at(0)!;

@@ -33,11 +33,8 @@ export interface MptcpConnectOptions {
   pathManager?: PathManager;
 }
 
-/** Accepts joins within the subflow limit and opens nothing itself. */
-export const passiveManager = (): PathManager => ({
-  name: 'passive',
-  acceptJoin: (conn) => conn.liveSubflows().length < conn.config.maxSubflows,
-});
+/** Accepts joins (within the subflow limit the endpoint enforces) and opens nothing itself. */
+export const passiveManager = (): PathManager => ({ name: 'passive' });
 
 export class MptcpEndpoint implements SegmentStack, ConnectionHost {
   readonly tcp: TcpEndpoint;
@@ -148,10 +145,6 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
 
   registerToken(token: number, conn: MptcpConnection): void {
     this.tokens.set(token, conn);
-  }
-
-  timersChanged(): void {
-    // Deadlines are recomputed on every nextDeadline() call; nothing is cached.
   }
 
   released(conn: MptcpConnection): void {

@@ -109,13 +109,6 @@ export class Subflow implements SubflowHook {
     return this.backupLocal || this.backupRemote;
   }
 
-  /** Bytes pushed here and not yet sent. */
-  get queuedBytes(): number {
-    let n = -this.pushedSent;
-    for (const p of this.pushed) n += p.length;
-    return n;
-  }
-
   options(tcp: TcpConnection, seg: OutgoingSegmentInfo, space: number): readonly TcpOption[] | null {
     return this.conn.optionsFor(this, tcp, seg, space);
   }

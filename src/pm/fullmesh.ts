@@ -42,6 +42,5 @@ export function fullmeshManager(opts: FullmeshOptions): PathManager {
     },
     timer: (conn: MptcpConnection, now: Instant) => plan.timer(conn, now, wanted(conn)),
     nextDeadline: () => plan.nextDeadline(),
-    acceptJoin: (conn) => conn.liveSubflows().length < conn.config.maxSubflows,
   };
 }

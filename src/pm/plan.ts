@@ -95,11 +95,6 @@ export class SubflowPlan {
     }
   }
 
-  /** A subflow came up: its slot's backoff starts over. */
-  succeeded(id: number): void {
-    for (const s of this.slots.values()) if (s.subflow === id) s.backoff = 0;
-  }
-
   timer(conn: MptcpConnection, now: Instant, wanted: WantedPair[]): void {
     this.reconcile(conn, wanted, now);
   }
