@@ -95,3 +95,27 @@ export function reinjectMinRtt(state: SchedState, re: SchedPacket, out: OutcomeB
   }
   if (best !== null) out.push(best, re);
 }
+
+/**
+ * Schedulers that differ from the Linux default only in whether to use the lowest-RTT subflow with room now:
+ * reinjections first (on the lowest-RTT subflow that lacks the packet), then the head of Q goes to
+ * `choose`'s subflow, or waits when it returns null (BLEST, ECF: better to wait for the fast subflow).
+ */
+export abstract class MinRttFamily extends BuiltinScheduler {
+  protected decide(state: SchedState, out: OutcomeBuffer): void {
+    const re = top(state.rq);
+    if (re !== null) {
+      reinjectMinRtt(state, re, out);
+      return;
+    }
+    const p = top(state.q);
+    if (p === null) return;
+    const candidate = minRttCanSend(state.subflows);
+    if (candidate === null) return;
+    const chosen = this.choose(state, candidate);
+    if (chosen !== null) out.push(chosen, p);
+  }
+
+  /** The subflow for the head of Q given the lowest-RTT one that can send, or null to wait. */
+  protected abstract choose(state: SchedState, candidate: SchedSubflow): SchedSubflow | null;
+}

@@ -9,9 +9,8 @@
  * window since the last update, down by 0.01 otherwise, within [1.0, 1.3], starting at 1.2 (the values of
  * the authors' Linux implementation). Reinjections go first, as in `default`.
  */
-import { BuiltinScheduler, fastest, minRttCanSend, reinjectMinRtt, top } from './base.ts';
-import type { OutcomeBuffer } from './outcome.ts';
-import type { SchedState, SchedulerOptions } from './types.ts';
+import { fastest, MinRttFamily } from './base.ts';
+import type { SchedState, SchedSubflow, SchedulerOptions } from './types.ts';
 
 const LAMBDA_START = 1.2;
 const LAMBDA_MIN = 1.0;
@@ -19,7 +18,7 @@ const LAMBDA_MAX = 1.3;
 const LAMBDA_UP = 0.04;
 const LAMBDA_DOWN = 0.01;
 
-export class BlestScheduler extends BuiltinScheduler {
+export class BlestScheduler extends MinRttFamily {
   /** The current scaling factor of the fast subflow's estimate. */
   lambda = LAMBDA_START;
   private lastUpdate = Number.NEGATIVE_INFINITY;
@@ -29,25 +28,16 @@ export class BlestScheduler extends BuiltinScheduler {
     super('blest', options);
   }
 
-  protected decide(state: SchedState, out: OutcomeBuffer): void {
-    const re = top(state.rq);
-    if (re !== null) {
-      reinjectMinRtt(state, re, out);
-      return;
-    }
-    const p = top(state.q);
-    if (p === null) return;
-    const slow = minRttCanSend(state.subflows);
-    if (slow === null) return;
+  protected choose(state: SchedState, slow: SchedSubflow): SchedSubflow | null {
     const fast = fastest(state.subflows);
     if (fast !== null && fast !== slow && fast.rtt > 0) {
       this.adapt(state, fast.rtt >>> 3);
       const r = slow.rtt / fast.rtt;
       const fastBytes = fast.mss * (fast.cwnd + (r - 1) / 2) * r;
       const room = state.sendWindow - slow.mss * (slow.skbsInFlight + slow.queued + 1);
-      if (this.lambda * fastBytes > Math.max(0, room)) return;
+      if (this.lambda * fastBytes > Math.max(0, room)) return null;
     }
-    out.push(slow, p);
+    return slow;
   }
 
   private adapt(state: SchedState, fastRttUs: number): void {

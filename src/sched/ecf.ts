@@ -9,13 +9,12 @@
  * with β = 0.25 as hysteresis so the decision does not flap. σ is the RTT variation. Reinjections go first,
  * as in `default`.
  */
-import { BuiltinScheduler, fastest, minRttCanSend, reinjectMinRtt, top } from './base.ts';
-import type { OutcomeBuffer } from './outcome.ts';
-import type { SchedState, SchedulerOptions } from './types.ts';
+import { fastest, MinRttFamily } from './base.ts';
+import type { SchedState, SchedSubflow, SchedulerOptions } from './types.ts';
 
 const BETA = 0.25;
 
-export class EcfScheduler extends BuiltinScheduler {
+export class EcfScheduler extends MinRttFamily {
   /** ECF's hysteresis state: the last decision was to wait for the fast subflow. */
   waiting = false;
 
@@ -23,16 +22,7 @@ export class EcfScheduler extends BuiltinScheduler {
     super('ecf', options);
   }
 
-  protected decide(state: SchedState, out: OutcomeBuffer): void {
-    const re = top(state.rq);
-    if (re !== null) {
-      reinjectMinRtt(state, re, out);
-      return;
-    }
-    const p = top(state.q);
-    if (p === null) return;
-    const xs = minRttCanSend(state.subflows);
-    if (xs === null) return;
+  protected choose(state: SchedState, xs: SchedSubflow): SchedSubflow | null {
     const xf = fastest(state.subflows);
     if (xf !== null && xf !== xs && xf.cwnd > 0 && xs.cwnd > 0) {
       const k = Math.ceil(state.queuedBytes / xf.mss);
@@ -43,10 +33,10 @@ export class EcfScheduler extends BuiltinScheduler {
       if (n * rttF < (1 + (this.waiting ? BETA : 0)) * (rttS + delta)) {
         if ((k / xs.cwnd) * rttS >= 2 * rttF + delta) {
           this.waiting = true;
-          return;
+          return null;
         }
       } else this.waiting = false;
     }
-    out.push(xs, p);
+    return xs;
   }
 }
