@@ -27,6 +27,7 @@ import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { MS } from '../util/time.ts';
 import { parseIp } from '../wire/address.ts';
+import { dssChecksum } from '../wire/dss-checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { CapableFlag, type Dss, type MptcpOption, TcpRstReason } from '../wire/mptcp-types.ts';
 import { TcpFlag, type TcpOption } from '../wire/tcp.ts';
@@ -38,6 +39,7 @@ import { type DataPacket, SendQueues } from './send-queue.ts';
 import { Subflow, type SubflowKind } from './subflow.ts';
 
 const MASK64 = (1n << 64n) - 1n;
+const EMPTY = new Uint8Array(0);
 const TWO32 = 4294967296;
 /** Scheduler re-runs in a row at most (PROGMP.md). */
 const MAX_RERUNS = 5;
@@ -189,6 +191,8 @@ export class MptcpConnection {
     this.localIdsn = k.idsn;
     this.localIdsnLow = Number(k.idsn & 0xffffffffn);
     this.send = new SendQueues(this.localIdsnLow, 1400, config.sndBuf);
+    // Checksums are used when either end asks for them (RFC 8684 §3.1, the A flag).
+    this.checksums = config.checksum;
     this.rcvWindow = config.rcvBuf;
     // Subflows acknowledge what they accept, so the data level must hold all of it: bound by the hard cap.
     this.reasm = new DataReassembly(config.rcvBufMax);
@@ -695,7 +699,7 @@ export class MptcpConnection {
           receiverKey: this.remoteKey ?? 0n,
           dataLength: m.length,
         };
-        if (this.checksums) o.checksum = 0;
+        if (m.checksum !== undefined) o.checksum = m.checksum;
         return [mp(o)];
       }
       const dss: Dss = { subtype: 'DSS', dataFin: false };
@@ -710,7 +714,7 @@ export class MptcpConnection {
         dss.dsn64 = true;
         dss.ssn = m.ssn;
         dss.dataLength = len;
-        if (this.checksums) dss.checksum = 0;
+        if (m.checksum !== undefined) dss.checksum = m.checksum;
       } else this.host.counters.DSSNoMatchTCP++;
       out.push(mp(dss));
       return out;
@@ -728,7 +732,7 @@ export class MptcpConnection {
       dss.dsn64 = true;
       dss.ssn = 0;
       dss.dataLength = 1;
-      if (this.checksums) dss.checksum = 0;
+      if (this.checksums) dss.checksum = dssChecksum(dss.dsn, 0, 1, EMPTY);
       this.localFinSentAt = this.host.now;
     }
     let used = 0;
@@ -1246,7 +1250,13 @@ export class MptcpConnection {
         }
       }
       const bytes = p.data.subarray(start - p.offset, start - p.offset + n);
-      sf.sendMap.add(ssn, n, start);
+      // One mapping per pulled chunk, so its checksum covers exactly these bytes.
+      sf.sendMap.add(
+        ssn,
+        n,
+        start,
+        this.checksums ? dssChecksum(this.dsnOf(start), ssn, n, bytes) : undefined,
+      );
       if (start < this.sentHigh) sf.bytesRetransmitted += n;
       sf.bytesSent += n;
       if (start + n > this.sentHigh) this.sentHigh = start + n;

@@ -7,6 +7,8 @@ export interface Mapping {
   length: number;
   /** Stream offset of the byte at `ssn`. */
   offset: number;
+  /** DSS checksum of the mapping (RFC 8684 §3.3.1), when checksums were negotiated. */
+  checksum?: number;
 }
 
 export class MappingTable {
@@ -18,7 +20,7 @@ export class MappingTable {
   }
 
   /** Records a mapping; an identical repeat (Linux repeats the mapping on every segment) is ignored. */
-  add(ssn: number, length: number, offset: number): void {
+  add(ssn: number, length: number, offset: number, checksum?: number): void {
     const last = this.list[this.list.length - 1];
     if (last && this.list.length > this.head) {
       if (last.ssn === ssn && last.length === length && last.offset === offset) return;
@@ -27,11 +29,11 @@ export class MappingTable {
         if (this.list.some((m, i) => i >= this.head && m.ssn === ssn && m.length === length)) return;
         let i = this.list.length;
         while (i > this.head && this.list[i - 1]!.ssn > ssn) i--;
-        this.list.splice(i, 0, { ssn, length, offset });
+        this.list.splice(i, 0, { ssn, length, offset, checksum });
         return;
       }
     }
-    this.list.push({ ssn, length, offset });
+    this.list.push({ ssn, length, offset, checksum });
   }
 
   /** The mapping covering `ssn`, or undefined (binary search: the list is sorted by ssn). */
