@@ -9,7 +9,8 @@
  */
 
 import type { CouplingGroupHandle } from '../cc/coupling.ts';
-import { type CcName, createCc, createCouplingGroup } from '../cc/index.ts';
+import { CC_NAMES, type CcName, createCc, createCouplingGroup } from '../cc/index.ts';
+import type { CongestionControl } from '../cc/types.ts';
 import {
   addAddrHmac,
   generateUniqueKey,
@@ -34,10 +35,13 @@ import { TcpFlag, type TcpOption } from '../wire/tcp.ts';
 import type { MptcpConfig } from './config.ts';
 import type { MptcpCounters } from './counters.ts';
 import type { MptcpEvent } from './events.ts';
+import type { MptcpInfo } from './info.ts';
 import { DataReassembly } from './reassembly.ts';
 import { type DataPacket, SendQueues } from './send-queue.ts';
 import { Subflow, type SubflowKind } from './subflow.ts';
+import { type SubflowOptions, type SubflowStatus, subflowStatus } from './subflow-status.ts';
 
+const COUPLED: readonly CcName[] = ['lia', 'olia', 'balia'];
 const MASK64 = (1n << 64n) - 1n;
 const EMPTY = new Uint8Array(0);
 const TWO32 = 4294967296;
@@ -157,7 +161,8 @@ export class MptcpConnection {
   readonly remoteAddresses = new Map<number, RemoteAddress>();
   private pendingEchoes: RemoteAddress[] = [];
   private pendingRemoves: number[] = [];
-  readonly coupling: CouplingGroupHandle | null;
+  /** The coupling group of the subflows' coupled controllers (created with the first one). */
+  private coupling: CouplingGroupHandle | null = null;
   /** Primary-path-only mode: local addresses whose subflows are primary. */
   primaryPathOnly: Set<string> | null = null;
   readonly activeList: AddressPair[] = [];
@@ -198,7 +203,6 @@ export class MptcpConnection {
     this.reasm = new DataReassembly(config.rcvBufMax);
     this.schedulerName = config.scheduler;
     this.scheduler = createScheduler(config.scheduler);
-    this.coupling = ['lia', 'olia', 'balia'].includes(config.cc) ? createCouplingGroup() : null;
     const self = this;
     this.sched = {
       subflows: [],
@@ -427,9 +431,93 @@ export class MptcpConnection {
     this.kick();
   }
 
+  /** Connection-level info, like Linux's MPTCP_INFO (struct mptcp_info), with stream offsets for sequence numbers. */
+  info(): MptcpInfo {
+    let sent = 0;
+    let reinjected = 0;
+    let received = 0;
+    for (const sf of this.subflows) {
+      sent += sf.bytesSent;
+      reinjected += sf.bytesRetransmitted;
+      received += sf.bytesReceived;
+    }
+    let signalled = 0;
+    for (const a of this.localAddresses.values()) if (a.addressId !== 0) signalled++;
+    return {
+      state: this.state,
+      fallback: this.fallback,
+      checksums: this.checksums,
+      localToken: this.localToken,
+      remoteToken: this.remoteToken,
+      subflows: this.liveSubflows().length,
+      subflowsTotal: this.subflows.length,
+      subflowsMax: this.config.maxSubflows,
+      localAddresses: this.localAddresses.size,
+      remoteAddresses: this.remoteAddresses.size,
+      addAddrSignal: signalled,
+      writeSeq: this.send.written,
+      sndUna: this.send.acked,
+      rcvNxt: this.rcvNxt(),
+      bytesWritten: this.bytesWritten,
+      bytesSent: sent,
+      bytesReinjected: reinjected,
+      bytesAcked: this.send.acked,
+      bytesReceived: received,
+      bytesDelivered: this.bytesDelivered,
+      sendBuffered: this.send.bufferedBytes,
+      receiveWindow: this.rcvWindow,
+      scheduler: this.schedulerName,
+      cc: this.config.cc,
+    };
+  }
+
+  /** Subflows with their state, addresses, priorities and tcp_info (closed ones too, until the connection ends). */
+  listSubflows(): SubflowStatus[] {
+    return this.subflows.map((sf) => subflowStatus(sf));
+  }
+
+  /** One subflow's status; throws for an unknown id. */
+  subflowStatus(id: number): SubflowStatus {
+    return subflowStatus(this.subflowById(id));
+  }
+
+  /**
+   * Per-subflow options (like setsockopt on a subflow): the IP TOS byte (DSCP << 2), its congestion
+   * controller (a coupled one joins the connection's coupling group) and no-delay.
+   */
+  setSubflowOptions(id: number, opts: SubflowOptions): void {
+    const sf = this.subflowById(id);
+    if (sf.phase === 'closed') throw new MptcpStateError(`subflow ${id} is closed`);
+    if (opts.tos !== undefined) {
+      if (!Number.isInteger(opts.tos) || opts.tos < 0 || opts.tos > 255)
+        throw new MptcpStateError(`tos is a byte (0..255; DSCP << 2), got ${opts.tos}`);
+      sf.tcp.tos = opts.tos;
+    }
+    if (opts.cc !== undefined) {
+      if (!CC_NAMES.includes(opts.cc))
+        throw new MptcpStateError(`cc must be one of ${CC_NAMES.join(', ')}, got ${String(opts.cc)}`);
+      sf.tcp.setCongestionControl(this.now, opts.cc, this.ccFactoryFor(opts.cc));
+    }
+    if (opts.noDelay !== undefined) sf.tcp.setNoDelay(opts.noDelay);
+  }
+
+  private subflowById(id: number): Subflow {
+    const sf = this.subflows.find((s) => s.id === id);
+    if (!sf) throw new MptcpStateError(`no subflow with id ${id} (see listSubflows())`);
+    return sf;
+  }
+
+  /** The factory that puts a subflow's controller in this connection's coupling group, for coupled names. */
+  private ccFactoryFor(cc: CcName): ((r: CcRequest) => CongestionControl) | undefined {
+    if (!COUPLED.includes(cc)) return undefined;
+    const group = (this.coupling ??= createCouplingGroup());
+    return (r: CcRequest) =>
+      createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now, group, view: r.view });
+  }
+
   private subflowTcpConfig(): Partial<TcpConfig> {
-    const group = this.coupling;
     const cc = this.config.cc as CcName;
+    const ccFactory = this.ccFactoryFor(cc);
     return {
       maxRto: this.config.subflowMaxRto,
       // The window scale must cover the connection-level window, which can grow to rcvBufMax.
@@ -438,12 +526,7 @@ export class MptcpConnection {
       nagle: false,
       cc,
       // Coupled controllers (RFC 6356 and after) join the connection's group with the subflow's live view.
-      ...(group
-        ? {
-            ccFactory: (r: CcRequest) =>
-              createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now, group, view: r.view }),
-          }
-        : {}),
+      ...(ccFactory ? { ccFactory } : {}),
       ...this.config.tcp,
     };
   }

@@ -8,10 +8,10 @@
 import type { OutSegment, SegmentStack } from '../stack.ts';
 import type { TcpConfig } from '../tcp/config.ts';
 import type { TcpConnection } from '../tcp/connection.ts';
-import { type SynInfo, TcpEndpoint } from '../tcp/endpoint.ts';
+import { type SynInfo, type SynRefusal, TcpEndpoint } from '../tcp/endpoint.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
-import type { MpCapable, MpJoin } from '../wire/mptcp-types.ts';
+import { type MpCapable, type MpJoin, TcpRstReason } from '../wire/mptcp-types.ts';
 import { DEFAULT_MPTCP_CONFIG, type MptcpConfig, resolveMptcpConfig } from './config.ts';
 import { type ConnectionHost, MptcpConnection, type PathManager } from './connection.ts';
 import { MptcpCounters } from './counters.ts';
@@ -31,6 +31,12 @@ export interface MptcpConnectOptions {
   remotePort: number;
   config?: Partial<MptcpConfig>;
   pathManager?: PathManager;
+}
+
+/** A refused SYN's RST carries MP_TCPRST with the reason (RFC 8684 §3.6), as Linux's does. */
+function refuse(reason: number): SynRefusal {
+  const rst = { subtype: 'MP_TCPRST' as const, reason, transient: false, u: false, v: false, w: false };
+  return { reset: [{ kind: 'mptcp', mptcp: rst }] };
 }
 
 /** Accepts joins (within the subflow limit the endpoint enforces) and opens nothing itself. */
@@ -83,7 +89,7 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
   }
 
   /** A listener's SYN: a new connection (MP_CAPABLE or fallback) or a join of an existing one (MP_JOIN). */
-  private synArrived(syn: SynInfo, config: MptcpConfig, pm: () => PathManager): Subflow | false {
+  private synArrived(syn: SynInfo, config: MptcpConfig, pm: () => PathManager): Subflow | SynRefusal {
     let capable: MpCapable | undefined;
     let join: MpJoin | undefined;
     for (const o of syn.options) {
@@ -95,12 +101,14 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
       const conn = join.token !== undefined ? this.tokens.get(join.token) : undefined;
       if (!conn) {
         this.counters.MPJoinNoTokenFound++;
-        return false;
+        this.counters.MPRstTx++;
+        return refuse(TcpRstReason.MPTCP_SPECIFIC);
       }
       const ok = conn.pm.acceptJoin?.(conn) ?? conn.liveSubflows().length < conn.config.maxSubflows;
       if (!ok || conn.state !== 'established') {
         this.counters.MPJoinRejected++;
-        return false;
+        this.counters.MPRstTx++;
+        return refuse(TcpRstReason.ADMINISTRATIVELY_PROHIBITED);
       }
       const sf = conn.newSubflow('join', false);
       conn.acceptJoinSyn(sf, join);

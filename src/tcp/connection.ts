@@ -6,6 +6,8 @@
  * offset 0 the byte after the peer's SYN; a FIN takes the offset after the last data byte. Sequence numbers
  * appear only at the wire edge (seq.ts).
  */
+
+import type { CcName } from '../cc/index.ts';
 import { createCc } from '../cc/index.ts';
 import type { CcContext, CongestionControl, SubflowView } from '../cc/types.ts';
 import type { OutSegment } from '../stack.ts';
@@ -18,7 +20,7 @@ import {
   type TcpOption,
   tcpOptionsLength,
 } from '../wire/tcp.ts';
-import type { TcpConfig, TcpInfo, TcpState } from './config.ts';
+import type { CcRequest, TcpConfig, TcpInfo, TcpState } from './config.ts';
 import type { TcpCounters } from './counters.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo, SegmentKind, SubflowHook } from './hook.ts';
 import { SubflowHookError } from './hook.ts';
@@ -133,6 +135,10 @@ export class TcpConnection implements SubflowView {
   private finSent = false;
   private writeBlocked = false;
   private noDelay: boolean;
+  /** IP TOS / traffic class byte (DSCP << 2 | ECN) of the segments this connection sends. */
+  tos = 0;
+  private ccName: CcName;
+  private ccFactory: ((req: CcRequest) => CongestionControl) | undefined;
   private synPending = false;
   private synAckPending = false;
   private ack3Pending = false;
@@ -252,6 +258,8 @@ export class TcpConnection implements SubflowView {
     this.reasm = new Reassembly(c.rcvBuf);
     this.rtt = new RttEstimator(c.initialRto, c.minRto, c.maxRto);
     this.noDelay = !c.nagle;
+    this.ccName = c.cc;
+    this.ccFactory = c.ccFactory;
     this.quickAcks = c.quickAcks;
     this.keepAlive = c.keepAlive;
     this.keepAliveIdle = c.keepAliveIdle;
@@ -321,6 +329,27 @@ export class TcpConnection implements SubflowView {
       this.sendRstNow();
     }
     this.enterClosed('aborted');
+  }
+
+  /**
+   * Replaces the congestion controller (like setsockopt TCP_CONGESTION). Once the handshake is done, the new
+   * controller starts from the current window rather than the initial one, so the switch does not stall the flow.
+   */
+  setCongestionControl(now: Instant, name: CcName, factory?: (req: CcRequest) => CongestionControl): void {
+    this.ccName = name;
+    this.ccFactory = factory;
+    if (this.cc === NO_CC) return;
+    const mss = this.effMss();
+    const initialCwnd = Math.max(2, Math.floor(this.cc.cwnd / mss));
+    this.cc.detach();
+    this.cc = factory
+      ? factory({ name, mss, initialCwnd, now, view: this })
+      : createCc(name, { mss, initialCwnd, now });
+  }
+
+  /** The name of the congestion controller in use (or to be used once established). */
+  get congestionControl(): CcName {
+    return this.ccName;
   }
 
   setNoDelay(on: boolean): void {
@@ -478,9 +507,9 @@ export class TcpConnection implements SubflowView {
     this.advEdgeOff = Math.min(capped, 65535);
     this.ctx.mss = this.effMss();
     const mss = this.effMss();
-    this.cc = c.ccFactory
-      ? c.ccFactory({ name: c.cc, mss, initialCwnd: c.initialCwnd, now, view: this })
-      : createCc(c.cc, { mss, initialCwnd: c.initialCwnd, now });
+    this.cc = this.ccFactory
+      ? this.ccFactory({ name: this.ccName, mss, initialCwnd: c.initialCwnd, now, view: this })
+      : createCc(this.ccName, { mss, initialCwnd: c.initialCwnd, now });
   }
 
   /** Smoothed RTT (µs), for coupled congestion control. */
@@ -1504,6 +1533,8 @@ export class TcpConnection implements SubflowView {
     b[17] = sum;
     this.segsOut++;
     this.counters.OutSegs++;
+    if (this.tos !== 0)
+      return { src: this.local.address, dst: this.remote.address, segment: b, tos: this.tos };
     return { src: this.local.address, dst: this.remote.address, segment: b };
   }
 

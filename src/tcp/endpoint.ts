@@ -10,7 +10,14 @@ import { SECOND } from '../util/time.ts';
 import { formatIp, ipFromText, parseIp } from '../wire/address.ts';
 import { pseudoHeaderSum, segmentChecksum, transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { decodeTcpOptions, IPPROTO_TCP, TcpFlag, type TcpOption } from '../wire/tcp.ts';
+import {
+  decodeTcpOptions,
+  encodeTcpOptions,
+  IPPROTO_TCP,
+  TcpFlag,
+  type TcpOption,
+  tcpHeaderLength,
+} from '../wire/tcp.ts';
 import { DEFAULT_TCP_CONFIG, resolveConfig, type TcpConfig } from './config.ts';
 import { type ConnectionOwner, type Endpoint4, TcpConnection } from './connection.ts';
 import { TcpCounters } from './counters.ts';
@@ -30,12 +37,20 @@ export interface SynInfo {
   options: readonly TcpOption[];
 }
 
+/** A listener hook's refusal of a SYN, with the options its RST carries. */
+export interface SynRefusal {
+  reset: readonly TcpOption[];
+}
+
 export interface ListenOptions {
   /** Accept only on this local address (any address when omitted). */
   address?: string;
   config?: Partial<TcpConfig>;
-  /** Per-SYN hook (MPTCP): a hook for the new connection, null for plain TCP, false to refuse with RST. */
-  hook?: (syn: SynInfo) => SubflowHook | null | false;
+  /**
+   * Per-SYN hook (MPTCP): a hook for the new connection, null for plain TCP, false to refuse with a bare RST,
+   * or `{ reset }` to refuse with an RST carrying these options (MP_TCPRST says why, RFC 8684 §3.6).
+   */
+  hook?: (syn: SynInfo) => SubflowHook | null | false | SynRefusal;
 }
 
 export interface ConnectOptions {
@@ -222,9 +237,9 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
     if (l.hook) {
       const options = decodeTcpOptions(segment, 20, p.headerLength);
       const h = options instanceof DecodeError ? false : l.hook({ local, remote, options });
-      if (h === false) {
+      if (h === false || (h !== null && 'reset' in h)) {
         c.DropHookVeto++;
-        this.replyRst(src, dst, srcB, dstB, p, segment.length - p.headerLength);
+        this.replyRst(src, dst, srcB, dstB, p, segment.length - p.headerLength, h ? h.reset : undefined);
         return;
       }
       hook = h;
@@ -395,14 +410,17 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
     dstB: Uint8Array,
     p: ParsedSegment,
     payloadLen: number,
+    options?: readonly TcpOption[],
   ): void {
     if (p.flags & RST) return;
-    const b = new Uint8Array(20);
-    if (p.flags & ACK) writeHeader(b, p.dstPort, p.srcPort, p.ack, 0, 20, RST, 0);
+    const hl = options ? tcpHeaderLength(options) : 20;
+    const b = new Uint8Array(hl);
+    if (p.flags & ACK) writeHeader(b, p.dstPort, p.srcPort, p.ack, 0, hl, RST, 0);
     else {
       const len = payloadLen + (p.flags & SYN ? 1 : 0) + (p.flags & FIN ? 1 : 0);
-      writeHeader(b, p.dstPort, p.srcPort, 0, (p.seq + len) >>> 0, 20, RST | ACK, 0);
+      writeHeader(b, p.dstPort, p.srcPort, 0, (p.seq + len) >>> 0, hl, RST | ACK, 0);
     }
+    if (options) encodeTcpOptions(options, b, 20);
     const sum = transportChecksum(dstB, srcB, IPPROTO_TCP, b);
     b[16] = sum >>> 8;
     b[17] = sum;
