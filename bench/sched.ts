@@ -162,13 +162,12 @@ export function benchSched(msPerRound = 45): BenchResult[] {
         const i = (r + j) % 3;
         round[i] = time(loops[i]!, scheds[i]!, pool, ks[i]!);
       }
-      round.forEach((v, i) => ns[i]!.push(v));
+      for (let i = 0; i < 3; i++) ns[i]!.push(round[i]!);
       ratios[0]!.push(round[1]! / round[0]!);
       ratios[1]!.push(round[2]! / round[0]!);
     }
-    kinds.forEach((kind, i) =>
-      results.push({ name: `minRTT ${n} subflows: ${kind}`, value: median(ns[i]!), unit: 'ns/decision' }),
-    );
+    for (let i = 0; i < 3; i++)
+      results.push({ name: `minRTT ${n} subflows: ${kinds[i]}`, value: median(ns[i]!), unit: 'ns/decision' });
     results.push(
       { name: `minRTT ${n} subflows: compiled / built-in`, value: median(ratios[0]!), unit: '×' },
       { name: `minRTT ${n} subflows: interpreter / built-in`, value: median(ratios[1]!), unit: '×' },
