@@ -165,6 +165,7 @@ export class MptcpConnection {
   private coupling: CouplingGroupHandle | null = null;
   /** Primary-path-only mode: local addresses whose subflows are primary. */
   primaryPathOnly: Set<string> | null = null;
+  private schedulerBeforePpos: string | null = null;
   readonly activeList: AddressPair[] = [];
   readonly backupList: AddressPair[] = [];
   private closeReason: string | null = null;
@@ -404,17 +405,52 @@ export class MptcpConnection {
     return id;
   }
 
-  /** The persistent lists decide a new subflow's priority: active wins over backup. */
+  /**
+   * The persistent lists decide a new subflow's priority (active wins over backup) unless the caller chose
+   * one; the primary set (matched on either end's address) marks it primary.
+   */
   private applyLists(sf: Subflow, local: string, remote: string, explicit?: boolean): void {
     const match = (l: AddressPair[]) =>
       l.some(
         (p) =>
           (p.local === undefined || p.local === local) && (p.remote === undefined || p.remote === remote),
       );
+    const pp = this.primaryPathOnly;
+    sf.primary = pp !== null && (pp.has(local) || pp.has(remote));
     if (explicit !== undefined) return;
     if (match(this.activeList)) sf.backupLocal = false;
     else if (match(this.backupList)) sf.backupLocal = true;
-    sf.primary = this.primaryPathOnly?.has(local) ?? false;
+  }
+
+  /**
+   * Sets the persistent active and backup lists (pairs of addresses, either may be omitted as a wildcard):
+   * every subflow on a listed pair, now and later, takes that priority; active wins over backup.
+   */
+  setPriorityLists(lists: { active?: AddressPair[]; backup?: AddressPair[] }): void {
+    if (lists.active)
+      this.activeList.splice(0, this.activeList.length, ...lists.active.map((p) => ({ ...p })));
+    if (lists.backup)
+      this.backupList.splice(0, this.backupList.length, ...lists.backup.map((p) => ({ ...p })));
+    this.reapplyPolicy();
+  }
+
+  /**
+   * Primary-path-only mode (PPoS): only subflows on these addresses (local or remote) carry data while one of
+   * them works; the others take over when none does, and data returns as soon as one works again. Switches
+   * the scheduler to `ppos` (and back to the previous one with `null`).
+   */
+  setPrimaryPathOnly(addresses: string[] | null): void {
+    if (addresses === null) {
+      if (this.primaryPathOnly === null) return;
+      this.primaryPathOnly = null;
+      this.setScheduler(this.schedulerBeforePpos ?? this.config.scheduler);
+      this.schedulerBeforePpos = null;
+    } else {
+      if (this.primaryPathOnly === null) this.schedulerBeforePpos = this.schedulerName;
+      this.primaryPathOnly = new Set(addresses);
+      if (this.schedulerName !== 'ppos') this.setScheduler('ppos');
+    }
+    this.reapplyPolicy();
   }
 
   /** Re-applies the lists and the primary set to every live subflow (after the application changed them). */
@@ -547,6 +583,12 @@ export class MptcpConnection {
 
   /** A subflow the peer opened completed its handshake (the listener handed it over). */
   subflowAccepted(sf: Subflow): void {
+    this.applyLists(
+      sf,
+      sf.tcp.local.address,
+      sf.tcp.remote.address,
+      sf.kind === 'initial' ? undefined : true,
+    );
     this.subflowEstablished(sf);
   }
 
@@ -928,6 +970,9 @@ export class MptcpConnection {
   ): boolean {
     sf.tcp ??= tcp;
     if (this.fallback) return true;
+    // A timeout episode ends when an ACK clears the backoff; the health check only runs on timers, so notice
+    // it here, or the next episode would look like the old one and its data would not be reinjected.
+    if (sf.rtoSeen > 0 && sf.tcp.info().retransmits === 0) this.subflowRecovered(sf);
     // Mappings the peer acknowledged at the subflow level are never retransmitted on this subflow.
     if (sf.seqOfSsn1 >= 0 && seg.flags & TcpFlag.ACK)
       sf.sendMap.pruneBefore(((seg.ack - sf.seqOfSsn1) >>> 0) + 1);
@@ -1517,10 +1562,7 @@ export class MptcpConnection {
       if (!sf.usable) continue;
       const rto = sf.tcp.info().retransmits;
       if (rto === 0) {
-        if (sf.stale) this.host.counters.SubflowRecover++;
-        sf.rtoSeen = 0;
-        sf.stale = false;
-        sf.reinjectedAtRto = 0;
+        this.subflowRecovered(sf);
         continue;
       }
       if (rto > sf.rtoSeen) {
@@ -1536,6 +1578,13 @@ export class MptcpConnection {
         }
       }
     }
+  }
+
+  private subflowRecovered(sf: Subflow): void {
+    if (sf.stale) this.host.counters.SubflowRecover++;
+    sf.rtoSeen = 0;
+    sf.stale = false;
+    sf.reinjectedAtRto = 0;
   }
 
   // ------------------------------------------------------------------ fallback and closing

@@ -2,6 +2,7 @@
  * The result of a simulated run, shaped exactly as SCENARIOS.md "Result" (fields may be added, never renamed
  * or dropped). Figures are rounded to fixed decimals so that one seed gives one byte-identical JSON text.
  */
+import type { FlowEvent } from './mptcp-flow.ts';
 
 export interface SubflowResult {
   id: number;
@@ -19,6 +20,10 @@ export interface SubflowResult {
   closedReason: string | null;
   /** Added: the data sender's MSS (payload bytes per full segment). */
   mss: number;
+  /** Added (MPTCP): the client's address id for the subflow's local address. */
+  addressId?: number;
+  /** Added (MPTCP): bytes the data sender reinjected onto this subflow after another failed or stalled. */
+  reinjectedBytes?: number;
 }
 
 export interface RequestResult {
@@ -46,6 +51,8 @@ export interface FlowResult {
   subflows: SubflowResult[];
   requests: RequestResult[];
   timeline: TimelinePoint[];
+  /** Added (MPTCP): the connection events of both ends (netlink-style names), with simulated seconds. */
+  events?: FlowEvent[];
 }
 
 export interface SimResult {

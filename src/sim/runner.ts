@@ -5,34 +5,32 @@
  * when every flow is done. The result is a pure function of the scenario and the seed; only `wallMs` and
  * `eventsPerSecond` depend on the machine, through the clock the caller hands in.
  */
+import { MptcpEndpoint } from '../mptcp/endpoint.ts';
+import { loadScheduler } from '../progmp/program.ts';
 import { TcpEndpoint } from '../tcp/endpoint.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Duration, Instant } from '../util/time.ts';
 import { Simulator } from './events.ts';
+import type { FlowTransport } from './flow.ts';
 import type { SimHost } from './host.ts';
 import type { LinkConfig, LinkDirectionConfig } from './link.ts';
+import { MptcpTransport } from './mptcp-flow.ts';
 import { Network, type PacketSink, type TapEvent } from './network.ts';
+import { type FlowResult, mbps, round, type SimResult, type TimelinePoint } from './result.ts';
 import {
-  type FlowResult,
-  mbps,
-  round,
-  type SimResult,
-  type SubflowResult,
-  type TimelinePoint,
-} from './result.ts';
-import {
-  CLIENT_PORT_BASE,
   type FlowSpec,
   type LinkSettings,
   type PathSpec,
   type Scenario,
+  type SchedulerSpec,
   SERVER_ADDRESS,
   SERVER_PORT_BASE,
 } from './scenario.ts';
+import { TcpTransport } from './tcp-flow.ts';
 import { ScenarioError } from './units.ts';
-import { type AppEnv, type AppSocket, FlowApp } from './workload.ts';
+import { type AppEnv, FlowApp } from './workload.ts';
 
-/** A scenario the runner cannot run yet (valid, but asks for something not built): the CLI exits 2. */
+/** A valid scenario the runner cannot run (a ProgMP file the caller did not read): the CLI exits 2. */
 export class UnsupportedScenarioError extends ScenarioError {
   override name = 'UnsupportedScenarioError';
 }
@@ -44,101 +42,6 @@ export interface RunOptions {
   capture?: PacketSink;
   /** Milliseconds from any fixed origin, for wallMs and eventsPerSecond; the engine itself reads no clock. */
   wallClock?: () => number;
-}
-
-/**
- * A flow's transport as the runner drives it: plain TCP now; an MPTCP connection implements the same (its
- * subflow list has one entry per subflow, and `fallback` says whether it fell back to TCP).
- */
-export interface FlowTransport {
-  /** Opens the client side now; the application gets its socket. */
-  start(): void;
-  /** Nothing more will happen: both ends closed, or the client gave up before the server accepted. */
-  readonly done: boolean;
-  readonly fallback: boolean;
-  subflows(): SubflowResult[];
-}
-
-/** The part of a TCP connection the runner reads (tcp_info-like), beside the application socket. */
-interface TcpConnectionLike extends AppSocket {
-  readonly local: { address: string; port: number };
-  readonly remote: { address: string; port: number };
-  info(): { srtt: number; mss: number; bytesSent: number; bytesRetrans: number };
-}
-
-class TcpTransport implements FlowTransport {
-  readonly fallback = false;
-  private client: TcpConnectionLike | null = null;
-  private server: TcpConnectionLike | null = null;
-  private established = false;
-  private readonly path: PathSpec;
-
-  constructor(
-    private readonly flow: FlowSpec,
-    private readonly app: FlowApp,
-    private readonly clientEndpoint: TcpEndpoint,
-    serverEndpoint: TcpEndpoint,
-    private readonly now: () => Instant,
-    paths: PathSpec[],
-  ) {
-    this.path = paths.find((p) => p.name === flow.paths[0])!;
-    const config = { cc: flow.cc as 'reno' | 'cubic' };
-    serverEndpoint.listen(
-      SERVER_PORT_BASE + flow.index,
-      (conn: TcpConnectionLike) => {
-        // One connection per flow: a second accept on this port would be a stray; leave it alone.
-        if (this.server !== null) return;
-        this.server = conn;
-        app.attachServer(conn);
-      },
-      { address: SERVER_ADDRESS, config },
-    );
-  }
-
-  start(): void {
-    const conn: TcpConnectionLike = this.clientEndpoint.connect(this.now(), {
-      local: this.path.clientAddress,
-      localPort: CLIENT_PORT_BASE + 1 + this.flow.index,
-      remote: SERVER_ADDRESS,
-      remotePort: SERVER_PORT_BASE + this.flow.index,
-      config: { cc: this.flow.cc as 'reno' | 'cubic' },
-    });
-    this.client = conn;
-    this.app.attachClient(conn);
-    const appEstablished = conn.onEstablished;
-    conn.onEstablished = () => {
-      this.established = true;
-      appEstablished?.();
-    };
-  }
-
-  get done(): boolean {
-    if (this.app.closed) return true;
-    return this.server === null && this.app.clientClosed !== undefined;
-  }
-
-  subflows(): SubflowResult[] {
-    if (this.client === null) return [];
-    const sender = this.flow.direction === 'upload' ? this.client : this.server;
-    const info = sender?.info();
-    const closedReason =
-      this.app.clientClosed ?? (this.app.serverClosed !== undefined ? this.app.serverClosed : null);
-    return [
-      {
-        id: 1,
-        path: this.path.name,
-        local: `${this.client.local.address}:${this.client.local.port}`,
-        remote: `${this.client.remote.address}:${this.client.remote.port}`,
-        bytesSent: info?.bytesSent ?? 0,
-        bytesRetransmitted: info?.bytesRetrans ?? 0,
-        backup: false,
-        established: this.established,
-        srttMs: round((info?.srtt ?? 0) / 1000),
-        closedReason,
-        mss: info?.mss ?? 0,
-      },
-    ];
-  }
 }
 
 /** The link model's config from the scenario's resolved settings. */
@@ -192,15 +95,20 @@ class PathMeter {
   }
 }
 
-/** Runs the scenario and returns its result (SCENARIOS.md). Throws UnsupportedScenarioError for MPTCP flows. */
-export function runScenario(scenario: Scenario, options: RunOptions = {}): SimResult {
-  for (const f of scenario.flows) {
-    if (f.protocol === 'mptcp')
-      throw new UnsupportedScenarioError(
-        `flows[${f.index}].protocol`,
-        '"mptcp" flows are not supported by the runner yet (the MPTCP engine has not landed); use "tcp"',
-      );
+/** The registered scheduler name for a spec, loading ProgMP programs (their names are the programs' own). */
+function schedulerName(spec: SchedulerSpec, path: string): string {
+  if (spec.kind === 'builtin') return spec.name;
+  if (spec.kind === 'progmp' && spec.source === null)
+    throw new UnsupportedScenarioError(path, `the ProgMP file ${spec.file} was not read (the CLI reads it)`);
+  try {
+    return loadScheduler(spec.source!);
+  } catch (e) {
+    throw new ScenarioError(path, e instanceof Error ? e.message : String(e));
   }
+}
+
+/** Runs the scenario and returns its result (SCENARIOS.md). */
+export function runScenario(scenario: Scenario, options: RunOptions = {}): SimResult {
   const clock = options.wallClock ?? (() => 0);
   const wallStart = clock();
   const seed = options.seed ?? scenario.seed;
@@ -213,10 +121,16 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     scenario.paths.map((p) => p.clientAddress),
   );
   const serverHost = net.addHost('server', [SERVER_ADDRESS]);
-  const clientEndpoint = new TcpEndpoint({ rng: sim.rng.fork() });
-  const serverEndpoint = new TcpEndpoint({ rng: sim.rng.fork() });
-  clientHost.attach(clientEndpoint);
-  serverHost.attach(serverEndpoint);
+  // Plain TCP scenarios run on bare TCP endpoints; with an MPTCP flow each host runs MPTCP (whose TCP
+  // endpoint carries the plain TCP flows too).
+  const mptcp = scenario.flows.some((f) => f.protocol === 'mptcp');
+  const stack = () =>
+    mptcp ? new MptcpEndpoint({ rng: sim.rng.fork() }) : new TcpEndpoint({ rng: sim.rng.fork() });
+  const clientStack = stack();
+  const serverStack = stack();
+  const tcpOf = (e: MptcpEndpoint | TcpEndpoint) => (e instanceof MptcpEndpoint ? e.tcp : e);
+  clientHost.attach(clientStack);
+  serverHost.attach(serverStack);
   if (options.capture) net.capture(options.capture);
   const meter = new PathMeter(scenario.flows, scenario.paths);
   net.tap(meter.onPacket);
@@ -233,8 +147,19 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   };
   const appRng: Rng = sim.rng.fork();
   const apps = scenario.flows.map((f) => new FlowApp(f, env, appRng.fork()));
-  const transports: FlowTransport[] = scenario.flows.map(
-    (f, i) => new TcpTransport(f, apps[i]!, clientEndpoint, serverEndpoint, () => sim.now, scenario.paths),
+  const now = () => sim.now;
+  const transports: FlowTransport[] = scenario.flows.map((f, i) =>
+    f.protocol === 'tcp'
+      ? new TcpTransport(f, apps[i]!, tcpOf(clientStack), tcpOf(serverStack), now, scenario.paths)
+      : new MptcpTransport(
+          f,
+          apps[i]!,
+          clientStack as MptcpEndpoint,
+          serverStack as MptcpEndpoint,
+          now,
+          scenario.paths,
+          schedulerName(f.scheduler, `flows[${i}].scheduler`),
+        ),
   );
 
   for (const e of scenario.timeline) {
@@ -249,10 +174,20 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     });
   }
   for (const [i, f] of scenario.flows.entries()) {
+    const t = transports[i]!;
     sim.at(f.start, () => {
-      transports[i]!.start();
+      t.start();
       wakeAll(clientHost, serverHost);
     });
+    for (const [k, a] of f.actions.entries()) {
+      // Resolve schedulers now, so a bad program is a scenario error before the run.
+      const name = a.call === 'setScheduler' ? schedulerName(a.scheduler, `flows[${i}].actions[${k}]`) : null;
+      sim.at(a.at, () => {
+        if (t instanceof MptcpTransport && name !== null) t.setScheduler(name);
+        else t.act?.(a);
+        wakeAll(clientHost, serverHost);
+      });
+    }
   }
 
   const timelines: TimelinePoint[][] = scenario.flows.map(() => []);
@@ -285,6 +220,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
 
   const flows: FlowResult[] = scenario.flows.map((f) => {
     const app = apps[f.index]!;
+    const t = transports[f.index]!;
     const completed = app.completed;
     const last = completed && app.lastPayloadAt !== null ? app.lastPayloadAt : end;
     return {
@@ -296,14 +232,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
       bytesDelivered: app.payloadDelivered,
       goodputMbps: round(mbps(app.payloadDelivered, last - f.start)),
       integrity: app.integrity,
-      fallback: transports[f.index]!.fallback,
-      subflows: transports[f.index]!.subflows(),
+      fallback: t.fallback,
+      subflows: t.subflows(),
       requests: app.requests.map((r) => ({
         size: r.size,
         startMs: round(r.startMs),
         fctMs: r.fctMs === null ? null : round(r.fctMs),
       })),
       timeline: timelines[f.index]!,
+      ...(t instanceof MptcpTransport ? { events: t.events } : {}),
     };
   });
   const wallMs = clock() - wallStart;

@@ -419,15 +419,17 @@ describe('runScenario over the TCP engine', () => {
     assert.equal(runScenario(s, { seed: 99 }).seed, 99);
   });
 
-  it('refuses MPTCP flows for now, naming the field', () => {
-    const s = base([{ protocol: 'mptcp', workload: { bulk: '1MB' } }]);
+  it('refuses a ProgMP scheduler file the caller did not read, naming the field', () => {
+    const s = base([
+      { protocol: 'mptcp', scheduler: { progmp: 'missing.progmp' }, workload: { bulk: '1MB' } },
+    ]);
     assert.throws(
       () => runScenario(s),
       (e: unknown) =>
         e instanceof UnsupportedScenarioError &&
         e instanceof ScenarioError &&
-        e.path === 'flows[0].protocol' &&
-        /not supported by the runner yet/.test(e.message),
+        e.path === 'flows[0].scheduler' &&
+        /missing\.progmp was not read/.test(e.message),
     );
   });
 });
