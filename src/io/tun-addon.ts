@@ -1,0 +1,88 @@
+/**
+ * Loads the TUN addon (native/tun.c), building it on first use when `npm ci` could not (or its source is
+ * newer than the binary). Where it cannot be built or loaded, TUN is unavailable and every attempt says why.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** An open TUN device inside the addon (opaque). */
+export type TunHandle = { readonly __tun: unique symbol };
+
+export interface TunAddonStats {
+  packetsRead: number;
+  bytesRead: number;
+  /** Calls into JavaScript; packetsRead / batches is the mean batch size. */
+  batches: number;
+  /** Times the reader found its 16 MB ring full and waited for JavaScript. */
+  ringFullWaits: number;
+  readErrors: number;
+  lastReadErrno: number;
+  packetsWritten: number;
+  writeErrors: number;
+}
+
+/** The addon's functions (see native/tun.c). */
+export interface TunAddon {
+  /** Opens (creating when absent) TUN device `name`, inside the network namespace file `netns` if given. */
+  open(name: string, netns?: string): { handle: TunHandle; name: string };
+  /** Starts the reader thread; packet i of a batch is data[ends[i-1] .. ends[i]) (a fresh buffer per batch). */
+  start(handle: TunHandle, onPackets: (data: Uint8Array, ends: Uint32Array, count: number) => void): void;
+  /** Writes one IP packet; returns its length or -errno. */
+  write(handle: TunHandle, packet: Uint8Array): number;
+  /** Writes `count` packets laid out like a batch; returns how many were written. */
+  writeMany(handle: TunHandle, data: Uint8Array, ends: Uint32Array, count: number): number;
+  close(handle: TunHandle): void;
+  stats(handle: TunHandle): TunAddonStats;
+  /** Whether the running reader keeps the event loop alive (it does by default). */
+  ref(handle: TunHandle, yes: boolean): void;
+}
+
+/** TUN cannot be used here (no compiler or headers at install, not Linux, addon failed to load). */
+export class TunUnavailableError extends Error {
+  override name = 'TunUnavailableError';
+}
+
+const SOURCE = fileURLToPath(new URL('../../native/tun.c', import.meta.url));
+const BUILD_SCRIPT = fileURLToPath(new URL('../../native/build.mjs', import.meta.url));
+const BINARY = fileURLToPath(new URL('../../native/build/mptcp_tun.node', import.meta.url));
+
+let loaded: TunAddon | TunUnavailableError | null = null;
+
+function stale(): boolean {
+  if (!existsSync(BINARY)) return true;
+  return existsSync(SOURCE) && statSync(SOURCE).mtimeMs > statSync(BINARY).mtimeMs;
+}
+
+function load(): TunAddon | TunUnavailableError {
+  if (process.platform !== 'linux')
+    return new TunUnavailableError(`TUN devices are Linux-only (this is ${process.platform})`);
+  if (stale()) {
+    const r = spawnSync(process.execPath, [BUILD_SCRIPT], { encoding: 'utf8' });
+    if (r.status !== 0 && !existsSync(BINARY))
+      return new TunUnavailableError(
+        `the TUN addon is not built and building it failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`,
+      );
+  }
+  try {
+    return createRequire(import.meta.url)(BINARY) as TunAddon;
+  } catch (e) {
+    return new TunUnavailableError(
+      `the TUN addon ${BINARY} does not load (${(e as Error).message}); rebuild it with: node native/build.mjs`,
+    );
+  }
+}
+
+/** The addon, built if needed; throws TunUnavailableError with the reason when TUN cannot work here. */
+export function loadTunAddon(): TunAddon {
+  loaded ??= load();
+  if (loaded instanceof TunUnavailableError) throw loaded;
+  return loaded;
+}
+
+/** Why TUN is unavailable, or null when the addon loads. */
+export function tunUnavailableReason(): string | null {
+  loaded ??= load();
+  return loaded instanceof TunUnavailableError ? loaded.message : null;
+}

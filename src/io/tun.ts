@@ -1,0 +1,285 @@
+/**
+ * The TUN driver: carries a SegmentStack (src/stack.ts) over a Linux TUN device, so the engine exchanges real
+ * IPv4/IPv6 packets with the kernel (and through it with any host). Time is a monotonic integer-µs clock
+ * from process.hrtime; one timer follows the stack's nextDeadline(); after every received segment, every
+ * timer firing and every wake() the stack is polled until it has nothing more to send. Outgoing packets of
+ * one drain are written with one call into the addon. An optional PcapWriter (LinkType.RAW) records every
+ * packet in both directions.
+ */
+import type { OutSegment, SegmentStack } from '../stack.ts';
+import type { Instant } from '../util/time.ts';
+import type { PcapWriter } from '../wire/pcap.ts';
+import { loadTunAddon, type TunAddon, type TunAddonStats, type TunHandle } from './tun-addon.ts';
+import { type DropReason, IpFramer } from './tun-frame.ts';
+
+export { TunUnavailableError, tunUnavailableReason } from './tun-addon.ts';
+
+export interface TunDriverOptions {
+  /** The TUN device: opened when it exists (e.g. made persistent by `ip tuntap add`), created otherwise. */
+  device: string;
+  /** A network namespace to open the device in: a name under /run/netns (`ip netns`) or a path. */
+  netns?: string;
+  /** The stack's own addresses: packets to others are dropped, segments from others are refused. */
+  addresses: readonly string[];
+  /** Records every packet read and written (link type RAW). */
+  pcap?: PcapWriter;
+  /** Most segments taken from the stack in one drain before yielding to the event loop (default 10 000). */
+  pollCap?: number;
+}
+
+export interface TunDriverStats {
+  /** Packets read from the TUN, and segments handed to the stack. */
+  packetsIn: number;
+  segmentsIn: number;
+  /** Packets written to the TUN. */
+  packetsOut: number;
+  /** Received packets dropped, by reason (see DropReason). */
+  badIp: number;
+  notTcp: number;
+  fragment: number;
+  notOurs: number;
+  /** Segments the stack sent from an address it does not own, or that do not fit one IP packet. */
+  badSource: number;
+  writeErrors: number;
+  /** Drains stopped at the poll cap (continued on the next turn of the event loop). */
+  pollCapHits: number;
+}
+
+/** Misuse of a TunDriver (use after close). */
+export class TunDriverError extends Error {
+  override name = 'TunDriverError';
+}
+
+const DEFAULT_POLL_CAP = 10_000;
+const OUT_SLAB = 256 * 1024;
+const OUT_PACKETS = 1024;
+const MAX_PACKET = 65535;
+
+export class TunDriver {
+  readonly stats: TunDriverStats = {
+    packetsIn: 0,
+    segmentsIn: 0,
+    packetsOut: 0,
+    badIp: 0,
+    notTcp: 0,
+    fragment: 0,
+    notOurs: 0,
+    badSource: 0,
+    writeErrors: 0,
+    pollCapHits: 0,
+  };
+  /** The device's name as the kernel knows it. */
+  readonly name: string;
+  private readonly addon: TunAddon;
+  private readonly handle: TunHandle;
+  private readonly framer: IpFramer;
+  private readonly pcap: PcapWriter | undefined;
+  private readonly pollCap: number;
+  private readonly epoch: [number, number];
+  /** Wall-clock µs at `now() === 0`, for capture timestamps. */
+  private readonly wallEpochUs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt: Instant | null = null;
+  private refed = true;
+  private busy = false;
+  private again = false;
+  private closed = false;
+  private continueLater: NodeJS.Immediate | null = null;
+  // Packets of the current drain, written together (the kernel copies them; the slab is reused).
+  private readonly out = new Uint8Array(OUT_SLAB);
+  private readonly outEnds = new Uint32Array(OUT_PACKETS);
+  private outCount = 0;
+  private outUsed = 0;
+
+  constructor(
+    private readonly stack: SegmentStack,
+    opts: TunDriverOptions,
+  ) {
+    this.addon = loadTunAddon();
+    const netns =
+      opts.netns === undefined || opts.netns.includes('/') ? opts.netns : `/run/netns/${opts.netns}`;
+    const opened = this.addon.open(opts.device, netns);
+    this.handle = opened.handle;
+    this.name = opened.name;
+    this.framer = new IpFramer(opts.addresses);
+    this.pcap = opts.pcap;
+    this.pollCap = opts.pollCap ?? DEFAULT_POLL_CAP;
+    this.epoch = process.hrtime();
+    this.wallEpochUs = Date.now() * 1000;
+    this.addon.start(this.handle, this.onPackets);
+    this.service(null);
+  }
+
+  /** Monotonic time in integer microseconds since the driver started. */
+  now(): Instant {
+    const [s, ns] = process.hrtime(this.epoch);
+    return s * 1_000_000 + Math.floor(ns / 1000);
+  }
+
+  /** The application gave the stack work (wrote, opened, closed): poll it now. */
+  wake(): void {
+    if (this.closed) throw new TunDriverError('the TUN driver is closed; open a new one');
+    this.service(null);
+  }
+
+  /** Tells the stack that one of its addresses went down or came up. */
+  addressChanged(address: string, up: boolean): void {
+    const stack = this.stack;
+    if (!stack.onAddressChange || this.closed) return;
+    this.service(() => stack.onAddressChange!(this.now(), address, up));
+  }
+
+  /** Whether the driver keeps the event loop alive (it does until close, by default). */
+  ref(yes: boolean): void {
+    if (this.closed) return;
+    this.refed = yes;
+    this.addon.ref(this.handle, yes);
+    if (yes) this.timer?.ref();
+    else this.timer?.unref();
+  }
+
+  /** Stops the reader, closes the device (a non-persistent one disappears) and cancels the timer. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.continueLater) clearImmediate(this.continueLater);
+    this.timer = null;
+    this.addon.close(this.handle);
+  }
+
+  /** The addon's reader and writer counters. */
+  deviceStats(): TunAddonStats {
+    return this.addon.stats(this.handle);
+  }
+
+  private readonly onPackets = (data: Uint8Array, ends: Uint32Array, count: number): void => {
+    if (this.closed) return;
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const end = ends[i]!;
+      this.input(data.subarray(start, end));
+      start = end;
+    }
+  };
+
+  private input(packet: Uint8Array): void {
+    this.stats.packetsIn++;
+    const now = this.now();
+    this.pcap?.add(this.wallEpochUs + now, packet);
+    const s = this.framer.strip(packet);
+    if (typeof s === 'string') {
+      this.stats[s satisfies DropReason]++;
+      return;
+    }
+    this.stats.segmentsIn++;
+    const stack = this.stack;
+    this.service(() => stack.receive(now, s.src, s.dst, s.segment));
+  }
+
+  /**
+   * Runs `action` against the stack, drains its output to the TUN and re-arms the timer. A call made while
+   * a drain runs (the application writing from a stack callback) runs its action and makes the drain poll
+   * again. A drain that hits the poll cap continues on the next turn of the event loop.
+   */
+  private service(action: (() => void) | null): void {
+    if (this.busy) {
+      action?.();
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    let capped = false;
+    try {
+      action?.();
+      do {
+        this.again = false;
+        for (let n = 0; ; n++) {
+          if (n >= this.pollCap) {
+            capped = true;
+            this.stats.pollCapHits++;
+            break;
+          }
+          const out = this.stack.poll(this.now());
+          if (out === null) break;
+          this.emit(out);
+        }
+      } while (this.again && !capped);
+    } finally {
+      this.flush();
+      this.busy = false;
+    }
+    if (this.closed) return;
+    if (capped && !this.continueLater)
+      this.continueLater = setImmediate(() => {
+        this.continueLater = null;
+        if (!this.closed) this.service(null);
+      });
+    this.reschedule();
+  }
+
+  private emit(o: OutSegment): void {
+    const len = this.framer.packetLength(o.src, o.dst, o.segment.length);
+    if (len < 0 || len > MAX_PACKET || !this.framer.owns(o.src)) {
+      this.stats.badSource++;
+      return;
+    }
+    if (this.outUsed + len > OUT_SLAB || this.outCount === OUT_PACKETS) this.flush();
+    if (len > OUT_SLAB) {
+      // Larger than the slab (an MTU near 64 KB): framed and written alone.
+      const big = new Uint8Array(len);
+      this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, big, 0);
+      this.record(big);
+      if (this.addon.write(this.handle, big) < 0) this.stats.writeErrors++;
+      else this.stats.packetsOut++;
+      return;
+    }
+    const at = this.outUsed;
+    this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, this.out, at);
+    this.record(this.out.subarray(at, at + len));
+    this.outUsed = at + len;
+    this.outEnds[this.outCount++] = this.outUsed;
+  }
+
+  private record(packet: Uint8Array): void {
+    this.pcap?.add(this.wallEpochUs + this.now(), packet);
+  }
+
+  private flush(): void {
+    if (this.outCount === 0 || this.closed) {
+      this.outCount = 0;
+      this.outUsed = 0;
+      return;
+    }
+    const written = this.addon.writeMany(this.handle, this.out, this.outEnds, this.outCount);
+    this.stats.packetsOut += written;
+    this.stats.writeErrors += this.outCount - written;
+    this.outCount = 0;
+    this.outUsed = 0;
+  }
+
+  /** One timer at the stack's next deadline (setTimeout has millisecond resolution: rounded up). */
+  private reschedule(): void {
+    const deadline = this.stack.nextDeadline();
+    if (deadline === this.timerAt && (this.timer !== null || deadline === null)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = deadline;
+    if (deadline === null) return;
+    const delayMs = Math.max(0, Math.ceil((deadline - this.now()) / 1000));
+    this.timer = setTimeout(this.fire, delayMs);
+    if (!this.refed) this.timer.unref();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null;
+    this.timerAt = null;
+    if (this.closed) return;
+    const stack = this.stack;
+    this.service(() => {
+      const now = this.now();
+      const d = stack.nextDeadline();
+      if (d !== null && d <= now) stack.onTimer(now);
+    });
+  };
+}
