@@ -4,8 +4,9 @@
  * the block rules (no empty block, nothing after RETURN, no redeclaration in one block). It reports every
  * error it finds, each with line:column, what was expected, and a suggestion for misspelt names.
  */
+import { analyze } from './effects.ts';
 import { type Diagnostic, didYouMean, ProgmpError } from './errors.ts';
-import { Op, type Program, S, TYPE_NAMES, type Type, type Uses, X } from './ir.ts';
+import { Op, type Program, S, TYPE_NAMES, type Type, X } from './ir.ts';
 import { ALIASES, type Member, membersOf } from './members.ts';
 import { type At, type PExpr, type PProgram, type PStmt, start } from './syntax.ts';
 
@@ -52,29 +53,7 @@ export function check(p: PProgram): Program {
     c.errors.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ProgmpError(c.errors);
   }
-  return { name: p.name, body, uses: uses(body), slots: c.slots, sites: c.sites };
-}
-
-function uses(body: S[]): Uses {
-  const u: Uses = { queues: [false, false, false], now: false, writes: false };
-  const expr = (x: X | null): void => {
-    if (x === null) return;
-    if (x.op === Op.Queue) u.queues[x.n as 0 | 1 | 2] = true;
-    if (x.op === Op.Now) u.now = true;
-    expr(x.a);
-    expr(x.b);
-  };
-  const stmts = (list: S[] | null): void => {
-    for (const s of list ?? []) {
-      if (s.op === Op.Set || s.op === Op.SetUser) u.writes = true;
-      expr(s.a);
-      expr(s.b);
-      stmts(s.body);
-      stmts(s.alt);
-    }
-  };
-  stmts(body);
-  return u;
+  return { name: p.name, body, uses: analyze(body), slots: c.slots, sites: c.sites };
 }
 
 const elemOf = (t: Type): Type => (t === 'sbflist' ? 'subflow' : t === 'pktlist' ? 'packet' : 'error');

@@ -1,31 +1,33 @@
 /**
- * The compiler: checked program → JavaScript source → a function built with `new Function` (code
+ * The compiler: checked program → JavaScript source → a function made with `new Function` (code
  * generation, not I/O). It must behave exactly like interpret.ts — same evaluation order, NULL rules,
- * wrap-around and step count — and it is faster because it knows statically what the interpreter tests at
- * run time: it skips NULL checks on values the checker proved non-NULL (lambda parameters, FOREACH
- * variables, literals), inlines every property read, turns each lambda into a plain loop (no closure, no
- * array per decision: FILTER writes into a per-site buffer), and hoists the run's list views and buffers
- * into constants bound once per scheduler instance.
+ * wrap-around and step count — and it is fast because it settles at compile time what the interpreter
+ * settles per node, per run:
+ *
+ * - a run reads the engine's state directly: SUBFLOWS and each queue as a local array with a local read
+ *   position (POP moves the index), the registers as a local typed array; the step count and the
+ *   changed flag are locals;
+ * - a list is four locals or constants (items, offset, length, root length), never an object;
+ * - a FILTER chain is fused into the one loop that consumes it (MIN, MAX, SUM, COUNT, EMPTY, TOP,
+ *   another FILTER, FOREACH) when its predicates are pure (effects.ts), so no list is built for it;
+ * - a VAR bound to a FILTER chain over SUBFLOWS whose predicates are stable is not built at all: every use
+ *   applies the predicates inline over SUBFLOWS (EMPTY stops at the first match);
+ * - NULL tests only on values the checker found nullable, property reads inline, steps charged once per
+ *   loop rather than per element (runtime.ts).
  */
+import { free, pure, stable } from './effects.ts';
 import { Op, type Program, type S, SbfProp, type X } from './ir.ts';
-import { BUDGET_EXCEEDED, type Runtime, sentOn, sentOnAll } from './runtime.ts';
+import { type RunFn, type Runtime, sentOn, sentOnAll } from './runtime.ts';
 
-/** Binds a compiled program to one Runtime; returns the run function. */
-export type CompiledFactory = (rt: Runtime) => () => void;
+/** Binds a compiled program to one Runtime (one scheduler instance); returns the run function. */
+export type CompiledFactory = (rt: Runtime) => RunFn;
 
-const HELPERS = {
-  sentOn,
-  sentOnAll,
-  stop(rt: Runtime, steps: number): never {
-    rt.steps = steps;
-    throw BUDGET_EXCEEDED;
-  },
-};
+const HELPERS = { sentOn, sentOnAll };
 
 /** The generated source (for inspection) and its factory. */
 export function compileProgram(program: Program): { source: string; factory: CompiledFactory } {
   const source = new Gen(program).source();
-  const make = new Function('H', 'rt', source) as (h: typeof HELPERS, rt: Runtime) => () => void;
+  const make = new Function('H', 'rt', source) as (h: typeof HELPERS, rt: Runtime) => RunFn;
   return { source, factory: (rt) => make(HELPERS, rt) };
 }
 
@@ -61,34 +63,82 @@ const sbfProp = (r: string, prop: number): string =>
 const simple = (x: X): boolean =>
   x.op === Op.Int || x.op === Op.Bool || x.op === Op.Null || x.op === Op.Local || x.op === Op.Reg;
 
-const STEP = 'if (++steps > B) H.stop(rt, steps);';
+/** A built list: JavaScript expressions for its items array, offset, length and root length. */
+interface Mat {
+  lazy: false;
+  items: string;
+  off: string;
+  len: string;
+  bound: string;
+}
+
+/** A list not built: SUBFLOWS filtered by these FILTER nodes (root first), applied where it is used. */
+interface Lazy {
+  lazy: true;
+  preds: X[];
+}
+
+type ListCode = Mat | Lazy;
+
+const SUBFLOWS: Mat = { lazy: false, items: 'sb', off: '0', len: 'nsb', bound: 'nsb' };
+
+/** Text that stays valid while a list VAR is in scope (run constants, or locals nobody reassigns then). */
+const STEADY = /^(0|sb|nsb|S\d+|q\di|t\d+|v\d+[onb])$/;
+
+/** What consumes the elements of a fused loop ('filter' builds the list and reports where it is). */
+type Consumer =
+  | { k: 'filter'; x: X; len: string; bound: string }
+  | { k: 'min' | 'max' | 'sum'; x: X }
+  | { k: 'count' | 'empty' | 'top' }
+  | { k: 'get'; index: string }
+  | { k: 'foreach'; s: S };
 
 class Gen {
   private temps = 0;
   private ids = 0;
+  /** JavaScript names of lambda parameters and FOREACH variables while their loops are generated. */
+  private readonly names = new Map<number, string>();
+  /** How each list VAR (by slot) is held. */
+  private readonly lists = new Map<number, ListCode>();
+  /** Locals declared for list VARs. */
+  private readonly listLocals: string[] = [];
 
   constructor(private readonly program: Program) {}
 
   source(): string {
-    const body: string[] = [];
-    this.stmts(this.program.body, body);
     const p = this.program;
-    const sites = Array.from({ length: p.sites }, (_, i) => `S${i} = rt.sites[${i}]`);
+    const u = p.uses;
+    const body: string[] = [];
+    this.stmts(p.body, body);
+    const head: string[] = [];
+    if (u.regs) head.push('const regs = st.registers;');
+    if (u.subflows) head.push('const sb = st.subflows, nsb = sb.length;');
+    ['q', 'qu', 'rq'].forEach((name, k) => {
+      if (!u.queues[k]) return;
+      head.push(
+        `const q${k}i = st.${name}.packets, q${k}n = q${k}i.length; let q${k}h = Math.min(st.${name}.head, q${k}n);`,
+      );
+    });
+    if (u.now) head.push('const now = Math.floor(st.now / 1000) % 4294967296;');
     const locals = [
       ...Array.from({ length: p.slots }, (_, i) => `v${i} = null`),
       ...Array.from({ length: this.temps }, (_, i) => `t${i} = null`),
+      ...this.listLocals.map((l) => `${l} = 0`),
     ];
+    const sites = Array.from({ length: p.sites }, (_, i) => `, S${i} = []`).join('');
     return [
       "'use strict';",
-      `const SB = rt.subflows, Q0 = rt.queues[0], Q1 = rt.queues[1], Q2 = rt.queues[2], B = rt.budget${sites.map((s) => `, ${s}`).join('')};`,
-      'return function run() {',
-      'const regs = rt.regs, out = rt.out;',
-      'let steps = 0;',
+      `const B = rt.budget, out = rt.out, sentOn = H.sentOn, sentOnAll = H.sentOnAll${sites};`,
+      'return function run(st) {',
+      'let steps = 0, changed = false;',
+      ...head,
       locals.length > 0 ? `let ${locals.join(', ')};` : '',
       'main: {',
       ...body,
       '}',
       'rt.steps = steps;',
+      'if (steps > B) rt.stop(steps);',
+      'return changed;',
       '};',
     ].join('\n');
   }
@@ -97,23 +147,41 @@ class Gen {
     return `t${this.temps++}`;
   }
 
+  private name(slot: number): string {
+    return this.names.get(slot) ?? `v${slot}`;
+  }
+
+  /** Runs `gen` with `slot` named `js`, restoring the previous name afterwards. */
+  private named<T>(slot: number, js: string, gen: () => T): T {
+    const prev = this.names.get(slot);
+    this.names.set(slot, js);
+    try {
+      return gen();
+    } finally {
+      if (prev === undefined) this.names.delete(slot);
+      else this.names.set(slot, prev);
+    }
+  }
+
   private stmts(body: S[], out: string[]): void {
     for (const s of body) {
-      out.push(STEP);
+      out.push('steps++;');
       this.stmt(s, out);
     }
   }
 
   private stmt(s: S, out: string[]): void {
     switch (s.op) {
-      case Op.Var: {
-        const e = this.expr(s.a!, out);
-        out.push(s.site >= 0 ? `v${s.n} = S${s.site}.copy(${e});` : `v${s.n} = ${e};`);
+      case Op.Var:
+        this.var(s, out);
+        return;
+      case Op.Set: {
+        const v = this.expr(s.a!, out);
+        const r = `regs[${s.n}]`;
+        const nul = s.a!.nullable ? 'x !== null && ' : '';
+        out.push(`{ const x = ${v}; if (${nul}${r} !== x) { ${r} = x; changed = true; } }`);
         return;
       }
-      case Op.Set:
-        out.push(`rt.set(${s.n}, ${this.expr(s.a!, out)});`);
-        return;
       case Op.If: {
         out.push(`if (${this.truthy(s.a!, out)}) {`);
         this.stmts(s.body!, out);
@@ -124,21 +192,11 @@ class Gen {
         out.push('}');
         return;
       }
-      case Op.Foreach: {
-        const l = this.expr(s.a!, out);
-        const id = this.ids++;
-        out.push(`{ const it${id} = ${l}.items, o${id} = ${l}.off, n${id} = ${l}.len;`);
-        out.push(
-          `for (let i${id} = 0; i${id} < n${id}; i${id}++) {`,
-          STEP,
-          `v${s.n} = it${id}[o${id} + i${id}];`,
-        );
-        this.stmts(s.body!, out);
-        out.push('} }');
+      case Op.Foreach:
+        this.iterate(s.a!, { k: 'foreach', s }, out);
         return;
-      }
       case Op.Drop:
-        out.push(`rt.drop(${this.expr(s.a!, out)});`);
+        out.push(`{ const p = ${this.expr(s.a!, out)}; if (p !== null && out.drop(p)) changed = true; }`);
         return;
       case Op.Print: {
         if (s.b === null) {
@@ -162,7 +220,7 @@ class Gen {
         out.push(`{ const s${id} = ${sbf};`);
         if (s.a!.nullable) out.push(`if (s${id} !== null) {`);
         const arg = this.expr(s.b!, out);
-        if (s.op === Op.SetUser) out.push(`rt.setUser(s${id}, ${arg});`);
+        if (s.op === Op.SetUser) out.push(`if (rt.setUser(s${id}, ${arg})) changed = true;`);
         else if (s.b!.nullable)
           out.push(`{ const p${id} = ${arg}; if (p${id} !== null) out.push(s${id}, p${id}); }`);
         else out.push(`out.push(s${id}, ${arg});`);
@@ -170,6 +228,41 @@ class Gen {
         return;
       }
     }
+  }
+
+  private var(s: S, out: string[]): void {
+    const init = s.a!;
+    if (init.type !== 'sbflist' && init.type !== 'pktlist') {
+      out.push(`v${s.n} = ${this.expr(init, out)};`);
+      return;
+    }
+    // A FILTER chain over SUBFLOWS with stable predicates that cost no steps themselves is kept as its
+    // predicates, evaluated wherever it is used; it costs its steps now.
+    const preds: X[] = [];
+    let root = init;
+    while (root.op === Op.Filter && stable(root.b!, this.program.uses) && free(root.b!)) {
+      preds.unshift(root);
+      root = root.a!;
+    }
+    const base = root.op === Op.Local ? this.lists.get(root.n) : undefined;
+    if (root.op === Op.Subflows || base?.lazy === true) {
+      this.lists.set(s.n, { lazy: true, preds: [...(base?.lazy === true ? base.preds : []), ...preds] });
+      if (preds.length > 0) out.push(`steps += ${preds.length === 1 ? '' : `${preds.length} * `}nsb;`);
+      return;
+    }
+    // A built list (or a queue snapshot): keep what may change later in locals of its own.
+    const l = this.list(init, out) as Mat;
+    const bind = (text: string, suffix: string): string => {
+      if (STEADY.test(text)) return text;
+      const local = `v${s.n}${suffix}`;
+      this.listLocals.push(local);
+      out.push(`${local} = ${text};`);
+      return local;
+    };
+    const off = bind(l.off, 'o');
+    const len = bind(l.len, 'n');
+    const bound = l.bound === l.len ? len : bind(l.bound, 'b');
+    this.lists.set(s.n, { lazy: false, items: l.items, off, len, bound });
   }
 
   /** `x === true` as cheaply as the type allows. */
@@ -224,17 +317,13 @@ class Gen {
       case Op.Null:
         return 'null';
       case Op.Local:
-        return `v${x.n}`;
+        return this.name(x.n);
       case Op.Reg:
         return `regs[${x.n}]`;
-      case Op.Queue:
-        return `Q${x.n}`;
-      case Op.Subflows:
-        return 'SB';
       case Op.Now:
-        return 'rt.nowMs';
+        return 'now';
       case Op.Random:
-        return 'rt.random()';
+        return '(steps > B && rt.stop(steps), st.random() >>> 0)';
       case Op.Add:
       case Op.Sub:
       case Op.Mul:
@@ -335,86 +424,210 @@ class Gen {
             [x.b!, s],
           ],
           [],
-          ([a, b]) => `H.sentOn(${a}, ${b})`,
+          ([a, b]) => `sentOn(${a}, ${b})`,
         );
       }
       case Op.SentOnAll:
-        return this.guarded(
-          [[x.a!, this.expr(x.a!, pre)]],
-          [],
-          ([a]) => `H.sentOnAll(${a}, rt.state.subflows)`,
-        );
+        return this.guarded([[x.a!, this.expr(x.a!, pre)]], [], ([a]) => `sentOnAll(${a}, sb)`);
       case Op.Empty:
-        return `(${this.expr(x.a!, pre)}.len === 0)`;
+        return this.iterate(x.a!, { k: 'empty' }, pre);
       case Op.Count:
-        return `${this.expr(x.a!, pre)}.len`;
-      case Op.Top: {
-        const l = this.expr(x.a!, pre);
-        return `(${l}.len > 0 ? ${l}.items[${l}.off] : null)`;
-      }
+        return this.iterate(x.a!, { k: 'count' }, pre);
+      case Op.Top:
+        return this.iterate(x.a!, { k: 'top' }, pre);
       case Op.Get: {
-        const [l, i] = this.pair(x.a!, x.b!, pre);
+        const l = this.list(x.a!, pre);
+        if (l.lazy) {
+          const i = this.expr(x.b!, pre);
+          const index = simple(x.b!) ? i : this.tmp();
+          if (index !== i) pre.push(`${index} = ${i};`);
+          return this.iterate(x.a!, { k: 'get', index }, pre, l);
+        }
+        // The list is read after the index is evaluated (a POP in the index moves a queue first).
+        const i = this.expr(x.b!, pre);
         const idx = simple(x.b!) ? i : this.tmp();
         const bind = idx === i ? '' : `${idx} = ${i}, `;
         const nullTest = x.b!.nullable ? `${idx} === null || ` : '';
-        return `(${bind}${nullTest}${idx} >= ${l}.len ? null : ${l}.items[${l}.off + ${idx}])`;
+        const at = l.off === '0' ? idx : `${l.off} + ${idx}`;
+        return `(${bind}${nullTest}${idx} >= ${l.len} ? null : ${l.items}[${at}])`;
       }
-      case Op.Pop:
-        return `rt.pop(${this.expr(x.a!, pre)})`;
-      case Op.Filter:
+      case Op.Pop: {
+        const k = x.a!.n;
+        return `(q${k}h < q${k}n ? (changed = true, q${k}i[q${k}h++]) : null)`;
+      }
       case Op.Min:
+        return this.iterate(x.a!, { k: 'min', x }, pre);
       case Op.Max:
+        return this.iterate(x.a!, { k: 'max', x }, pre);
       case Op.Sum:
-        return this.lambda(x, pre);
+        return this.iterate(x.a!, { k: 'sum', x }, pre);
     }
-    throw new Error(`progmp: statement op ${x.op} used as an expression`);
+    throw new Error(`progmp: op ${x.op} is not a scalar expression`);
   }
 
-  /** FILTER / MIN / MAX / SUM as one loop over a snapshot of the list. */
-  private lambda(x: X, pre: string[]): string {
-    const l = this.expr(x.a!, pre);
-    const id = this.ids++;
-    const body: string[] = [];
-    const key = this.expr(x.b!, body);
-    const k = `k${id}`;
-    const e = `e${id}`;
-    const loop = (init: string, each: string, done: string) => {
-      pre.push(`{ const it${id} = ${l}.items, o${id} = ${l}.off, n${id} = ${l}.len; ${init}`);
-      pre.push(`for (let i${id} = 0; i${id} < n${id}; i${id}++) {`, STEP);
-      pre.push(`const ${e} = it${id}[o${id} + i${id}]; v${x.n} = ${e};`, ...body, each, `} ${done} }`);
-    };
+  /** A list value; FILTERs are built (fused with the pure part of the chain below them). */
+  private list(x: X, pre: string[]): ListCode {
     switch (x.op) {
+      case Op.Subflows:
+        return SUBFLOWS;
+      case Op.Queue: {
+        const k = x.n;
+        const len = `(q${k}n - q${k}h)`;
+        return { lazy: false, items: `q${k}i`, off: `q${k}h`, len, bound: len };
+      }
+      case Op.Local:
+        return this.lists.get(x.n)!;
       case Op.Filter: {
-        const cond = x.b!.nullable ? `${key} === true` : key;
-        loop(
-          `const b${id} = S${x.site}.items; let m${id} = 0;`,
-          `if (${cond}) b${id}[m${id}++] = ${e};`,
-          `S${x.site}.off = 0; S${x.site}.len = m${id};`,
-        );
-        return `S${x.site}`;
-      }
-      case Op.Sum: {
-        const t = this.tmp();
-        const add = x.b!.nullable
-          ? `if (${k} !== null) ${t} = (${t} + ${k}) >>> 0;`
-          : `${t} = (${t} + ${k}) >>> 0;`;
-        loop(`${t} = 0;`, `const ${k} = ${key}; ${add}`, '');
-        return t;
-      }
-      default: {
-        // Strict comparison keeps the first element on ties; a non-NULL key beats the start value.
-        const t = this.tmp();
-        const max = x.op === Op.Max;
-        const best = `bk${id}`;
-        const better = `${k} ${max ? '>' : '<'} ${best}`;
-        const test = x.b!.nullable ? `${k} !== null && ${better}` : better;
-        loop(
-          `${t} = null; let ${best} = ${max ? -1 : 'Infinity'};`,
-          `const ${k} = ${key}; if (${test}) { ${t} = ${e}; ${best} = ${k}; }`,
-          '',
-        );
-        return t;
+        const c: Consumer = { k: 'filter', x, len: '', bound: '' };
+        this.iterate(x.a!, c, pre);
+        return { lazy: false, items: `S${x.site}`, off: '0', len: c.len, bound: c.bound };
       }
     }
+    throw new Error(`progmp: op ${x.op} is not a list`);
+  }
+
+  /** May FILTER predicate `pred` be applied inside the loop of `c` instead of building its list first? */
+  private fuses(pred: X, c: Consumer): boolean {
+    switch (c.k) {
+      case 'get':
+        return false;
+      case 'foreach':
+        // The body runs between predicate evaluations and may change what they read.
+        return stable(pred, this.program.uses);
+      case 'count':
+        return pure(pred);
+      case 'empty':
+      case 'top':
+        // They stop at the first match: a predicate that costs steps would be charged less often.
+        return pure(pred) && free(pred);
+      default:
+        // The consumer's lambda runs between predicate evaluations: it must not POP what they read.
+        return pure(pred) && pure(c.x.b!);
+    }
+  }
+
+  /**
+   * One loop over the root of `listX` applying the fusable FILTERs below `c` inline, feeding `c`. Charges
+   * the steps of every iteration it stands for. Returns the consumer's value ('' for 'filter' and
+   * 'foreach').
+   */
+  private iterate(listX: X, c: Consumer, pre: string[], known?: ListCode): string {
+    const inline: X[] = [];
+    let cur = listX;
+    if (known === undefined)
+      while (cur.op === Op.Filter && this.fuses(cur.b!, c)) {
+        inline.unshift(cur);
+        cur = cur.a!;
+      }
+    const base = known ?? this.list(cur, pre);
+    const root = base.lazy ? SUBFLOWS : base;
+    const preds = base.lazy ? [...base.preds, ...inline] : inline;
+    const charge =
+      inline.length +
+      (c.k === 'filter' || c.k === 'min' || c.k === 'max' || c.k === 'sum' || c.k === 'foreach' ? 1 : 0);
+    // Without predicates, the list operations need no loop.
+    if (preds.length === 0)
+      switch (c.k) {
+        case 'count':
+          return root.len;
+        case 'empty':
+          return `(${root.len} === 0)`;
+        case 'top':
+          return `(${root.len} > 0 ? ${root.items}[${root.off}] : null)`;
+      }
+    const id = this.ids++;
+    const [it, o, n, e] = [`it${id}`, `o${id}`, `n${id}`, `e${id}`];
+    // The root's length is read once, as the loop starts (a queue's may change inside it).
+    const bound = root.bound === root.len ? n : root.bound;
+    const offset = root.off === '0' ? '' : `, ${o} = ${root.off}`;
+    pre.push(`{ const ${it} = ${root.items}${offset}, ${n} = ${root.len};`);
+    if (charge > 0)
+      pre.push(`steps += ${charge === 1 ? bound : `${charge} * ${bound}`}; if (steps > B) rt.stop(steps);`);
+    let result = '';
+    let init = '';
+    switch (c.k) {
+      case 'filter': {
+        c.len = this.tmp();
+        c.bound = STEADY.test(root.bound) ? root.bound : this.tmp();
+        init = `${c.len} = 0;${c.bound === root.bound ? '' : ` ${c.bound} = ${bound};`}`;
+        break;
+      }
+      case 'min':
+      case 'max':
+        result = this.tmp();
+        init = `${result} = null; let bk${id} = ${c.k === 'max' ? -1 : 'Infinity'};`;
+        break;
+      case 'sum':
+      case 'count':
+        result = this.tmp();
+        init = `${result} = 0;`;
+        break;
+      case 'empty':
+        result = this.tmp();
+        init = `${result} = true;`;
+        break;
+      case 'top':
+        result = this.tmp();
+        init = `${result} = null;`;
+        break;
+      case 'get':
+        result = this.tmp();
+        init = `${result} = null; let c${id} = 0;`;
+        break;
+    }
+    if (init !== '') pre.push(init);
+    pre.push(`for (let i${id} = 0; i${id} < ${n}; i${id}++) {`);
+    if (c.k === 'foreach') pre.push('if (steps > B) rt.stop(steps);');
+    pre.push(`const ${e} = ${it}[${offset === '' ? '' : `${o} + `}i${id}];`);
+    for (const p of preds)
+      this.named(p.n, e, () => {
+        const cond = this.truthy(p.b!, pre);
+        pre.push(`if (!(${cond})) continue;`);
+      });
+    switch (c.k) {
+      case 'filter': {
+        const len = c.len;
+        this.named(c.x.n, e, () => {
+          const cond = this.truthy(c.x.b!, pre);
+          pre.push(`if (${cond}) S${c.x.site}[${len}++] = ${e};`);
+        });
+        break;
+      }
+      case 'min':
+      case 'max':
+        this.named(c.x.n, e, () => {
+          const k = `k${id}`;
+          pre.push(`const ${k} = ${this.expr(c.x.b!, pre)};`);
+          const better = `${k} ${c.k === 'max' ? '>' : '<'} bk${id}`;
+          const test = c.x.b!.nullable ? `${k} !== null && ${better}` : better;
+          pre.push(`if (${test}) { ${result} = ${e}; bk${id} = ${k}; }`);
+        });
+        break;
+      case 'sum':
+        this.named(c.x.n, e, () => {
+          const k = `k${id}`;
+          pre.push(`const ${k} = ${this.expr(c.x.b!, pre)};`);
+          const add = `${result} = (${result} + ${k}) >>> 0;`;
+          pre.push(c.x.b!.nullable ? `if (${k} !== null) ${add}` : add);
+        });
+        break;
+      case 'count':
+        pre.push(`${result}++;`);
+        break;
+      case 'empty':
+        pre.push(`${result} = false; break;`);
+        break;
+      case 'top':
+        pre.push(`${result} = ${e}; break;`);
+        break;
+      case 'get':
+        pre.push(`if (c${id}++ === ${c.index}) { ${result} = ${e}; break; }`);
+        break;
+      case 'foreach':
+        this.named(c.s.n, e, () => this.stmts(c.s.body!, pre));
+        break;
+    }
+    pre.push('} }');
+    return result;
   }
 }

@@ -1,336 +1,699 @@
 /**
- * The tree-walking interpreter over the checked program. It defines the semantics the compiled form must
- * reproduce exactly: evaluation order (left to right, both operands of arithmetic and comparisons always
- * evaluated, AND/OR short-circuit, a NULL PUSH/SET_USER receiver skips its argument), the NULL rules, 32-bit
- * wrap-around, and the step count (see runtime.ts).
+ * The interpreter. It generates no source text: once per scheduler instance it turns the checked program
+ * into a tree of closures ("closure compilation"), one per node, each specialised for its node's shape —
+ * NULL tests only where the checker found a value may be NULL, property reads of the element a lambda is
+ * visiting as one direct field read, AND/OR chains flattened, constant operands folded in — and a run calls
+ * the root. It defines the semantics the compiled form must reproduce exactly: evaluation order (left to
+ * right, both operands of arithmetic and comparisons always evaluated, AND/OR short-circuit, a NULL
+ * PUSH/SET_USER receiver skips its argument), the NULL rules, 32-bit wrap-around and the step rule
+ * (runtime.ts).
  *
- * The switches use the numeric values of Op, SbfProp and PktProp (ir.ts) as literal case labels so V8
- * compiles them to jump tables; test/progmp/semantics.test.ts pins those values.
+ * Closures: an expression is `(e) => value`, where `e` is the element the innermost enclosing lambda is
+ * visiting (so a lambda reads its parameter without touching memory); variables, FOREACH variables and
+ * the parameters of outer lambdas live in the slot array `f`. A statement or block is `() => boolean`,
+ * true when RETURN ended the run.
  */
-import type { SchedPacket, SchedSubflow } from '../sched/types.ts';
-import type { Program, S, X } from './ir.ts';
-import { BUDGET_EXCEEDED, type ListVal, type Runtime, sentOn, sentOnAll } from './runtime.ts';
+import type { SchedPacket, SchedState, SchedSubflow } from '../sched/types.ts';
+import { Op, type Program, type S, type X } from './ir.ts';
+import { ListVal, type RunFn, type Runtime, sentOn, sentOnAll } from './runtime.ts';
 
-export class Interpreter {
+type Ev = (e: unknown) => unknown;
+type Ex = () => boolean;
+
+/** A subflow property of the lambda's element, by SbfProp number. */
+const SBF_OF_ELEM: readonly Ev[] = [
+  (e) => (e as SchedSubflow).rtt,
+  (e) => Math.floor((e as SchedSubflow).rtt / 8000),
+  (e) => Math.floor((e as SchedSubflow).rtt / 8),
+  (e) => (e as SchedSubflow).rttVar,
+  (e) => (e as SchedSubflow).cwnd,
+  (e) => (e as SchedSubflow).ssthresh,
+  (e) => (e as SchedSubflow).skbsInFlight,
+  (e) => (e as SchedSubflow).queued,
+  (e) => (e as SchedSubflow).lostSkbs,
+  (e) => (e as SchedSubflow).isBackup,
+  (e) => (e as SchedSubflow).throttled,
+  (e) => (e as SchedSubflow).lossy,
+  (e) => (e as SchedSubflow).id,
+  (e) => (e as SchedSubflow).delayIn,
+  (e) => (e as SchedSubflow).delayOut,
+  (e) => (e as SchedSubflow).bwOutSend,
+  (e) => (e as SchedSubflow).bwOutAck,
+  (e) => (e as SchedSubflow).mss,
+  (e) => (e as SchedSubflow).user,
+];
+
+/** `!` of the boolean subflow properties of the lambda's element (IS_BACKUP, THROTTLED, LOSSY). */
+const NOT_SBF_OF_ELEM: Readonly<Record<number, Ev>> = {
+  9: (e) => !(e as SchedSubflow).isBackup,
+  10: (e) => !(e as SchedSubflow).throttled,
+  11: (e) => !(e as SchedSubflow).lossy,
+};
+
+/** A packet property of the lambda's element, by PktProp number. */
+const PKT_OF_ELEM: readonly Ev[] = [
+  (e) => (e as SchedPacket).seq,
+  (e) => (e as SchedPacket).length,
+  (e) => (e as SchedPacket).psh,
+  (e) => (e as SchedPacket).user,
+];
+
+/** Mutable state of one run, shared by the closures of one instance. */
+class Frame {
+  steps = 0;
+  changed = false;
+  regs: Uint32Array = new Uint32Array(6);
+  state: SchedState | null = null;
+  nowMs = 0;
+}
+
+/** Builds the run function of `program` for one scheduler instance. */
+export function interpreter(program: Program, rt: Runtime): RunFn {
+  return new Builder(program, rt).run();
+}
+
+class Builder {
   private readonly f: unknown[];
+  private readonly fr = new Frame();
+  private readonly sb = new ListVal();
+  private readonly qs = [new ListVal(), new ListVal(), new ListVal()];
+  private readonly sites: ListVal[];
+  private readonly budget: number;
+  /** Parameter slots of the lambdas being built, innermost last. */
+  private readonly params: number[] = [];
+  /** Lambda parameters read from a nested lambda: their loops must also store the element in `f`. */
+  private readonly stored = new Set<number>();
 
   constructor(
     private readonly program: Program,
     private readonly rt: Runtime,
   ) {
     this.f = new Array(program.slots).fill(null);
+    this.sites = Array.from({ length: program.sites }, () => {
+      const l = new ListVal();
+      l.items = [];
+      return l;
+    });
+    this.budget = rt.budget;
   }
 
-  /** One run of the program. */
-  run(): void {
-    this.exec(this.program.body);
+  run(): RunFn {
+    const body = this.block(this.program.body);
+    const { fr, sb, qs, rt, budget } = this;
+    const uses = this.program.uses;
+    const [useQ, useQU, useRQ] = uses.queues;
+    const useSb = uses.subflows;
+    const useNow = uses.now;
+    return (state) => {
+      fr.state = state;
+      fr.regs = state.registers;
+      if (useSb) {
+        const s = state.subflows;
+        sb.items = s;
+        sb.len = sb.bound = s.length;
+      }
+      if (useQ) view(qs[0]!, state.q.packets, state.q.head);
+      if (useQU) view(qs[1]!, state.qu.packets, state.qu.head);
+      if (useRQ) view(qs[2]!, state.rq.packets, state.rq.head);
+      if (useNow) fr.nowMs = Math.floor(state.now / 1000) % 4294967296;
+      fr.steps = 0;
+      fr.changed = false;
+      body();
+      const steps = fr.steps;
+      rt.steps = steps;
+      if (steps > budget) rt.stop(steps);
+      return fr.changed;
+    };
   }
 
-  private step(): void {
-    if (++this.rt.steps > this.rt.budget) throw BUDGET_EXCEEDED;
+  private block(body: S[]): Ex {
+    const ss = body.map((s) => this.stmt(s));
+    switch (ss.length) {
+      case 1:
+        return ss[0]!;
+      case 2: {
+        const [a, b] = ss as [Ex, Ex];
+        return () => a() || b();
+      }
+      case 3: {
+        const [a, b, c] = ss as [Ex, Ex, Ex];
+        return () => a() || b() || c();
+      }
+      default:
+        return () => {
+          for (let i = 0; i < ss.length; i++) if (ss[i]!()) return true;
+          return false;
+        };
+    }
   }
 
-  /** Executes statements; true when RETURN ended the run. */
-  private exec(body: S[]): boolean {
-    const rt = this.rt;
-    for (let i = 0; i < body.length; i++) {
-      const s = body[i]!;
-      this.step();
-      switch (s.op) {
-        case 40 /* Var */:
-          {
-            const v = this.eval(s.a!);
-            this.f[s.n] = s.site >= 0 ? rt.sites[s.site]!.copy(v as ListVal) : v;
-            break;
+  private stmt(s: S): Ex {
+    const { fr, f, rt } = this;
+    switch (s.op) {
+      case Op.Var: {
+        const v = this.expr(s.a!);
+        const n = s.n;
+        if (s.site >= 0) {
+          const snap = this.sites[s.site]!;
+          return () => {
+            fr.steps++;
+            f[n] = snap.copy(v(null) as ListVal);
+            return false;
+          };
+        }
+        return () => {
+          fr.steps++;
+          f[n] = v(null);
+          return false;
+        };
+      }
+      case Op.Set: {
+        const v = this.expr(s.a!);
+        const r = s.n;
+        return () => {
+          fr.steps++;
+          const x = v(null) as number | null;
+          const regs = fr.regs;
+          if (x !== null && regs[r] !== x) {
+            regs[r] = x;
+            fr.changed = true;
           }
-        case 41 /* Set */:
-          rt.set(s.n, this.eval(s.a!) as number | null);
-          break;
-        case 42 /* If */:
-          if (this.eval(s.a!) === true) {
-            if (this.exec(s.body!)) return true;
-          } else if (s.alt !== null && this.exec(s.alt)) return true;
-          break;
-        case 43 /* Foreach */:
-          {
-            const l = this.eval(s.a!) as ListVal;
-            const items = l.items;
-            const off = l.off;
-            const n = l.len;
-            for (let k = 0; k < n; k++) {
-              this.step();
-              this.f[s.n] = items[off + k];
-              if (this.exec(s.body!)) return true;
-            }
-            break;
+          return false;
+        };
+      }
+      case Op.If: {
+        const c = this.expr(s.a!);
+        const then = this.block(s.body!);
+        if (s.alt === null)
+          return () => {
+            fr.steps++;
+            return c(null) === true && then();
+          };
+        const alt = this.block(s.alt);
+        return () => {
+          fr.steps++;
+          return c(null) === true ? then() : alt();
+        };
+      }
+      case Op.Foreach: {
+        const l = this.expr(s.a!);
+        const body = this.block(s.body!);
+        const n = s.n;
+        const budget = this.budget;
+        return () => {
+          fr.steps++;
+          const list = l(null) as ListVal;
+          fr.steps += list.bound;
+          if (fr.steps > budget) rt.stop(fr.steps);
+          const items = list.items;
+          const off = list.off;
+          const len = list.len;
+          for (let k = 0; k < len; k++) {
+            if (fr.steps > budget) rt.stop(fr.steps);
+            f[n] = items[off + k];
+            if (body()) return true;
           }
-        case 44 /* Drop */:
-          rt.drop(this.eval(s.a!) as SchedPacket | null);
-          break;
-        case 45 /* Print */:
-          {
-            const fmt = this.eval(s.a!) as string;
-            if (s.b === null) rt.print(fmt, undefined, '');
-            else rt.print(fmt, this.eval(s.b), s.b.type);
-            break;
-          }
-        case 46 /* Return */:
+          return false;
+        };
+      }
+      case Op.Drop: {
+        const p = this.expr(s.a!);
+        const out = rt.out;
+        return () => {
+          fr.steps++;
+          const x = p(null) as SchedPacket | null;
+          if (x !== null && out.drop(x)) fr.changed = true;
+          return false;
+        };
+      }
+      case Op.Print: {
+        const fmt = this.expr(s.a!);
+        if (s.b === null)
+          return () => {
+            fr.steps++;
+            rt.print(fmt(null) as string, undefined, '');
+            return false;
+          };
+        const v = this.expr(s.b);
+        const type = s.b.type;
+        return () => {
+          fr.steps++;
+          const text = fmt(null) as string;
+          rt.print(text, v(null), type);
+          return false;
+        };
+      }
+      case Op.Return:
+        return () => {
+          fr.steps++;
           return true;
-        case 47 /* Void */:
-          if (s.a !== null) this.eval(s.a);
-          break;
-        case 48 /* Push */:
-          {
-            const sbf = this.eval(s.a!) as SchedSubflow | null;
-            if (sbf === null) break;
-            const p = this.eval(s.b!) as SchedPacket | null;
-            if (p !== null) rt.out.push(sbf, p);
-            break;
+        };
+      case Op.Void: {
+        if (s.a === null)
+          return () => {
+            fr.steps++;
+            return false;
+          };
+        const v = this.expr(s.a);
+        return () => {
+          fr.steps++;
+          v(null);
+          return false;
+        };
+      }
+      case Op.Push: {
+        const sbf = this.expr(s.a!);
+        const pkt = this.expr(s.b!);
+        const out = rt.out;
+        return () => {
+          fr.steps++;
+          const x = sbf(null) as SchedSubflow | null;
+          if (x !== null) {
+            const p = pkt(null) as SchedPacket | null;
+            if (p !== null) out.push(x, p);
           }
-        case 49 /* SetUser */:
-          {
-            const sbf = this.eval(s.a!) as SchedSubflow | null;
-            if (sbf !== null) rt.setUser(sbf, this.eval(s.b!) as number | null);
-            break;
-          }
+          return false;
+        };
+      }
+      case Op.SetUser: {
+        const sbf = this.expr(s.a!);
+        const v = this.expr(s.b!);
+        return () => {
+          fr.steps++;
+          const x = sbf(null) as SchedSubflow | null;
+          if (x !== null && rt.setUser(x, v(null) as number | null)) fr.changed = true;
+          return false;
+        };
       }
     }
-    return false;
+    throw new Error(`progmp: expression op ${s.op} used as a statement`);
   }
 
-  private eval(x: X): unknown {
-    const rt = this.rt;
+  private expr(x: X): Ev {
+    const fr = this.fr;
     switch (x.op) {
-      case 0 /* Int */:
-        return x.n;
-      case 1 /* Str */:
-        return x.s;
-      case 2 /* Bool */:
-        return x.n === 1;
-      case 3 /* Null */:
-        return null;
-      case 4 /* Local */:
-        return this.f[x.n];
-      case 5 /* Reg */:
-        return rt.regs[x.n];
-      case 6 /* Queue */:
-        return rt.queues[x.n as 0 | 1 | 2];
-      case 7 /* Subflows */:
-        return rt.subflows;
-      case 8 /* Now */:
-        return rt.nowMs;
-      case 9 /* Random */:
-        return rt.random();
-      case 10 /* Add */:
-      case 11 /* Sub */:
-      case 12 /* Mul */:
-      case 13 /* Div */:
-      case 14 /* Mod */:
-      case 15 /* Lt */:
-      case 16 /* Le */:
-      case 17 /* Gt */:
-      case 18 /* Ge */:
-        {
-          const a = this.eval(x.a!) as number | null;
-          const b = this.eval(x.b!) as number | null;
-          if (a === null || b === null) return null;
-          switch (x.op) {
-            case 10 /* Add */:
-              return (a + b) >>> 0;
-            case 11 /* Sub */:
-              return (a - b) >>> 0;
-            case 12 /* Mul */:
-              return Math.imul(a, b) >>> 0;
-            case 13 /* Div */:
-              return b === 0 ? null : Math.floor(a / b);
-            case 14 /* Mod */:
-              return b === 0 ? null : a % b;
-            case 15 /* Lt */:
-              return a < b;
-            case 16 /* Le */:
-              return a <= b;
-            case 17 /* Gt */:
-              return a > b;
-            default:
-              return a >= b;
-          }
+      case Op.Int:
+      case Op.Str:
+      case Op.Bool: {
+        const v = x.op === Op.Int ? x.n : x.op === Op.Str ? x.s : x.n === 1;
+        return () => v;
+      }
+      case Op.Null:
+        return () => null;
+      case Op.Local:
+        return this.local(x.n);
+      case Op.Reg: {
+        const r = x.n;
+        return () => fr.regs[r];
+      }
+      case Op.Queue: {
+        const q = this.qs[x.n]!;
+        return () => q;
+      }
+      case Op.Subflows: {
+        const sb = this.sb;
+        return () => sb;
+      }
+      case Op.Now:
+        return () => fr.nowMs;
+      case Op.Random: {
+        const { rt, budget } = this;
+        return () => {
+          if (fr.steps > budget) rt.stop(fr.steps);
+          return fr.state!.random() >>> 0;
+        };
+      }
+      case Op.Add:
+      case Op.Sub:
+      case Op.Mul:
+      case Op.Div:
+      case Op.Mod:
+        return this.arith(x);
+      case Op.Lt:
+      case Op.Le:
+      case Op.Gt:
+      case Op.Ge:
+        return this.compare(x);
+      case Op.Eq:
+      case Op.Ne: {
+        const a = this.expr(x.a!);
+        const b = this.expr(x.b!);
+        return x.op === Op.Eq ? (e) => a(e) === b(e) : (e) => a(e) !== b(e);
+      }
+      case Op.IsNull: {
+        const a = this.expr(x.a!);
+        return (e) => a(e) === null;
+      }
+      case Op.NotNull: {
+        const a = this.expr(x.a!);
+        return (e) => a(e) !== null;
+      }
+      case Op.And:
+      case Op.Or:
+        return this.logic(x);
+      case Op.Not: {
+        const r = x.a!;
+        if (r.op === Op.SbfProp && this.isElem(r.a!)) {
+          const g = NOT_SBF_OF_ELEM[r.n];
+          if (g !== undefined) return g;
         }
-      case 19 /* Eq */:
-        return this.eval(x.a!) === this.eval(x.b!);
-      case 20 /* Ne */:
-        return this.eval(x.a!) !== this.eval(x.b!);
-      case 21 /* IsNull */:
-        return this.eval(x.a!) === null;
-      case 22 /* NotNull */:
-        return this.eval(x.a!) !== null;
-      case 23 /* And */:
-        return this.eval(x.a!) === true && this.eval(x.b!) === true;
-      case 24 /* Or */:
-        return this.eval(x.a!) === true || this.eval(x.b!) === true;
-      case 25 /* Not */:
-        {
-          const v = this.eval(x.a!);
+        const a = this.expr(r);
+        if (!r.nullable) return (e) => !a(e);
+        return (e) => {
+          const v = a(e);
           return v === null ? null : !v;
-        }
-      case 26 /* SbfProp */:
-        {
-          // A lambda parameter or variable receiver (the common case) is read without a recursive call.
-          const a = x.a!;
-          const s = (a.op === 4 /* Local */ ? this.f[a.n] : this.eval(a)) as SchedSubflow | null;
-          return s === null ? null : subflowProp(s, x.n);
-        }
-      case 27 /* PktProp */:
-        {
-          const p = this.eval(x.a!) as SchedPacket | null;
-          return p === null ? null : packetProp(p, x.n);
-        }
-      case 28 /* HasWindow */:
-        {
-          const s = this.eval(x.a!) as SchedSubflow | null;
-          const p = this.eval(x.b!) as SchedPacket | null;
+        };
+      }
+      case Op.SbfProp: {
+        if (this.isElem(x.a!)) return SBF_OF_ELEM[x.n]!;
+        const a = this.expr(x.a!);
+        const g = SBF_OF_ELEM[x.n]!;
+        if (!x.a!.nullable) return (e) => g(a(e));
+        return (e) => {
+          const s = a(e);
+          return s === null ? null : g(s);
+        };
+      }
+      case Op.PktProp: {
+        if (this.isElem(x.a!)) return PKT_OF_ELEM[x.n]!;
+        const a = this.expr(x.a!);
+        const g = PKT_OF_ELEM[x.n]!;
+        if (!x.a!.nullable) return (e) => g(a(e));
+        return (e) => {
+          const p = a(e);
+          return p === null ? null : g(p);
+        };
+      }
+      case Op.HasWindow: {
+        const a = this.expr(x.a!);
+        const b = this.expr(x.b!);
+        return (e) => {
+          const s = a(e) as SchedSubflow | null;
+          const p = b(e) as SchedPacket | null;
           return s === null || p === null ? null : p.length <= s.windowFree;
-        }
-      case 29 /* SentOn */:
-        {
-          const p = this.eval(x.a!) as SchedPacket | null;
-          const s = this.eval(x.b!) as SchedSubflow | null;
+        };
+      }
+      case Op.SentOn: {
+        const a = this.expr(x.a!);
+        const b = this.expr(x.b!);
+        return (e) => {
+          const p = a(e) as SchedPacket | null;
+          const s = b(e) as SchedSubflow | null;
           return p === null || s === null ? null : sentOn(p, s);
-        }
-      case 30 /* SentOnAll */:
-        {
-          const p = this.eval(x.a!) as SchedPacket | null;
-          return p === null ? null : sentOnAll(p, rt.state.subflows);
-        }
-      case 31 /* Empty */:
-        return (this.eval(x.a!) as ListVal).len === 0;
-      case 32 /* Count */:
-        return (this.eval(x.a!) as ListVal).len;
-      case 33 /* Top */:
-        {
-          const l = this.eval(x.a!) as ListVal;
+        };
+      }
+      case Op.SentOnAll: {
+        const a = this.expr(x.a!);
+        return (e) => {
+          const p = a(e) as SchedPacket | null;
+          return p === null ? null : sentOnAll(p, fr.state!.subflows);
+        };
+      }
+      case Op.Empty: {
+        const a = this.expr(x.a!);
+        return (e) => (a(e) as ListVal).len === 0;
+      }
+      case Op.Count: {
+        const a = this.expr(x.a!);
+        return (e) => (a(e) as ListVal).len;
+      }
+      case Op.Top: {
+        const a = this.expr(x.a!);
+        return (e) => {
+          const l = a(e) as ListVal;
           return l.len > 0 ? l.items[l.off] : null;
-        }
-      case 34 /* Get */:
-        {
-          const l = this.eval(x.a!) as ListVal;
-          const i = this.eval(x.b!) as number | null;
+        };
+      }
+      case Op.Get: {
+        const a = this.expr(x.a!);
+        const b = this.expr(x.b!);
+        return (e) => {
+          const l = a(e) as ListVal;
+          const i = b(e) as number | null;
           return i === null || i >= l.len ? null : l.items[l.off + i];
-        }
-      case 39 /* Pop */:
-        return rt.pop(this.eval(x.a!) as ListVal);
-      case 35 /* Filter */:
-        {
-          const l = this.eval(x.a!) as ListVal;
-          const items = l.items;
-          const off = l.off;
-          const n = l.len;
-          const dst = rt.sites[x.site]!;
-          const buf = dst.items as unknown[];
-          let m = 0;
-          for (let k = 0; k < n; k++) {
-            this.step();
-            const e = items[off + k];
-            this.f[x.n] = e;
-            if (this.eval(x.b!) === true) buf[m++] = e;
-          }
-          dst.off = 0;
-          dst.len = m;
-          return dst;
-        }
-      case 36 /* Min */:
-      case 37 /* Max */:
-        {
-          const l = this.eval(x.a!) as ListVal;
-          const items = l.items;
-          const off = l.off;
-          const n = l.len;
-          const max = x.op === 37 /* Max */;
-          let best: unknown = null;
-          let bestKey = 0;
-          for (let k = 0; k < n; k++) {
-            this.step();
-            const e = items[off + k];
-            this.f[x.n] = e;
-            const key = this.eval(x.b!) as number | null;
-            if (key !== null && (best === null || (max ? key > bestKey : key < bestKey))) {
-              best = e;
-              bestKey = key;
-            }
-          }
-          return best;
-        }
-      case 38 /* Sum */:
-        {
-          const l = this.eval(x.a!) as ListVal;
-          const items = l.items;
-          const off = l.off;
-          const n = l.len;
-          let sum = 0;
-          for (let k = 0; k < n; k++) {
-            this.step();
-            this.f[x.n] = items[off + k];
-            const key = this.eval(x.b!) as number | null;
-            if (key !== null) sum = (sum + key) >>> 0;
-          }
-          return sum;
-        }
+        };
+      }
+      case Op.Pop: {
+        const q = this.qs[x.a!.n]!;
+        return () => {
+          if (q.len === 0) return null;
+          q.len = --q.bound;
+          fr.changed = true;
+          return q.items[q.off++];
+        };
+      }
+      case Op.Filter:
+        return this.filter(x);
+      case Op.Min:
+      case Op.Max:
+        return this.minMax(x);
+      case Op.Sum:
+        return this.sum(x);
     }
     throw new Error(`progmp: statement op ${x.op} used as an expression`);
   }
-}
 
-export function subflowProp(s: SchedSubflow, prop: number): number | boolean {
-  switch (prop) {
-    case 0 /* RTT */:
-      return s.rtt;
-    case 1 /* RTT_MS */:
-      return Math.floor(s.rtt / 8000);
-    case 2 /* RTT_US */:
-      return Math.floor(s.rtt / 8);
-    case 3 /* RTT_VAR */:
-      return s.rttVar;
-    case 4 /* CWND */:
-      return s.cwnd;
-    case 5 /* SSTHRESH */:
-      return s.ssthresh;
-    case 6 /* SKBS_IN_FLIGHT */:
-      return s.skbsInFlight;
-    case 7 /* QUEUED */:
-      return s.queued;
-    case 8 /* LOST_SKBS */:
-      return s.lostSkbs;
-    case 9 /* IS_BACKUP */:
-      return s.isBackup;
-    case 10 /* THROTTLED */:
-      return s.throttled;
-    case 11 /* LOSSY */:
-      return s.lossy;
-    case 12 /* ID */:
-      return s.id;
-    case 13 /* DELAY_IN */:
-      return s.delayIn;
-    case 14 /* DELAY_OUT */:
-      return s.delayOut;
-    case 15 /* BW_OUT_SEND */:
-      return s.bwOutSend;
-    case 16 /* BW_OUT_ACK */:
-      return s.bwOutAck;
-    case 17 /* MSS */:
-      return s.mss;
-    default:
-      return s.user;
+  /** `x` is the parameter of the innermost lambda being built. */
+  private isElem(x: X): boolean {
+    return x.op === Op.Local && this.params.length > 0 && x.n === this.params[this.params.length - 1];
+  }
+
+  private local(slot: number): Ev {
+    const params = this.params;
+    if (params.length > 0 && slot === params[params.length - 1]) return (e) => e;
+    if (params.includes(slot)) this.stored.add(slot);
+    const f = this.f;
+    return () => f[slot];
+  }
+
+  private arith(x: X): Ev {
+    const a = this.expr(x.a!);
+    const r = x.b!;
+    const k = r.op === Op.Int ? r.n : -1;
+    const b = this.expr(r);
+    if (x.a!.nullable || r.nullable || ((x.op === Op.Div || x.op === Op.Mod) && k <= 0)) {
+      const op = x.op;
+      return (e) => {
+        const l = a(e) as number | null;
+        const v = b(e) as number | null;
+        if (l === null || v === null) return null;
+        switch (op) {
+          case Op.Add:
+            return (l + v) >>> 0;
+          case Op.Sub:
+            return (l - v) >>> 0;
+          case Op.Mul:
+            return Math.imul(l, v) >>> 0;
+          case Op.Div:
+            return v === 0 ? null : Math.floor(l / v);
+          default:
+            return v === 0 ? null : l % v;
+        }
+      };
+    }
+    if (k >= 0)
+      switch (x.op) {
+        case Op.Add:
+          return (e) => ((a(e) as number) + k) >>> 0;
+        case Op.Sub:
+          return (e) => ((a(e) as number) - k) >>> 0;
+        case Op.Mul:
+          return (e) => Math.imul(a(e) as number, k) >>> 0;
+        case Op.Div:
+          return (e) => Math.floor((a(e) as number) / k);
+        default:
+          return (e) => (a(e) as number) % k;
+      }
+    switch (x.op) {
+      case Op.Add:
+        return (e) => ((a(e) as number) + (b(e) as number)) >>> 0;
+      case Op.Sub:
+        return (e) => ((a(e) as number) - (b(e) as number)) >>> 0;
+      case Op.Mul:
+        return (e) => Math.imul(a(e) as number, b(e) as number) >>> 0;
+      case Op.Div:
+        return (e) => Math.floor((a(e) as number) / (b(e) as number));
+      default:
+        return (e) => (a(e) as number) % (b(e) as number);
+    }
+  }
+
+  private compare(x: X): Ev {
+    const a = this.expr(x.a!);
+    const r = x.b!;
+    const b = this.expr(r);
+    if (x.a!.nullable || r.nullable) {
+      const op = x.op;
+      return (e) => {
+        const l = a(e) as number | null;
+        const v = b(e) as number | null;
+        if (l === null || v === null) return null;
+        return op === Op.Lt ? l < v : op === Op.Le ? l <= v : op === Op.Gt ? l > v : l >= v;
+      };
+    }
+    if (r.op === Op.Int) {
+      const k = r.n;
+      switch (x.op) {
+        case Op.Lt:
+          return (e) => (a(e) as number) < k;
+        case Op.Le:
+          return (e) => (a(e) as number) <= k;
+        case Op.Gt:
+          return (e) => (a(e) as number) > k;
+        default:
+          return (e) => (a(e) as number) >= k;
+      }
+    }
+    switch (x.op) {
+      case Op.Lt:
+        return (e) => (a(e) as number) < (b(e) as number);
+      case Op.Le:
+        return (e) => (a(e) as number) <= (b(e) as number);
+      case Op.Gt:
+        return (e) => (a(e) as number) > (b(e) as number);
+      default:
+        return (e) => (a(e) as number) >= (b(e) as number);
+    }
+  }
+
+  /** AND / OR chains as one closure; NULL counts as false and neither ever gives NULL. */
+  private logic(x: X): Ev {
+    const terms: X[] = [];
+    const collect = (y: X): void => {
+      if (y.op === x.op) {
+        collect(y.a!);
+        collect(y.b!);
+      } else terms.push(y);
+    };
+    collect(x);
+    const cs = terms.map((t) => this.expr(t));
+    if (x.op === Op.And)
+      switch (cs.length) {
+        case 2: {
+          const [a, b] = cs as [Ev, Ev];
+          return (e) => a(e) === true && b(e) === true;
+        }
+        case 3: {
+          const [a, b, c] = cs as [Ev, Ev, Ev];
+          return (e) => a(e) === true && b(e) === true && c(e) === true;
+        }
+        default:
+          return (e) => {
+            for (let i = 0; i < cs.length; i++) if (cs[i]!(e) !== true) return false;
+            return true;
+          };
+      }
+    switch (cs.length) {
+      case 2: {
+        const [a, b] = cs as [Ev, Ev];
+        return (e) => a(e) === true || b(e) === true;
+      }
+      case 3: {
+        const [a, b, c] = cs as [Ev, Ev, Ev];
+        return (e) => a(e) === true || b(e) === true || c(e) === true;
+      }
+      default:
+        return (e) => {
+          for (let i = 0; i < cs.length; i++) if (cs[i]!(e) === true) return true;
+          return false;
+        };
+    }
+  }
+
+  /** The body of lambda `x` (its parameter bound to the element), and whether its loop must store it. */
+  private lambda(x: X): [Ev, boolean] {
+    this.params.push(x.n);
+    const body = this.expr(x.b!);
+    this.params.pop();
+    return [body, this.stored.has(x.n)];
+  }
+
+  private filter(x: X): Ev {
+    const l = this.expr(x.a!);
+    const [pred, store] = this.lambda(x);
+    const { fr, f, rt, budget } = this;
+    const slot = x.n;
+    const dst = this.sites[x.site]!;
+    const buf = dst.items as unknown[];
+    return (e) => {
+      const list = l(e) as ListVal;
+      const bound = list.bound;
+      fr.steps += bound;
+      if (fr.steps > budget) rt.stop(fr.steps);
+      const items = list.items;
+      const off = list.off;
+      const len = list.len;
+      let m = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        if (store) f[slot] = it;
+        if (pred(it) === true) buf[m++] = it;
+      }
+      dst.off = 0;
+      dst.len = m;
+      dst.bound = bound;
+      return dst;
+    };
+  }
+
+  /** MIN / MAX: NULL keys are skipped; a strictly better key is needed to replace, so ties keep the first. */
+  private minMax(x: X): Ev {
+    const l = this.expr(x.a!);
+    const [key, store] = this.lambda(x);
+    const { fr, f, rt, budget } = this;
+    const slot = x.n;
+    const max = x.op === Op.Max;
+    return (e) => {
+      const list = l(e) as ListVal;
+      fr.steps += list.bound;
+      if (fr.steps > budget) rt.stop(fr.steps);
+      const items = list.items;
+      const off = list.off;
+      const len = list.len;
+      let best: unknown = null;
+      let bestKey = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        if (store) f[slot] = it;
+        const v = key(it) as number | null;
+        if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
+          best = it;
+          bestKey = v;
+        }
+      }
+      return best;
+    };
+  }
+
+  private sum(x: X): Ev {
+    const l = this.expr(x.a!);
+    const [key, store] = this.lambda(x);
+    const { fr, f, rt, budget } = this;
+    const slot = x.n;
+    return (e) => {
+      const list = l(e) as ListVal;
+      fr.steps += list.bound;
+      if (fr.steps > budget) rt.stop(fr.steps);
+      const items = list.items;
+      const off = list.off;
+      const len = list.len;
+      let total = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        if (store) f[slot] = it;
+        const v = key(it) as number | null;
+        if (v !== null) total = (total + v) >>> 0;
+      }
+      return total;
+    };
   }
 }
 
-export function packetProp(p: SchedPacket, prop: number): number | boolean {
-  switch (prop) {
-    case 0 /* SEQ */:
-      return p.seq;
-    case 1 /* LENGTH */:
-      return p.length;
-    case 2 /* PSH */:
-      return p.psh;
-    default:
-      return p.user;
-  }
+function view(l: ListVal, packets: readonly SchedPacket[], head: number): void {
+  l.items = packets;
+  l.off = head;
+  l.len = l.bound = packets.length > head ? packets.length - head : 0;
 }
+
+/** A subflow property by SbfProp number (for dumps and tests). */
+export const subflowProp = (s: SchedSubflow, prop: number): unknown => SBF_OF_ELEM[prop]!(s);

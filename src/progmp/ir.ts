@@ -109,6 +109,22 @@ export const SbfProp = {
 /** Packet properties; PktProp nodes carry one in `n`. */
 export const PktProp = { SEQ: 0, LENGTH: 1, PSH: 2, USER: 3 } as const;
 
+/** Effect bits of an expression subtree (`X.fx`, filled by effects.ts). */
+export const Fx = {
+  /** Draws RANDOM. */
+  RANDOM: 1,
+  /** POPs a queue. */
+  POP: 2,
+  /** Reads a register. */
+  REG: 4,
+  /** Reads Q, QU or RQ. */
+  QUEUE: 8,
+  /** Reads a subflow's USER value. */
+  USER: 16,
+  /** Iterates a list (FILTER, MIN, MAX, SUM): costs steps. */
+  LOOP: 32,
+} as const;
+
 /** Queue numbers of Queue nodes (as PacketQueue in src/sched/types.ts). */
 export const QUEUE_NAMES = ['Q', 'QU', 'RQ'] as const;
 
@@ -118,6 +134,7 @@ export const QUEUE_NAMES = ['Q', 'QU', 'RQ'] as const;
  * `a` and `b`; SbfProp/PktProp the receiver in `a` and the property in `n`; HasWindow/SentOn the receiver in
  * `a` and the argument in `b`; list members the list in `a` (Get's index in `b`); Filter/Min/Max/Sum the
  * lambda body in `b`, its parameter's slot in `n` and name in `s`; Filter's result buffer is `site`.
+ * `fx` holds the subtree's effect bits (Fx).
  */
 export class X {
   constructor(
@@ -129,6 +146,7 @@ export class X {
     public n = 0,
     public s = '',
     public site = -1,
+    public fx = 0,
   ) {}
 }
 
@@ -151,11 +169,22 @@ export class S {
   ) {}
 }
 
-/** What a program touches, so a run prepares only that. */
+/** What a program touches, so a run prepares only that (effects.ts). */
 export interface Uses {
   /** Q, QU, RQ by queue number. */
   queues: [boolean, boolean, boolean];
+  /** SUBFLOWS (or SENT_ON_ALL, which reads it). */
+  subflows: boolean;
+  /** A register is read or SET. */
+  regs: boolean;
   now: boolean;
+  random: boolean;
+  /** A POP somewhere. */
+  pops: boolean;
+  /** A SET somewhere. */
+  sets: boolean;
+  /** A SET_USER somewhere. */
+  setUser: boolean;
   /** SET or SET_USER: the run must be able to undo them. */
   writes: boolean;
 }

@@ -1,30 +1,37 @@
 /**
- * What a running ProgMP program touches, shared by the interpreter and the compiled form so both behave
- * identically: list values, the run's view of Q/QU/RQ (POP moves a read position, never the engine's
- * queue), registers and USER values with rollback, the PRINT buffer, and the step counter.
+ * What both forms of a running program (interpret.ts, compile.ts) share so that they behave identically:
+ * list values, the step rule, undoing register and USER writes, the PRINT buffer.
  *
- * Steps: one per statement executed and one per list element visited by FILTER, MIN, MAX, SUM and FOREACH.
- * A run whose count exceeds the budget is stopped by throwing BUDGET_EXCEEDED.
+ * Steps, the unit of the budget: one per statement executed, charged as it starts; and for each FILTER,
+ * MIN, MAX, SUM and FOREACH, one per element of the list's root — SUBFLOWS, or the queue (as it was then)
+ * that the list was filtered from — charged at once as the iteration starts. Charging the root's length,
+ * an upper bound of the list's own, lets a back end filter a list lazily, where it is used, and still
+ * count exactly the same. The count is held against the budget before every RANDOM draw (the only effect
+ * a stopped run leaves behind), as each iteration and each FOREACH round starts, and at the end; a run
+ * over budget is stopped by throwing BUDGET_EXCEEDED. So a run stops in one form iff it stops in the
+ * other, after the same draws.
  */
 import type { OutcomeBuffer } from '../sched/outcome.ts';
 import type { SchedPacket, SchedState, SchedSubflow } from '../sched/types.ts';
-import type { Uses } from './ir.ts';
 
 /**
- * A list value: `len` elements from `items[off]`. FILTER results live in per-site buffers that are reused
- * run after run (a site's previous result is always dead when the site runs again: lambdas return scalars
- * and a VAR is re-bound when its statement runs again), so lists cost no allocation per decision.
+ * A list value: `len` elements from `items[off]`; `bound` is the length of its root (see the step rule).
+ * FILTER results live in per-site buffers that are reused run after run (a site's previous result is
+ * always dead when the site runs again: lambdas return scalars and a VAR is re-bound when its statement
+ * runs again), so lists cost no allocation per decision.
  */
 export class ListVal {
   items: readonly unknown[] = EMPTY;
   off = 0;
   len = 0;
+  bound = 0;
 
   /** Copies another list's extent (a snapshot of a live queue). */
   copy(from: ListVal): ListVal {
     this.items = from.items;
     this.off = from.off;
     this.len = from.len;
+    this.bound = from.bound;
     return this;
   }
 }
@@ -36,112 +43,62 @@ export const BUDGET_EXCEEDED: { readonly budget: true } = Object.freeze({ budget
 
 export const DEFAULT_STEP_BUDGET = 100_000;
 
-/** Per scheduler instance (per connection): reused by every run. */
+/** A run: true when it changed state (a POP that returned a packet, a DROP, a register or USER write). */
+export type RunFn = (state: SchedState) => boolean;
+
+/** Per scheduler instance (per connection), shared by every run: what outlives a single evaluation. */
 export class Runtime {
-  state!: SchedState;
-  out!: OutcomeBuffer;
-  regs!: Uint32Array;
-  readonly subflows = new ListVal();
-  /** Live views of Q, QU, RQ for this run (POP advances them). */
-  readonly queues = [new ListVal(), new ListVal(), new ListVal()] as const;
-  /** Per-site list buffers (FILTER results, VAR snapshots). */
-  readonly sites: ListVal[];
-  nowMs = 0;
+  /** Steps the last run counted (at least the budget + 1 when it was stopped). */
   steps = 0;
-  /** A POP returned a packet, a DROP was recorded, or a register or USER value changed. */
-  changed = false;
+  readonly printed: string[] = [];
   private readonly savedRegs = new Uint32Array(6);
   /** (subflow, previous USER) pairs, to undo SET_USER when the run is discarded. */
   private readonly userLog: (SchedSubflow | number)[] = [];
   private userLogLen = 0;
-  readonly printed: string[] = [];
 
   constructor(
-    siteCount: number,
     readonly budget: number,
-    private readonly uses: Uses,
-  ) {
-    this.sites = Array.from({ length: siteCount }, () => {
-      const l = new ListVal();
-      l.items = [];
-      return l;
-    });
+    readonly out: OutcomeBuffer,
+    /** The program can SET or SET_USER: runs must be undoable. */
+    readonly writes: boolean,
+  ) {}
+
+  /** Prepares a run: remembers the registers when the program can change them. */
+  begin(regs: Uint32Array): void {
+    if (!this.writes) return;
+    this.savedRegs.set(regs);
+    this.userLogLen = 0;
   }
 
-  /** Prepares a run on `state`, only what the program uses. */
-  begin(state: SchedState, out: OutcomeBuffer): void {
-    const uses = this.uses;
-    this.state = state;
-    this.out = out;
-    const regs = state.registers;
-    this.regs = regs;
-    if (uses.writes) {
-      const saved = this.savedRegs;
-      for (let i = 0; i < 6; i++) saved[i] = regs[i]!;
+  /** Undoes the run's register and USER changes and forgets its PRINT lines (budget exceeded). */
+  rollback(regs: Uint32Array): void {
+    if (this.writes) {
+      regs.set(this.savedRegs);
+      for (let i = this.userLogLen - 2; i >= 0; i -= 2)
+        (this.userLog[i] as SchedSubflow).user = this.userLog[i + 1] as number;
+      this.userLogLen = 0;
     }
-    const sb = this.subflows;
-    sb.items = state.subflows;
-    sb.off = 0;
-    sb.len = state.subflows.length;
-    if (uses.queues[0]) view(this.queues[0], state.q.packets, state.q.head);
-    if (uses.queues[1]) view(this.queues[1], state.qu.packets, state.qu.head);
-    if (uses.queues[2]) view(this.queues[2], state.rq.packets, state.rq.head);
-    if (uses.now) this.nowMs = Math.floor(state.now / 1000) % 4294967296;
-    this.steps = 0;
-    this.changed = false;
-    this.userLogLen = 0;
-    if (this.printed.length > 0) this.printed.length = 0;
-  }
-
-  /** Undoes the run's register and USER changes (budget exceeded). */
-  rollback(): void {
-    for (let i = 0; i < 6; i++) this.regs[i] = this.savedRegs[i]!;
-    for (let i = this.userLogLen - 2; i >= 0; i -= 2)
-      (this.userLog[i] as SchedSubflow).user = this.userLog[i + 1] as number;
-    this.userLogLen = 0;
     this.printed.length = 0;
   }
 
-  pop(q: ListVal): SchedPacket | null {
-    if (q.len === 0) return null;
-    const p = q.items[q.off] as SchedPacket;
-    q.off++;
-    q.len--;
-    this.changed = true;
-    return p;
+  /** Stops the run (over budget). */
+  stop(steps: number): never {
+    this.steps = steps;
+    throw BUDGET_EXCEEDED;
   }
 
-  set(reg: number, v: number | null): void {
-    if (v === null || this.regs[reg] === v) return;
-    this.regs[reg] = v;
-    this.changed = true;
-  }
-
-  setUser(s: SchedSubflow, v: number | null): void {
-    if (v === null || s.user === v) return;
+  /** SET_USER; true when the value changed. */
+  setUser(s: SchedSubflow, v: number | null): boolean {
+    if (v === null || s.user === v) return false;
     this.userLog[this.userLogLen++] = s;
     this.userLog[this.userLogLen++] = s.user;
     s.user = v;
-    this.changed = true;
-  }
-
-  drop(p: SchedPacket | null): void {
-    if (p !== null && this.out.drop(p)) this.changed = true;
-  }
-
-  random(): number {
-    return this.state.random() >>> 0;
+    return true;
   }
 
   print(fmt: string, v: unknown, type: string): void {
     this.printed.push(format(fmt, v, type));
   }
-}
-
-function view(l: ListVal, packets: readonly SchedPacket[], head: number): void {
-  l.items = packets;
-  l.off = head;
-  l.len = packets.length > head ? packets.length - head : 0;
 }
 
 /** PRINT text of a value of the given checked type. */

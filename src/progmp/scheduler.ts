@@ -14,9 +14,9 @@ import {
   type SchedulerStats,
 } from '../sched/types.ts';
 import type { CompiledFactory } from './compile.ts';
-import { Interpreter } from './interpret.ts';
+import { interpreter } from './interpret.ts';
 import type { Program } from './ir.ts';
-import { BUDGET_EXCEEDED, DEFAULT_STEP_BUDGET, Runtime } from './runtime.ts';
+import { BUDGET_EXCEEDED, DEFAULT_STEP_BUDGET, type RunFn, Runtime } from './runtime.ts';
 
 export const MAX_RERUNS = 5;
 
@@ -24,7 +24,7 @@ export class ProgmpScheduler implements Scheduler {
   readonly stats: SchedulerStats;
   readonly rt: Runtime;
   private readonly out = new OutcomeBuffer();
-  private readonly run: () => void;
+  private readonly run: RunFn;
   private readonly clock: (() => number) | undefined;
   private rerunsInARow = 0;
 
@@ -36,11 +36,8 @@ export class ProgmpScheduler implements Scheduler {
   ) {
     this.stats = options.stats ?? newStats();
     this.clock = options.clock;
-    this.rt = new Runtime(program.sites, options.stepBudget ?? DEFAULT_STEP_BUDGET, program.uses);
-    if (options.interpret === true) {
-      const interp = new Interpreter(program, this.rt);
-      this.run = () => interp.run();
-    } else this.run = compiled(this.rt);
+    this.rt = new Runtime(options.stepBudget ?? DEFAULT_STEP_BUDGET, this.out, program.uses.writes);
+    this.run = options.interpret === true ? interpreter(program, this.rt) : compiled(this.rt);
   }
 
   schedule(state: SchedState): SchedOutcome {
@@ -50,19 +47,23 @@ export class ProgmpScheduler implements Scheduler {
     const rt = this.rt;
     const stats = this.stats;
     out.begin();
-    rt.begin(state, out);
+    rt.begin(state.registers);
+    let changed = false;
     try {
-      this.run();
+      changed = this.run(state);
     } catch (e) {
       if (e !== BUDGET_EXCEEDED) throw e;
       out.discard();
-      rt.rollback();
+      rt.rollback(state.registers);
       stats.budgetStops++;
       state.print(`progmp ${this.name}: step budget of ${rt.budget} exceeded; run discarded`);
     }
     const printed = rt.printed;
-    for (let i = 0; i < printed.length; i++) state.print(printed[i]!);
-    if (!out.budgetExceeded && out.pushes === 0 && rt.changed && this.rerunsInARow < MAX_RERUNS) {
+    if (printed.length !== 0) {
+      for (let i = 0; i < printed.length; i++) state.print(printed[i]!);
+      printed.length = 0;
+    }
+    if (changed && out.pushes === 0 && this.rerunsInARow < MAX_RERUNS) {
       out.rerun = true;
       this.rerunsInARow++;
       stats.reruns++;

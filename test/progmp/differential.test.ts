@@ -31,7 +31,8 @@ function observe(p: LoadedProgram, seed: number, interpret: boolean, budget: num
     actions: actions(out),
     rerun: out.rerun,
     budgetExceeded: out.budgetExceeded,
-    steps: s.rt.steps,
+    // A stopped run's count only says that it went over (the forms may notice at different places).
+    steps: out.budgetExceeded ? (s.rt.steps > budget ? 'over' : 'not over') : s.rt.steps,
     registers: [...c.registers],
     users: c.subflows.map((x) => x.user),
     trace: c.trace,
