@@ -1,0 +1,92 @@
+/**
+ * The TCP-in-UDP layout of the MPTCP community's `tcp-in-udp` converter, so that a Linux host running it
+ * can speak to us. The UDP ports are the TCP ports; the UDP payload is the rest of the TCP header, reordered
+ * so the 8-byte UDP header takes the place of the ports and the checksum/urgent-pointer word:
+ *
+ *   payload 0..3   data offset, flags, window   (TCP header bytes 12..15)
+ *   payload 4..7   sequence number              (TCP header bytes 4..7)
+ *   payload 8..11  acknowledgment number        (TCP header bytes 8..11)
+ *   payload 12..   TCP options, then data      (the data offset still counts a 20-byte base header)
+ *
+ * UDP's checksum covers the datagram, so the TCP checksum is not carried; URG is never set (there is no
+ * urgent pointer to carry).
+ */
+import { allocBytes } from '../tcp/segment.ts';
+import { segmentChecksum } from '../wire/checksum.ts';
+
+/** Bytes of TCP header the UDP payload carries before the options (data offset, flags, window, seq, ack). */
+export const TIU_HEADER = 12;
+/** The TCP header bytes the UDP header replaces (ports, checksum, urgent pointer). */
+export const TIU_SAVED = 8;
+const URG = 0x20;
+
+/**
+ * Turns a TCP segment into its UDP payload in place and returns it (a view of the same bytes, 8 shorter).
+ * The segment must be one the caller owns (the stack hands each polled segment out once).
+ */
+export function segmentToPayload(seg: Uint8Array): Uint8Array {
+  const b4 = seg[4]!;
+  const b5 = seg[5]!;
+  const b6 = seg[6]!;
+  const b7 = seg[7]!;
+  // Payload bytes 0..3 (segment 8..11) take the data offset, flags and window; the ack moves 4 later.
+  seg[16] = seg[8]!;
+  seg[17] = seg[9]!;
+  seg[18] = seg[10]!;
+  seg[19] = seg[11]!;
+  seg[8] = seg[12]!;
+  seg[9] = seg[13]! & ~URG;
+  seg[10] = seg[14]!;
+  seg[11] = seg[15]!;
+  seg[12] = b4;
+  seg[13] = b5;
+  seg[14] = b6;
+  seg[15] = b7;
+  return seg.subarray(TIU_SAVED);
+}
+
+/** Why a datagram is not a TCP-in-UDP segment, or null when it is one. */
+export function payloadProblem(p: Uint8Array): string | null {
+  if (p.length < TIU_HEADER) return 'shorter than the 12-byte TCP-in-UDP header';
+  const hl = (p[0]! >>> 4) * 4;
+  if (hl < 20) return `data offset ${hl / 4} is below 5`;
+  if (hl - TIU_SAVED > p.length) return `data offset ${hl / 4} runs past the datagram`;
+  if (p[1]! & URG) return 'URG is set (the layout has no urgent pointer)';
+  return null;
+}
+
+/**
+ * The TCP segment (fresh bytes, checksum filled in) for a UDP payload that `payloadProblem` accepted.
+ * `pseudo` is the un-folded pseudo-header sum for the addresses with length 0 (the length is added here).
+ */
+export function payloadToSegment(
+  p: Uint8Array,
+  srcPort: number,
+  dstPort: number,
+  pseudo: number,
+): Uint8Array {
+  const n = p.length + TIU_SAVED;
+  const seg = allocBytes(n);
+  seg[0] = srcPort >>> 8;
+  seg[1] = srcPort;
+  seg[2] = dstPort >>> 8;
+  seg[3] = dstPort;
+  seg[4] = p[4]!;
+  seg[5] = p[5]!;
+  seg[6] = p[6]!;
+  seg[7] = p[7]!;
+  seg[8] = p[8]!;
+  seg[9] = p[9]!;
+  seg[10] = p[10]!;
+  seg[11] = p[11]!;
+  seg[12] = p[0]!;
+  seg[13] = p[1]!;
+  seg[14] = p[2]!;
+  seg[15] = p[3]!;
+  // Bytes 16..19 (checksum, urgent pointer) are zero in fresh bytes.
+  if (p.length > TIU_HEADER) seg.set(p.subarray(TIU_HEADER), 20);
+  const sum = segmentChecksum(pseudo + n, seg, 0, n);
+  seg[16] = sum >>> 8;
+  seg[17] = sum;
+  return seg;
+}

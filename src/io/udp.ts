@@ -1,0 +1,396 @@
+/**
+ * The UDP transport: our TCP segments in the TCP-in-UDP layout (src/io/tcp-in-udp.ts), one UDP socket per
+ * local (address, port), so every subflow leaves by its own source address and a Linux host running the
+ * `tcp-in-udp` converter sees the same 4-tuples as TCP would. No privileges, no kernel support.
+ *
+ * - A listener's port is bound on each of its addresses; the subflows of every peer share that socket.
+ * - A subflow we open binds its (address, port) when its SYN goes out, and that socket is connected to the
+ *   subflow's one peer (connected sockets skip a per-send address lookup in Node and filter stray traffic).
+ *   When the bind fails (port taken, address gone), the SYN is answered with a local RST so the subflow
+ *   fails at once and the path manager tries again, instead of waiting out SYN retransmissions.
+ * - Send errors never throw: they are counted; errors that mean "this address is gone" trigger an address
+ *   check, and an address that disappears is reported to the stack (its subflows fail over) and its
+ *   listener sockets are bound again when it returns.
+ * - The IP TOS byte cannot be set per datagram from Node's dgram: segments asking for one are counted.
+ */
+import dgram from 'node:dgram';
+import type { OutSegment } from '../stack.ts';
+import { writeHeader } from '../tcp/segment.ts';
+import { parseIp } from '../wire/address.ts';
+import { pseudoHeaderSum, transportChecksum } from '../wire/checksum.ts';
+import { DecodeError } from '../wire/errors.ts';
+import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
+import { type AddressSource, canonicalAddress, familyOf, hasAddress, systemAddresses } from './interfaces.ts';
+import { payloadProblem, payloadToSegment, segmentToPayload } from './tcp-in-udp.ts';
+import { type Transport, TransportError, type TransportSink } from './transport.ts';
+
+export interface UdpTransportOptions {
+  /** SO_RCVBUF / SO_SNDBUF of every socket in bytes (the kernel caps them at net.core.rmem_max/wmem_max). */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  /** Connect the socket of a subflow we open to its peer (default true). */
+  connectSockets?: boolean;
+  /** How often to look for local addresses that disappeared or came back, in ms (0: never; default 1000). */
+  addressCheckInterval?: number;
+  /** Where the host's addresses come from (tests replace it to make an address disappear). */
+  addresses?: AddressSource;
+}
+
+export type UdpStats = {
+  datagramsIn: number;
+  datagramsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Received datagrams that are not TCP-in-UDP segments. */
+  dropMalformed: number;
+  /** Segments not sent: from an address that is down, to another peer than a connected socket's, or
+   *  whose socket could not be bound. */
+  dropAddressDown: number;
+  dropWrongPeer: number;
+  dropUnbound: number;
+  /** Send errors reported by the kernel (EMSGSIZE counted apart), and receive-side errors (ICMP). */
+  sendErrors: number;
+  tooBig: number;
+  receiveErrors: number;
+  bindFailures: number;
+  /** Local RSTs given to the stack for SYNs whose socket could not be bound. */
+  localResets: number;
+  addressDown: number;
+  addressUp: number;
+  tosIgnored: number;
+  socketsOpen: number;
+};
+
+const DEFAULT_BUFFER = 4 * 1024 * 1024;
+const DEFAULT_ADDRESS_CHECK_MS = 1000;
+/** Pseudo-header sums cached per socket (one per peer address), bounded. */
+const PSEUDO_CACHE_MAX = 1024;
+/** Payloads held while a socket connects (a handshake sends one or two). */
+const MAX_WAITING = 64;
+/** Error codes that say the local address (or its route) is gone. */
+const ADDRESS_GONE = new Set(['EADDRNOTAVAIL', 'ENETUNREACH', 'ENETDOWN', 'EHOSTUNREACH', 'ENODEV']);
+
+interface PendingSyn {
+  remote: string;
+  remotePort: number;
+  seq: number;
+}
+
+interface UdpPort {
+  key: string;
+  address: string;
+  port: number;
+  socket: dgram.Socket;
+  state: 'binding' | 'ready' | 'failed' | 'closed';
+  /** A listener's port (shared by every peer, never connected): bound again when its address returns. */
+  listener: boolean;
+  /** The one peer a subflow socket is connected to (`address|port`), once known. */
+  peer: string | null;
+  /** Payloads waiting for the connect to finish (Node sends on a connecting socket only with an address). */
+  waiting: Uint8Array[] | null;
+  /** SYNs sent while the socket was binding: answered with a local RST if the bind fails. */
+  syns: PendingSyn[];
+  pseudo: Map<string, number>;
+  bytes: Uint8Array;
+  onSent: (err: Error | null) => void;
+}
+
+export class UdpTransport implements Transport {
+  readonly kind = 'udp';
+  readonly stats: UdpStats = {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    dropMalformed: 0,
+    dropAddressDown: 0,
+    dropWrongPeer: 0,
+    dropUnbound: 0,
+    sendErrors: 0,
+    tooBig: 0,
+    receiveErrors: 0,
+    bindFailures: 0,
+    localResets: 0,
+    addressDown: 0,
+    addressUp: 0,
+    tosIgnored: 0,
+    socketsOpen: 0,
+  };
+  /** The last send or receive error (code and text), for diagnostics. */
+  lastError: string | null = null;
+  private sink: TransportSink | null = null;
+  private readonly ports = new Map<string, UdpPort>();
+  /** Addresses in use (sockets or listeners on them) and those currently found missing. */
+  private readonly watched = new Set<string>();
+  private readonly down = new Set<string>();
+  /** Listener ports by address, to bind again when the address returns. */
+  private readonly listeners = new Map<string, Set<number>>();
+  private readonly addresses: AddressSource;
+  private readonly checkTimer: NodeJS.Timeout | null = null;
+  private referenced = true;
+  private closed = false;
+  private readonly v6Names = new Map<string, string>();
+
+  constructor(private readonly opts: UdpTransportOptions = {}) {
+    this.addresses = opts.addresses ?? systemAddresses;
+    const every = opts.addressCheckInterval ?? DEFAULT_ADDRESS_CHECK_MS;
+    if (every > 0) {
+      this.checkTimer = setInterval(() => this.checkAddresses(), every);
+      this.checkTimer.unref();
+    }
+  }
+
+  attach(sink: TransportSink): void {
+    if (this.sink) throw new TransportError('this transport already feeds a stack: create another one');
+    this.sink = sink;
+  }
+
+  async open(address: string, port: number, use: 'listener' | 'connection'): Promise<number> {
+    const a = canonicalAddress(address);
+    if (a === null) throw new TransportError(`'${address}' is not an IP address`, 'EINVAL');
+    if (this.closed) throw new TransportError('the transport is closed', 'ECLOSED');
+    const p = this.bind(a, port, use === 'listener');
+    await new Promise<void>((resolve, reject) => {
+      if (p.state === 'ready') return resolve();
+      p.socket.once('listening', () => resolve());
+      p.socket.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new TransportError(`cannot bind UDP ${a}:${port}: ${e.message}`, e.code)),
+      );
+    });
+    if (use === 'listener') {
+      const set = this.listeners.get(a) ?? new Set<number>();
+      set.add(p.port);
+      this.listeners.set(a, set);
+    }
+    return p.port;
+  }
+
+  send(out: OutSegment): void {
+    const seg = out.segment;
+    if (seg.length < 20) return;
+    const srcPort = (seg[0]! << 8) | seg[1]!;
+    const dstPort = (seg[2]! << 8) | seg[3]!;
+    if (out.tos) this.stats.tosIgnored++;
+    if (this.down.has(out.src)) {
+      this.stats.dropAddressDown++;
+      return;
+    }
+    let p = this.ports.get(`${out.src}|${srcPort}`);
+    if (p === undefined) {
+      if (this.closed) return;
+      p = this.bind(out.src, srcPort, false);
+    }
+    if (p.state === 'failed' || p.state === 'closed') {
+      this.stats.dropUnbound++;
+      return;
+    }
+    const flags = seg[13]!;
+    if (p.state === 'binding' && flags & TcpFlag.SYN && !(flags & TcpFlag.ACK))
+      p.syns.push({ remote: out.dst, remotePort: dstPort, seq: readU32(seg, 4) });
+    const payload = segmentToPayload(seg);
+    this.stats.datagramsOut++;
+    this.stats.bytesOut += payload.length;
+    if (!p.listener && this.opts.connectSockets !== false) {
+      const peer = `${out.dst}|${dstPort}`;
+      if (p.peer === null) {
+        p.peer = peer;
+        p.waiting = [];
+        p.socket.connect(dstPort, out.dst, () => {
+          const w = p.waiting ?? [];
+          p.waiting = null;
+          if (p.state === 'closed') return;
+          for (const b of w) p.socket.send(b, p.onSent);
+        });
+      } else if (p.peer !== peer) {
+        this.stats.dropWrongPeer++;
+        return;
+      }
+      if (p.waiting === null) p.socket.send(payload, p.onSent);
+      else if (p.waiting.length < MAX_WAITING) p.waiting.push(payload);
+      else this.stats.dropUnbound++;
+    } else p.socket.send(payload, dstPort, out.dst, p.onSent);
+  }
+
+  setRef(on: boolean): void {
+    this.referenced = on;
+    for (const p of this.ports.values()) {
+      if (on) p.socket.ref();
+      else p.socket.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    await Promise.all([...this.ports.values()].map((p) => this.closePort(p)));
+  }
+
+  /** Local addresses this transport has found missing (their subflows were failed over). */
+  downAddresses(): string[] {
+    return [...this.down];
+  }
+
+  /** Looks for watched addresses that disappeared or came back, now (also runs every addressCheckInterval). */
+  checkAddresses(): void {
+    if (this.closed || this.watched.size === 0) return;
+    const list = this.addresses();
+    for (const a of this.watched) {
+      const present = hasAddress(list, a);
+      if (!present && !this.down.has(a)) {
+        this.down.add(a);
+        this.stats.addressDown++;
+        for (const p of [...this.ports.values()]) if (p.address === a) void this.closePort(p);
+        this.sink?.addressChanged(a, false);
+      } else if (present && this.down.has(a)) {
+        this.down.delete(a);
+        this.stats.addressUp++;
+        for (const port of this.listeners.get(a) ?? []) this.bind(a, port, true);
+        this.sink?.addressChanged(a, true);
+      }
+    }
+  }
+
+  private bind(address: string, port: number, listener: boolean): UdpPort {
+    const family = familyOf(address);
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+    const key = `${address}|${port}`;
+    const bytes = parseIp(address);
+    const p: UdpPort = {
+      key,
+      address,
+      port,
+      socket,
+      state: 'binding',
+      listener,
+      peer: null,
+      waiting: null,
+      syns: [],
+      pseudo: new Map(),
+      bytes: bytes instanceof DecodeError ? new Uint8Array(0) : bytes,
+      onSent: (err) => {
+        if (err) this.sendFailed(err as NodeJS.ErrnoException);
+      },
+    };
+    // Port 0 is known only once bound: such a socket is registered under its real port then.
+    if (port !== 0) this.ports.set(key, p);
+    this.watched.add(address);
+    this.stats.socketsOpen++;
+    if (!this.referenced) socket.unref();
+    socket.on('message', (msg, rinfo) => this.received(p, msg, rinfo));
+    socket.on('error', (e: NodeJS.ErrnoException) => this.socketError(p, e));
+    socket.once('listening', () => {
+      if (p.state !== 'binding') return;
+      p.state = 'ready';
+      p.syns.length = 0;
+      if (p.port === 0) {
+        p.port = socket.address().port;
+        p.key = `${address}|${p.port}`;
+        this.ports.set(p.key, p);
+      }
+      setBuffer(() => socket.setRecvBufferSize(this.opts.recvBufferSize ?? DEFAULT_BUFFER));
+      setBuffer(() => socket.setSendBufferSize(this.opts.sendBufferSize ?? DEFAULT_BUFFER));
+    });
+    socket.bind({ address, port, exclusive: true });
+    return p;
+  }
+
+  private received(p: UdpPort, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.stats.datagramsIn++;
+    this.stats.bytesIn += msg.length;
+    if (payloadProblem(msg) !== null) {
+      this.stats.dropMalformed++;
+      return;
+    }
+    const src = rinfo.family === 'IPv6' ? this.v6Name(rinfo.address) : rinfo.address;
+    let pseudo = p.pseudo.get(src);
+    if (pseudo === undefined) {
+      const sb = parseIp(src);
+      if (sb instanceof DecodeError || sb.length !== p.bytes.length) {
+        this.stats.dropMalformed++;
+        return;
+      }
+      pseudo = pseudoHeaderSum(sb, p.bytes, IPPROTO_TCP, 0);
+      if (p.pseudo.size >= PSEUDO_CACHE_MAX) p.pseudo.clear();
+      p.pseudo.set(src, pseudo);
+    }
+    this.sink?.receive(src, p.address, payloadToSegment(msg, rinfo.port, p.port, pseudo));
+  }
+
+  /** Node prints IPv6 like inet_ntop; the stack's canonical text may differ (IPv4-compatible forms). */
+  private v6Name(text: string): string {
+    let n = this.v6Names.get(text);
+    if (n === undefined) {
+      n = canonicalAddress(text.replace(/%.*$/, '')) ?? text;
+      if (this.v6Names.size > PSEUDO_CACHE_MAX) this.v6Names.clear();
+      this.v6Names.set(text, n);
+    }
+    return n;
+  }
+
+  private socketError(p: UdpPort, e: NodeJS.ErrnoException): void {
+    this.lastError = `${e.code ?? 'error'}: ${e.message}`;
+    if (p.state === 'binding') {
+      this.stats.bindFailures++;
+      p.state = 'failed';
+      if (this.ports.get(p.key) === p) this.ports.delete(p.key);
+      this.stats.socketsOpen--;
+      try {
+        p.socket.close();
+      } catch {
+        // Never bound: nothing to close.
+      }
+      for (const s of p.syns) this.localReset(p, s);
+      p.syns.length = 0;
+      return;
+    }
+    // A connected socket reports the peer's ICMP port-unreachable as a receive error: soft, like TCP's.
+    this.stats.receiveErrors++;
+  }
+
+  private sendFailed(e: NodeJS.ErrnoException): void {
+    this.lastError = `${e.code ?? 'error'}: ${e.message}`;
+    if (e.code === 'EMSGSIZE') this.stats.tooBig++;
+    else this.stats.sendErrors++;
+    if (e.code !== undefined && ADDRESS_GONE.has(e.code)) this.checkAddresses();
+  }
+
+  /** An RST from the SYN's peer, acknowledging the SYN (acceptable in SYN-SENT, RFC 9293 §3.10.7.3). */
+  private localReset(p: UdpPort, s: PendingSyn): void {
+    const rb = parseIp(s.remote);
+    if (rb instanceof DecodeError || rb.length !== p.bytes.length || !this.sink) return;
+    const b = new Uint8Array(20);
+    writeHeader(b, s.remotePort, p.port, 0, (s.seq + 1) >>> 0, 20, TcpFlag.RST | TcpFlag.ACK, 0);
+    const sum = transportChecksum(rb, p.bytes, IPPROTO_TCP, b);
+    b[16] = sum >>> 8;
+    b[17] = sum;
+    this.stats.localResets++;
+    this.sink.receive(s.remote, p.address, b);
+  }
+
+  private closePort(p: UdpPort): Promise<void> {
+    if (p.state === 'closed' || p.state === 'failed') return Promise.resolve();
+    p.state = 'closed';
+    if (this.ports.get(p.key) === p) this.ports.delete(p.key);
+    this.stats.socketsOpen--;
+    return new Promise((resolve) => {
+      try {
+        p.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+function readU32(b: Uint8Array, i: number): number {
+  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+}
+
+function setBuffer(set: () => void): void {
+  try {
+    set();
+  } catch {
+    // The kernel refused the size (above its limit): the default buffer stays.
+  }
+}

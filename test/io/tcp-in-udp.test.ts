@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { payloadProblem, payloadToSegment, segmentToPayload } from '../../src/io/tcp-in-udp.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { ipFromText } from '../../src/wire/address.ts';
+import { pseudoHeaderSum } from '../../src/wire/checksum.ts';
+import { decodeTcp, encodeTcp, IPPROTO_TCP, type TcpOption, verifyTcpChecksum } from '../../src/wire/tcp.ts';
+
+const SRC = ipFromText('10.0.1.1');
+const DST = ipFromText('10.1.1.1');
+
+function randomSegment(rng: Rng): Uint8Array {
+  const options: TcpOption[] = [];
+  if (rng.int(2)) options.push({ kind: 'timestamp', tsval: rng.u32(), tsecr: rng.u32() });
+  if (rng.int(2)) options.push({ kind: 'mss', mss: 536 + rng.int(9000) });
+  const payload = new Uint8Array(rng.int(1500));
+  for (let i = 0; i < payload.length; i++) payload[i] = rng.int(256);
+  return encodeTcp(
+    {
+      srcPort: 1 + rng.int(65535),
+      dstPort: 1 + rng.int(65535),
+      seq: rng.u32(),
+      ack: rng.u32(),
+      reserved: 0,
+      flags: rng.int(256) & ~0x20,
+      window: rng.int(65536),
+      checksum: 0,
+      urgent: 0,
+      options,
+    },
+    payload,
+    { src: SRC, dst: DST },
+  );
+}
+
+test('the UDP payload has the tcp-in-udp layout: flags/window, seq, ack, then options and data', () => {
+  const rng = new Rng(7);
+  for (let k = 0; k < 200; k++) {
+    const seg = randomSegment(rng);
+    const original = seg.slice();
+    const p = segmentToPayload(seg);
+    assert.equal(p.length, original.length - 8);
+    assert.deepEqual([...p.subarray(0, 4)], [...original.subarray(12, 16)], 'doff/flags/window first');
+    assert.deepEqual([...p.subarray(4, 8)], [...original.subarray(4, 8)], 'then the sequence number');
+    assert.deepEqual([...p.subarray(8, 12)], [...original.subarray(8, 12)], 'then the acknowledgment');
+    assert.deepEqual([...p.subarray(12)], [...original.subarray(20)], 'then options and data');
+    assert.equal(payloadProblem(p), null);
+  }
+});
+
+test('a payload turns back into the same TCP segment, with a valid checksum', () => {
+  const rng = new Rng(8);
+  const pseudo = pseudoHeaderSum(SRC, DST, IPPROTO_TCP, 0);
+  for (let k = 0; k < 200; k++) {
+    const seg = randomSegment(rng);
+    const original = seg.slice();
+    const srcPort = (original[0]! << 8) | original[1]!;
+    const dstPort = (original[2]! << 8) | original[3]!;
+    const back = payloadToSegment(segmentToPayload(seg).slice(), srcPort, dstPort, pseudo);
+    assert.deepEqual(back, original);
+    assert.ok(verifyTcpChecksum(SRC, DST, back));
+    assert.ok(!(decodeTcp(back) instanceof Error));
+  }
+});
+
+test('datagrams that are not TCP-in-UDP segments are named, never thrown on', () => {
+  assert.match(payloadProblem(new Uint8Array(11)) ?? '', /shorter/);
+  const p = new Uint8Array(12);
+  p[0] = 4 << 4;
+  assert.match(payloadProblem(p) ?? '', /below 5/);
+  p[0] = 15 << 4;
+  assert.match(payloadProblem(p) ?? '', /past the datagram/);
+  p[0] = 5 << 4;
+  p[1] = 0x20;
+  assert.match(payloadProblem(p) ?? '', /URG/);
+  p[1] = 0x10;
+  assert.equal(payloadProblem(p), null);
+});
