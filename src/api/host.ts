@@ -1,0 +1,116 @@
+/**
+ * One MPTCP endpoint on a real transport: the engine (MptcpEndpoint), its event loop (StackDriver) and the
+ * transport (UDP sockets, later TUN). A client socket has its own host; a server shares one between its
+ * listener and every accepted connection. The host keeps the process alive while it has users and closes
+ * its transport shortly after the last one leaves (long enough to answer the peer's last retransmissions).
+ */
+import { randomInt } from 'node:crypto';
+import { StackDriver } from '../io/driver.ts';
+import { familyOf, mtuOf, systemAddresses } from '../io/interfaces.ts';
+import type { Transport } from '../io/transport.ts';
+import { createTransport } from '../io/transports.ts';
+import { DEFAULT_MPTCP_CONFIG, type MptcpConfig } from '../mptcp/config.ts';
+import type { PathManager } from '../mptcp/connection.ts';
+import { MptcpEndpoint, passiveManager } from '../mptcp/endpoint.ts';
+import { fullmeshManager } from '../pm/fullmesh.ts';
+import type { TcpConfig } from '../tcp/config.ts';
+import { Rng } from '../util/rng.ts';
+import { MS, SECOND } from '../util/time.ts';
+import type { MultipathOptions, PathManagerSpec } from './options.ts';
+
+/** How long a host with no users keeps its transport open, for the peer's last retransmissions. */
+const LINGER_MS = 2000;
+/** The largest MSS chosen from an interface MTU (loopback's is 64 KiB; bigger segments gain little more). */
+export const MAX_AUTO_MSS = 16384;
+const DEFAULT_KEEPALIVE_IDLE = 15 * SECOND;
+
+/** An MSS that fits the smallest MTU behind `addresses` without IP fragmentation (IP and TCP-in-UDP headers). */
+export function defaultMss(addresses: string[]): number {
+  const list = systemAddresses();
+  let mss = MAX_AUTO_MSS;
+  for (const a of addresses) {
+    const overhead = familyOf(a) === 6 ? 60 : 40;
+    mss = Math.min(mss, (mtuOf(list, a) ?? 1500) - overhead);
+  }
+  return mss;
+}
+
+/** The path manager a connection gets for a spec. */
+export function pathManagerFor(spec: PathManagerSpec, localAddresses: string[]): PathManager {
+  if (typeof spec === 'function') return spec({ localAddresses });
+  return spec === 'fullmesh' ? fullmeshManager({ localAddresses }) : passiveManager();
+}
+
+export class StackHost {
+  readonly endpoint: MptcpEndpoint;
+  readonly driver: StackDriver;
+  readonly transport: Transport;
+  readonly mss: number;
+  private users = 0;
+  private linger: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(opts: MultipathOptions, localAddresses: string[]) {
+    this.mss = opts.mss ?? defaultMss(localAddresses);
+    const keepAliveIdle =
+      opts.keepAliveIdleMs !== undefined ? opts.keepAliveIdleMs * MS : DEFAULT_KEEPALIVE_IDLE;
+    const subflowTcp: Partial<TcpConfig> = {
+      mss: this.mss,
+      keepAlive: opts.keepAlive ?? true,
+      keepAliveIdle,
+      keepAliveInterval: Math.max(MS, Math.round(keepAliveIdle / 3)),
+      keepAliveProbes: 4,
+      ...(opts.noDelay === false ? { nagle: true } : {}),
+      ...opts.config?.tcp,
+    };
+    const config: Partial<MptcpConfig> = {
+      ...opts.config,
+      ...(opts.scheduler !== undefined ? { scheduler: opts.scheduler } : {}),
+      ...(opts.cc !== undefined ? { cc: opts.cc } : {}),
+      ...(opts.checksum !== undefined ? { checksum: opts.checksum } : {}),
+      ...(opts.maxSubflows !== undefined ? { maxSubflows: opts.maxSubflows } : {}),
+      tcp: subflowTcp,
+    };
+    const base = { ...DEFAULT_MPTCP_CONFIG, ...config };
+    // Subflows a listener accepts take the endpoint's TCP settings (the engine applies the connection's
+    // subflow settings only to subflows it opens): give them what those would be.
+    const cc = base.cc === 'reno' || base.cc === 'cubic' ? base.cc : 'reno';
+    const listenerTcp: Partial<TcpConfig> = {
+      nagle: false,
+      maxRto: base.subflowMaxRto,
+      rcvBufMax: base.rcvBufMax,
+      cc,
+      ...subflowTcp,
+    };
+    const seed = opts.seed ?? randomInt(0, 2 ** 32);
+    this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config, tcp: listenerTcp });
+    const kind = opts.transport ?? 'udp';
+    this.transport = createTransport(kind, opts.transportOptions?.[kind]);
+    this.driver = new StackDriver(this.endpoint, this.transport);
+  }
+
+  /** A connection or listener starts using the host. */
+  acquire(): void {
+    if (this.linger !== null) clearTimeout(this.linger);
+    this.linger = null;
+    if (this.users++ === 0) this.transport.setRef(true);
+  }
+
+  /** A user is done; the last one lets the process exit and closes the transport after a short linger. */
+  release(): void {
+    if (this.users === 0) return;
+    if (--this.users > 0) return;
+    this.transport.setRef(false);
+    this.linger = setTimeout(() => void this.close(), LINGER_MS);
+    this.linger.unref();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.linger !== null) clearTimeout(this.linger);
+      this.driver.stop();
+      await this.transport.close();
+    })();
+    return this.closing;
+  }
+}
