@@ -57,19 +57,23 @@ export const sentOn = (p: SchedPacket, s: SchedSubflow): boolean => {
 };
 
 /**
- * The Linux default's choice for new data: the lowest-RTT subflow that can send, non-backup first, backups
- * only when no non-backup subflow can (ties: first in SUBFLOWS order).
+ * The Linux default's choice for new data: the lowest-RTT non-backup subflow that can send; backups only
+ * when no non-backup subflow is available at all (all in RTO recovery or gone). A non-backup subflow whose
+ * window is merely full is waited for, so backups stay idle under bulk load, as in Linux (ties: first in
+ * SUBFLOWS order).
  */
 export function minRttCanSend(sbfs: readonly SchedSubflow[]): SchedSubflow | null {
   let active: SchedSubflow | null = null;
   let any: SchedSubflow | null = null;
+  let activeAvailable = false;
   for (let i = 0; i < sbfs.length; i++) {
     const s = sbfs[i]!;
+    if (!s.isBackup && !s.lossy) activeAvailable = true;
     if (!canSend(s)) continue;
     if (any === null || s.rtt < any.rtt) any = s;
     if (!s.isBackup && (active === null || s.rtt < active.rtt)) active = s;
   }
-  return active ?? any;
+  return activeAvailable ? active : any;
 }
 
 /** The lowest-RTT usable subflow whatever its window (non-backup first): the one worth waiting for. */
