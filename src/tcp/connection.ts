@@ -1240,9 +1240,10 @@ export class TcpConnection implements SubflowView {
     let unsent = this.sndBuf.end - this.sndNxtOff;
     const peerRoom = this.sndUnaOff + this.sndWnd - this.sndNxtOff;
     if (unsent <= 0 && this.hook?.pull && !this.finQueued && peerRoom > 0) {
-      // Less than a segment of window left: the upper layer holds its data back for the window, so this is
-      // cwnd-limited, not application-limited (else the window would never grow in congestion avoidance).
-      if (pipe > 0 && cwnd - pipe < mss) this.cwndLimitedNow = true;
+      // Less than two segments of window left: the upper layer counts whole segments (its scheduler sees
+      // floor(cwnd) against ceil(in flight)), so it holds data back here and this is cwnd-limited, not
+      // application-limited; otherwise the window would never grow in congestion avoidance.
+      if (pipe > 0 && cwnd - pipe < 2 * mss) this.cwndLimitedNow = true;
       const max = Math.min(mss, peerRoom, this.sndBuf.space, pipe === 0 ? mss : cwnd - pipe);
       if (max > 0) {
         const bytes = this.hook.pull(this, this.sndBuf.end + 1, max);
