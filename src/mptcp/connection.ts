@@ -532,7 +532,8 @@ export class MptcpConnection {
     if (opts.cc !== undefined) {
       if (!CC_NAMES.includes(opts.cc))
         throw new MptcpStateError(`cc must be one of ${CC_NAMES.join(', ')}, got ${String(opts.cc)}`);
-      sf.tcp.setCongestionControl(this.now, opts.cc, this.ccFactoryFor(opts.cc));
+      const cc = opts.cc;
+      sf.tcp.setCongestionControl(this.now, cc, (r) => this.subflowCc(cc, r, sf));
     }
     if (opts.noDelay !== undefined) sf.tcp.setNoDelay(opts.noDelay);
   }
@@ -543,28 +544,28 @@ export class MptcpConnection {
     return sf;
   }
 
-  /** The factory that puts a subflow's controller in this connection's coupling group, for coupled names. */
-  private ccFactoryFor(cc: CcName): ((r: CcRequest) => CongestionControl) | undefined {
-    if (!COUPLED.includes(cc)) return undefined;
+  /**
+   * A subflow's congestion controller. Coupled ones (RFC 6356 and after) join this connection's group with a
+   * live view of the subflow in which an idle backup (or non-primary subflow in PPoS mode) is inactive, so its
+   * window does not hold back the subflows carrying the data.
+   */
+  subflowCc(cc: CcName, r: CcRequest, sf: Subflow): CongestionControl {
+    if (!COUPLED.includes(cc)) return createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now });
     const group = (this.coupling ??= createCouplingGroup());
-    return (r: CcRequest) =>
-      createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now, group, view: r.view });
+    const tcp = r.view;
+    const view = {
+      get srtt() {
+        return tcp.srtt;
+      },
+      get active() {
+        return tcp.active && !sf.idle;
+      },
+    };
+    return createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now, group, view });
   }
 
   private subflowTcpConfig(): Partial<TcpConfig> {
-    const cc = this.config.cc as CcName;
-    const ccFactory = this.ccFactoryFor(cc);
-    return {
-      maxRto: this.config.subflowMaxRto,
-      // The window scale must cover the connection-level window, which can grow to rcvBufMax.
-      rcvBufMax: this.config.rcvBufMax,
-      // The connection-level scheduler decides what goes out; Nagle on a subflow would only hold it back.
-      nagle: false,
-      cc,
-      // Coupled controllers (RFC 6356 and after) join the connection's group with the subflow's live view.
-      ...(ccFactory ? { ccFactory } : {}),
-      ...this.config.tcp,
-    };
+    return subflowTcpConfig(this.config);
   }
 
   /** Wires the TCP connection's callbacks to the subflow. */
@@ -1493,6 +1494,17 @@ export class MptcpConnection {
       v.delayIn = i.srtt / 2;
       v.primary = sf.primary;
     }
+    // Subflows the scheduler leaves idle while better ones work leave the coupled congestion sums.
+    let activeWorks = false;
+    let primaryWorks = false;
+    for (const sf of this.usableSchedSubflows) {
+      const v = sf.view;
+      if (!v.isBackup && !v.lossy) activeWorks = true;
+      if (v.primary && !v.lossy) primaryWorks = true;
+    }
+    const ppos = this.primaryPathOnly !== null;
+    for (const sf of this.usableSchedSubflows)
+      sf.idle = (sf.view.isBackup && activeWorks) || (ppos && !sf.primary && primaryWorks);
   }
 
   /** Moves a subflow's data not yet DATA_ACKed to RQ so other subflows carry it (RFC 8684 §3.3.6). */
@@ -1664,4 +1676,25 @@ function mp(o: MptcpOption): TcpOption {
 function addAddrLength(address: string, port: number | null, hmac: boolean): number {
   const v6 = address.includes(':');
   return (v6 ? 20 : 8) + (port !== null ? 2 : 0) + (hmac ? 8 : 0);
+}
+
+/**
+ * The TCP configuration of every subflow of connections with this MPTCP configuration (the listener uses it
+ * for the subflows the peer opens): the controller is made by the subflow's connection, found by the hook.
+ */
+export function subflowTcpConfig(config: MptcpConfig): Partial<TcpConfig> {
+  const cc = config.cc as CcName;
+  return {
+    maxRto: config.subflowMaxRto,
+    // The window scale must cover the connection-level window, which can grow to rcvBufMax.
+    rcvBufMax: config.rcvBufMax,
+    // The connection-level scheduler decides what goes out; Nagle on a subflow would only hold it back.
+    nagle: false,
+    cc,
+    ccFactory: (r: CcRequest) => {
+      const sf = (r.view as TcpConnection).hook as Subflow;
+      return sf.conn.subflowCc(cc, r, sf);
+    },
+    ...config.tcp,
+  };
 }

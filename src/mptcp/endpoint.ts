@@ -13,7 +13,7 @@ import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { type MpCapable, type MpJoin, TcpRstReason } from '../wire/mptcp-types.ts';
 import { DEFAULT_MPTCP_CONFIG, type MptcpConfig, resolveMptcpConfig } from './config.ts';
-import { type ConnectionHost, MptcpConnection, type PathManager } from './connection.ts';
+import { type ConnectionHost, MptcpConnection, type PathManager, subflowTcpConfig } from './connection.ts';
 import { MptcpCounters } from './counters.ts';
 import type { Subflow } from './subflow.ts';
 
@@ -63,6 +63,7 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
     const pm = opts.pathManager ?? passiveManager;
     this.tcp.listen(port, (tcp) => this.accepted(tcp, onAccept), {
       address: opts.address,
+      config: subflowTcpConfig(config),
       hook: (syn) => this.synArrived(syn, config, pm),
     });
   }

@@ -57,6 +57,8 @@ export class Subflow implements SubflowHook {
   rstReason: number | null = null;
   /** Our resets carry MP_FASTCLOSE (RFC 8684 §3.5). */
   fastClose = false;
+  /** Left idle by the scheduler while better subflows work (a backup, or non-primary in PPoS mode). */
+  idle = false;
   /** Primary-path-only mode marks primary subflows. */
   primary = false;
   /** The view the scheduler reads, updated in place before each run. */

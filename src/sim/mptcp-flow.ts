@@ -5,7 +5,12 @@
  * are calls of the connection API.
  */
 import type { MptcpConfig } from '../mptcp/config.ts';
-import { type MptcpConnection, MptcpStateError, type PathManager } from '../mptcp/connection.ts';
+import {
+  type AddressPair,
+  type MptcpConnection,
+  MptcpStateError,
+  type PathManager,
+} from '../mptcp/connection.ts';
 import type { MptcpEndpoint } from '../mptcp/endpoint.ts';
 import { passiveManager } from '../mptcp/endpoint.ts';
 import type { MptcpEvent } from '../mptcp/events.ts';
@@ -142,6 +147,16 @@ export class MptcpTransport implements FlowTransport {
         case 'setRegister':
           for (const end of [c, this.server]) end?.setRegister(registerIndex(a.register), a.value);
           break;
+        case 'setActiveList':
+          c.setPriorityLists({ active: a.list.map((sel) => this.pair(sel)) });
+          break;
+        case 'setBackupList':
+          c.setPriorityLists({ backup: a.list.map((sel) => this.pair(sel)) });
+          break;
+        case 'setPrimaryPathOnly':
+          for (const end of [c, this.server])
+            end?.setPrimaryPathOnly(a.path === null ? null : [this.address(a.path)]);
+          break;
         case 'setScheduler':
           throw new MptcpStateError('setScheduler actions are applied by the runner');
       }
@@ -159,6 +174,11 @@ export class MptcpTransport implements FlowTransport {
   private liveOn(c: MptcpConnection, path: string): SubflowStatus[] {
     const address = this.address(path);
     return c.listSubflows().filter((s) => s.attached && s.local.address === address);
+  }
+
+  /** A scenario selector as the connection's address pair (a path means the client's address on it). */
+  private pair(sel: SubflowSelector): AddressPair {
+    return 'path' in sel ? { local: this.address(sel.path) } : { local: sel.local, remote: sel.remote };
   }
 
   private address(path: string): string {
@@ -179,11 +199,9 @@ export class MptcpTransport implements FlowTransport {
   private configure(conn: MptcpConnection, side: 'client' | 'server'): void {
     for (const [r, v] of Object.entries(this.flow.registers)) conn.setRegister(registerIndex(r), v);
     if (side === 'client') {
-      const pair = (sel: SubflowSelector) =>
-        'path' in sel ? { local: this.address(sel.path) } : { local: sel.local, remote: sel.remote };
       conn.setPriorityLists({
-        active: this.flow.activeList.map(pair),
-        backup: this.flow.backupList.map(pair),
+        active: this.flow.activeList.map((sel) => this.pair(sel)),
+        backup: this.flow.backupList.map((sel) => this.pair(sel)),
       });
     }
     // The server matches the primary path by its remote (the client's) address.

@@ -96,7 +96,11 @@ export type FlowAction =
   | { at: Duration; call: 'closeSubflow'; path: string }
   | { at: Duration; call: 'openSubflow'; path: string }
   | { at: Duration; call: 'setRegister'; register: string; value: number }
-  | { at: Duration; call: 'setScheduler'; scheduler: SchedulerSpec };
+  | { at: Duration; call: 'setScheduler'; scheduler: SchedulerSpec }
+  /** Added: replace the persistent active or backup list (existing subflows take the new priorities). */
+  | { at: Duration; call: 'setActiveList' | 'setBackupList'; list: SubflowSelector[] }
+  /** Added: enter primary-path-only mode on a path, or leave it with `path: null`. */
+  | { at: Duration; call: 'setPrimaryPathOnly'; path: string | null };
 
 export type Workload =
   /** `size` null: "forever", the sender writes until the run ends. */
@@ -462,7 +466,16 @@ function parseAction(v: unknown, path: string, flowPaths: string[]): FlowAction 
   const at = f.req('at', nonNegativeDuration, '"15s"');
   const call = f.req(
     'call',
-    oneOf(['setSubflowPriority', 'closeSubflow', 'openSubflow', 'setRegister', 'setScheduler'] as const),
+    oneOf([
+      'setSubflowPriority',
+      'closeSubflow',
+      'openSubflow',
+      'setRegister',
+      'setScheduler',
+      'setActiveList',
+      'setBackupList',
+      'setPrimaryPathOnly',
+    ] as const),
     '"closeSubflow"',
   );
   const flowPath = (): string => {
@@ -490,6 +503,21 @@ function parseAction(v: unknown, path: string, flowPaths: string[]): FlowAction 
       break;
     case 'setScheduler':
       action = { at, call, scheduler: f.req('scheduler', parseScheduler, '"roundrobin"') };
+      break;
+    case 'setActiveList':
+    case 'setBackupList':
+      action = {
+        at,
+        call,
+        list: f.req(
+          'list',
+          (lv, lp) => array(lv, lp).map((x, i) => parseSelector(x, `${lp}[${i}]`, flowPaths)),
+          '[{ "path": "p2" }]',
+        ),
+      };
+      break;
+    case 'setPrimaryPathOnly':
+      action = { at, call, path: f.get('path') === null ? null : flowPath() };
       break;
   }
   f.done();
