@@ -1092,19 +1092,22 @@ export class TcpConnection implements SubflowView {
   private takeFin(now: Instant): void {
     this.finRcvd = true;
     this.ackNow = true;
+    let timeWait = false;
     switch (this.state) {
       case 'ESTABLISHED':
         this.setState('CLOSE_WAIT');
         break;
       case 'FIN_WAIT_1':
-        if (this.finSent && this.sndUnaOff > this.finOff) this.enterTimeWait(now);
+        if (this.finSent && this.sndUnaOff > this.finOff) timeWait = true;
         else this.setState('CLOSING');
         break;
       case 'FIN_WAIT_2':
-        this.enterTimeWait(now);
+        timeWait = true;
         break;
     }
+    // The end of the peer's stream is reported before the close it completes (net.Socket: 'end', then 'close').
     this.onEnd?.();
+    if (timeWait && !this.isClosed()) this.enterTimeWait(now);
   }
 
   /** Receiver RTT for auto-tuning: time to receive one window of data (Linux tcp_rcv_rtt_measure). */
