@@ -245,7 +245,8 @@ export class MptcpConnection {
     if (this.localFinAt !== null || this.state === 'closed') return;
     this.localFinAt = this.send.written;
     if (this.fallback) {
-      this.initial()?.tcp.end();
+      // The FIN goes after what is still queued at connection level (pumpFallback ends the TCP stream).
+      this.pumpFallback();
       return;
     }
     this.kick();
@@ -578,8 +579,15 @@ export class MptcpConnection {
       if (this.fallback) this.remoteEnded();
       else tcp.end();
     };
-    // Fallback: plain TCP carries the stream, so the subflow's own data callback is the stream.
+    // Fallback: plain TCP carries the stream, so the subflow's own data callback is the stream, and room in
+    // its send buffer is room for the application.
     tcp.onData = (bytes) => this.deliverFallback(bytes);
+    tcp.onWritable = () => {
+      if (!this.fallback || sf.kind !== 'initial') return;
+      const before = this.send.space;
+      this.pumpFallback();
+      if (this.send.space > before) this.onWritable?.();
+    };
   }
 
   /** A subflow the peer opened completed its handshake (the listener handed it over). */
@@ -671,7 +679,9 @@ export class MptcpConnection {
   private subflowGone(sf: Subflow, reason: string | null): void {
     if (sf.phase === 'closed') return;
     sf.phase = 'closed';
-    sf.closedReason ??= reason ?? 'closed';
+    // null stays null: a clean close (FIN exchange) has no reason.
+    sf.closedReason ??= reason;
+    const why = sf.closedReason ?? 'closed';
     this.reinjectFrom(sf);
     sf.pushed.length = 0;
     sf.pushedSent = 0;
@@ -681,7 +691,7 @@ export class MptcpConnection {
       subflow: sf.id,
       local: sf.local,
       remote: sf.remote,
-      reason: sf.closedReason,
+      reason: why,
     });
     if (this.state === 'closed') return;
     const live = this.liveSubflows().length;
@@ -695,10 +705,9 @@ export class MptcpConnection {
         return;
       }
     }
-    this.pm.subflowClosed?.(this, sf, sf.closedReason);
+    this.pm.subflowClosed?.(this, sf, why);
     // Nothing left and nothing the path manager will retry: the connection is over.
-    if (this.liveSubflows().length === 0 && (this.pm.nextDeadline?.(this) ?? null) === null)
-      this.finish(sf.closedReason);
+    if (this.liveSubflows().length === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
     else this.kick();
   }
 

@@ -122,7 +122,7 @@ export class MptcpTransport implements FlowTransport {
         backup: s.backup.local || s.backup.remote,
         established: this.established.client.has(s.id),
         srttMs: round((info?.srtt ?? 0) / 1000),
-        closedReason: s.attached ? null : (s.closedReason ?? c.closedReason),
+        closedReason: s.attached ? null : s.closedReason,
         mss: info?.mss ?? 0,
         addressId: s.addressId,
         reinjectedBytes: sender?.bytesRetransmitted ?? 0,
