@@ -47,6 +47,8 @@ const EMPTY = new Uint8Array(0);
 const TWO32 = 4294967296;
 /** Scheduler re-runs in a row at most (PROGMP.md). */
 const MAX_RERUNS = 5;
+/** Closed subflows kept in the list (re-created subflows on a dead path would otherwise pile up). */
+const MAX_CLOSED_KEPT = 32;
 /** Lines of scheduler trace (PRINT) kept per connection. */
 const MAX_TRACE_LINES = 1000;
 
@@ -685,6 +687,7 @@ export class MptcpConnection {
     this.reinjectFrom(sf);
     sf.pushed.length = 0;
     sf.pushedSent = 0;
+    this.forgetOldSubflows();
     this.refreshSchedSubflows();
     this.emit({
       type: 'sub_closed',
@@ -709,6 +712,18 @@ export class MptcpConnection {
     // Nothing left and nothing the path manager will retry: the connection is over.
     if (this.liveSubflows().length === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
     else this.kick();
+  }
+
+  /** Closed subflows stay listed for the application, the most recent MAX_CLOSED_KEPT of them. */
+  private forgetOldSubflows(): void {
+    let closed = 0;
+    for (const s of this.subflows) if (s.phase === 'closed') closed++;
+    for (let i = 0; closed > MAX_CLOSED_KEPT && i < this.subflows.length; ) {
+      if (this.subflows[i]!.phase === 'closed' && this.subflows[i]!.kind !== 'initial') {
+        this.subflows.splice(i, 1);
+        closed--;
+      } else i++;
+    }
   }
 
   // ------------------------------------------------------------------ the hook: options out
@@ -1057,6 +1072,12 @@ export class MptcpConnection {
         c.MPCapableFallbackSYNACK++;
         this.fallBack('the SYN/ACK carried no MP_CAPABLE');
       }
+      if (sf.kind === 'join' && sf.initiator && !sawMptcp) {
+        // A join cannot fall back (RFC 8684 §3.2): without MP_JOIN in the SYN/ACK, reset it.
+        sf.rstReason = TcpRstReason.MIDDLEBOX_INTERFERENCE;
+        sf.closedReason = 'the SYN/ACK of the join carried no MP_JOIN';
+        return false;
+      }
       return true;
     }
     if (sf.kind === 'join' && sf.initiator && !sf.fullyEstablished && sf.phase === 'established') {
@@ -1064,17 +1085,32 @@ export class MptcpConnection {
       sf.fullyEstablished = true;
       this.subflowReady(sf);
     }
-    if (!sawMptcp && seg.len > 0 && sf.kind === 'initial') this.fallBackIfUnmapped(sf, seg);
+    if (!sawMptcp) return this.optionsVanished(sf, seg);
     return true;
   }
 
   /**
-   * Data without any MPTCP option on the only subflow, before the peer ever sent a DSS, means a middlebox
-   * strips options: fall back to plain TCP (RFC 8684 §3.7).
+   * A segment without any MPTCP option on an established subflow (RFC 8684 §3.7): a middlebox strips them, or
+   * the peer fell back. While the initial subflow is the only one there has ever been, its byte stream is
+   * the data stream, so the connection falls back to plain TCP; data without a mapping on a connection
+   * with several subflows cannot be placed, and that subflow is reset.
    */
-  private fallBackIfUnmapped(sf: Subflow, seg: IncomingSegmentInfo): void {
-    if (sf.recvMap.find(seg.ssn) || this.mpcConfirmed || this.liveSubflows().length > 1) return;
-    this.fallBack('data arrived without DSS mappings (options stripped on the path)');
+  private optionsVanished(sf: Subflow, seg: IncomingSegmentInfo): boolean {
+    if (seg.flags & TcpFlag.RST) return true;
+    if (seg.len > 0 && sf.recvMap.find(seg.ssn)) return true;
+    if (sf.kind === 'initial' && this.subflows.length === 1) {
+      this.fallBack(
+        seg.len > 0
+          ? 'data arrived without DSS mappings (options stripped on the path)'
+          : "the peer's segments carry no MPTCP options (stripped on the path, or the peer fell back)",
+      );
+      return true;
+    }
+    if (seg.len === 0) return true;
+    this.host.counters.DataWithoutMapping++;
+    sf.rstReason = TcpRstReason.MIDDLEBOX_INTERFERENCE;
+    sf.closedReason = 'data without a DSS mapping (options stripped on the path)';
+    return false;
   }
 
   private takeCapable(
@@ -1409,6 +1445,8 @@ export class MptcpConnection {
   }
 
   private sentHigh = 0;
+  /** After a fallback: the data stream offset up to which the initial subflow's TCP stream holds the data. */
+  private fallbackSent = 0;
   private dataAckSeen = false;
 
   private runScheduler(): void {
@@ -1615,26 +1653,44 @@ export class MptcpConnection {
     if (this.fallback) return;
     this.fallback = true;
     this.fallbackReason = reason;
+    // Only the initial subflow ever carried data, in order: its TCP stream holds the data stream up to the
+    // highest byte it pulled, and plain TCP delivers that now, whatever DATA_ACKs said.
+    this.fallbackSent = this.sentHigh;
+    for (const sf of this.subflows) {
+      sf.pushed.length = 0;
+      sf.pushedSent = 0;
+    }
     this.emit({ type: 'fallback', reason });
-    // Data already queued at connection level goes through the initial subflow's own stream from now on.
+    const before = this.send.space;
     this.pumpFallback();
+    if (this.send.space > before) this.onWritable?.();
   }
 
-  /** After a fallback, the initial subflow is a plain TCP connection: move Q into its send buffer. */
+  /**
+   * After a fallback the initial subflow is a plain TCP connection: copy the data stream past what its TCP
+   * stream already holds into its send buffer (as far as it takes), and end it after the last byte.
+   */
   private pumpFallback(): void {
     const sf = this.initial();
     if (sf?.phase !== 'established') return;
+    const write = (p: DataPacket): boolean => {
+      if (p.end <= this.fallbackSent) return true;
+      const from = this.fallbackSent - p.offset;
+      const n = sf.tcp.write(p.data.subarray(from));
+      this.fallbackSent += n;
+      return from + n === p.length;
+    };
+    const qu = this.send.qu;
+    let full = false;
+    for (let k = 0; k < qu.size && !full; k++) full = !write(qu.at(k)!);
     const q = this.send.q;
-    while (q.size > 0) {
+    while (!full && q.size > 0) {
       const p = q.at(0)!;
-      const n = sf.tcp.write(p.data.subarray(sf.pushedSent));
-      sf.pushedSent += n;
-      if (sf.pushedSent < p.length) return;
-      sf.pushedSent = 0;
+      if (!write(p)) break;
       this.send.scheduled(p);
-      this.send.ack(p.end);
     }
-    if (this.localFinAt !== null) sf.tcp.end();
+    this.send.ack(this.fallbackSent);
+    if (this.localFinAt !== null && this.fallbackSent >= this.localFinAt) sf.tcp.end();
   }
 
   private maybeClose(): void {
