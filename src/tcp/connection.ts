@@ -829,7 +829,9 @@ export class TcpConnection implements SubflowView {
     this.ctx.rttSample = sample;
     this.ctx.srtt = this.rtt.srtt;
     this.ctx.minRtt = this.rtt.minRtt;
-    if (this.sb.size > 0) this.rtoAt = now + this.rtt.rto;
+    // RFC 6298 §5.3: only an ACK of new data restarts the timer. SACKs alone must not, or a lost
+    // retransmission of the oldest segment is never timed out while later data keeps being SACKed.
+    if (advanced && this.sb.size > 0) this.rtoAt = now + this.rtt.rto;
   }
 
   /** SACK blocks → scoreboard (RFC 2018 §4, D-SACK per RFC 2883 §4). Returns newly SACKed bytes. */
@@ -896,7 +898,10 @@ export class TcpConnection implements SubflowView {
       sb.clearSacks();
       this.rtoAt = Math.min(this.rtoAt, now + Math.max(this.rtt.srtt / 2, 10_000));
     }
-    if (this.sackOk && sb.sackedBytes > 0) sb.markLost((c.dupThresh - 1) * mss);
+    if (this.sackOk && sb.sackedBytes > 0) {
+      sb.markLost((c.dupThresh - 1) * mss);
+      this.counters.TCPLostRetransmit += sb.markLostRetransmissions((c.dupThresh - 1) * mss);
+    }
     this.delivered += delivered;
     this.updateRate(now);
     switch (this.caState) {
@@ -1407,7 +1412,7 @@ export class TcpConnection implements SubflowView {
       if (fin) this.finSent = true;
       if (len > 0) this.counters.TCPOrigDataSent++;
     } else {
-      this.sb.markRetransmitted(rec, now);
+      this.sb.markRetransmitted(rec, now, this.sndNxtOff);
       this.bytesRetrans += len;
     }
     if (len > 0) {
@@ -1663,9 +1668,10 @@ export class TcpConnection implements SubflowView {
       this.counters.TCPSACKReneging++;
       sb.clearSacks();
     }
-    // RFC 5681 §3.1 eq. (4): ssthresh from FlightSize (the controller keeps it on backed-off timeouts).
+    // RFC 5681 §3.1 eq. (4): ssthresh from FlightSize (the controller keeps it on backed-off timeouts),
+    // counted as RFC 6675's pipe: bytes the receiver SACKed left the network, and after a long stall they
+    // can be hundreds of segments more than the path ever held.
     this.fillCtx();
-    this.ctx.bytesInFlight = sb.outstanding;
     this.cc.onRto(now, this.ctx);
     const wasLoss = this.caState === 'loss';
     sb.markAllLost();

@@ -27,6 +27,8 @@ export class TcpCounters {
   TCPFastRetrans = 0;
   TCPSlowStartRetrans = 0;
   TCPTimeouts = 0;
+  /** Retransmissions found lost because data sent after them was SACKed. */
+  TCPLostRetransmit = 0;
   TCPSpuriousRTOs = 0;
   TCPDSACKOldSent = 0;
   TCPDSACKOfoSent = 0;

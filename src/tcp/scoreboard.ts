@@ -22,6 +22,8 @@ export class Scoreboard {
   private s = new Float64Array(64);
   private e = new Float64Array(64);
   private t = new Float64Array(64);
+  /** For a record whose retransmission is outstanding: the send frontier (SND.NXT) when it was retransmitted. */
+  private x = new Float64Array(64);
   private f = new Uint8Array(64);
   /** Record number of the oldest record; records live in [head, tail). */
   head = 0;
@@ -45,6 +47,8 @@ export class Scoreboard {
   private scan = 0;
   private sackedBelowScan = 0;
   private hint = 0;
+  /** No outstanding retransmission was sent with a frontier below this (a lower bound; Infinity: none). */
+  private retransLow = Number.POSITIVE_INFINITY;
 
   get size(): number {
     return this.tail - this.head;
@@ -84,6 +88,7 @@ export class Scoreboard {
     const s = new Float64Array(cap);
     const e = new Float64Array(cap);
     const t = new Float64Array(cap);
+    const x = new Float64Array(cap);
     const f = new Uint8Array(cap);
     const m2 = cap - 1;
     for (let i = this.head; i < this.tail; i++) {
@@ -92,11 +97,13 @@ export class Scoreboard {
       s[b] = this.s[a]!;
       e[b] = this.e[a]!;
       t[b] = this.t[a]!;
+      x[b] = this.x[a]!;
       f[b] = this.f[a]!;
     }
     this.s = s;
     this.e = e;
     this.t = t;
+    this.x = x;
     this.f = f;
     this.cap = cap;
     this.mask = m2;
@@ -273,9 +280,44 @@ export class Scoreboard {
     return -1;
   }
 
-  markRetransmitted(i: number, now: number): void {
+  /** Record `i` was retransmitted at `now`, when everything below `sndNxt` had been sent. */
+  markRetransmitted(i: number, now: number, sndNxt: number): void {
     this.setFlags(i, this.flags(i) | RETRANS | EVER_RETRANS);
     this.t[i & this.mask] = now;
+    this.x[i & this.mask] = sndNxt;
+    if (sndNxt < this.retransLow) this.retransLow = sndNxt;
+  }
+
+  /**
+   * Lost retransmissions (Linux's tcp_mark_lost_retrans, with RFC 6675's DupThresh margin for reordering):
+   * a retransmission is lost too when more than `threshold` bytes beyond the data that was outstanding when
+   * it went out have been SACKed, since data sent after it got through. It is marked lost again so that
+   * NextSeg sends it once more, instead of the whole flight waiting for the retransmission timer. Returns
+   * the number of records marked.
+   */
+  markLostRetransmissions(threshold: number): number {
+    if (this.retransBytes === 0) {
+      this.retransLow = Number.POSITIVE_INFINITY;
+      return 0;
+    }
+    const limit = this.highSacked - threshold;
+    if (!(limit > this.retransLow)) return 0;
+    // Each scan marks at least one record or recomputes the exact bound, so scans stay rare.
+    let low = Number.POSITIVE_INFINITY;
+    let marked = 0;
+    for (let i = this.head; i < this.tail; i++) {
+      const k = i & this.mask;
+      const fl = this.f[k]!;
+      if (!(fl & RETRANS)) continue;
+      const x = this.x[k]!;
+      if (x < limit) {
+        this.setFlags(i, (fl | LOST) & ~RETRANS);
+        if (i < this.hint) this.hint = i;
+        marked++;
+      } else if (x < low) low = x;
+    }
+    this.retransLow = low;
+    return marked;
   }
 
   /** Splits record `i` at offset `at` (rare: the options grew since it was first sent). */
@@ -288,6 +330,7 @@ export class Scoreboard {
       this.s[a] = this.s[b]!;
       this.e[a] = this.e[b]!;
       this.t[a] = this.t[b]!;
+      this.x[a] = this.x[b]!;
       this.f[a] = this.f[b]!;
     }
     const k = i & m;
@@ -295,6 +338,7 @@ export class Scoreboard {
     this.s[n] = at;
     this.e[n] = this.e[k]!;
     this.t[n] = this.t[k]!;
+    this.x[n] = this.x[k]!;
     this.f[n] = this.f[k]!;
     this.e[k] = at;
     this.f[k] = this.f[k]! & ~FIN;

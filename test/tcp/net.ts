@@ -57,8 +57,9 @@ export class Net {
   readonly a: TcpEndpoint;
   readonly b: TcpEndpoint;
   readonly rng: Rng;
-  /** Segments delivered to an endpoint. */
+  /** Segments delivered to an endpoint, and segments the links lost or their queues dropped. */
   delivered = 0;
+  dropped = 0;
   /** Called for every segment offered to a link; return true to drop it. */
   drop: ((s: Seen) => boolean) | null = null;
   /** Extra delay (µs) for a segment that is not dropped, e.g. a delay spike. */
@@ -110,11 +111,17 @@ export class Net {
       extra = this.extraDelay?.(seen) ?? 0;
     }
     const o = link.opts;
-    if (o.loss && this.rng.chance(o.loss)) return;
+    if (o.loss && this.rng.chance(o.loss)) {
+      this.dropped++;
+      return;
+    }
     let depart = this.now;
     if (o.rate) {
       const start = Math.max(this.now, link.freeAt);
-      if (o.queueBytes !== undefined && ((start - this.now) * o.rate) / 1e6 > o.queueBytes) return;
+      if (o.queueBytes !== undefined && ((start - this.now) * o.rate) / 1e6 > o.queueBytes) {
+        this.dropped++;
+        return;
+      }
       depart = start + Math.round(((seg.length + 40) * 1e6) / o.rate);
       link.freeAt = depart;
     }

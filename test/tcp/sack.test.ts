@@ -139,6 +139,36 @@ for (const sack of [true, false]) {
   });
 }
 
+test('a lost retransmission is sent again as soon as later data is SACKed, without waiting for the RTO', () => {
+  const { net, client, sink } = setup(25);
+  const data = pattern(600_000, 6);
+  client.onEstablished = () => pump(client, data);
+  let target = -1;
+  let copies = 0;
+  const sentAt: number[] = [];
+  net.drop = (s) => {
+    if (s.dir !== 'ab' || s.p.len === 0) return false;
+    if (target < 0 && ++copies === 40) target = s.p.seq;
+    if (s.p.seq !== target) return false;
+    sentAt.push(s.at);
+    // The first transmission and the first retransmission are lost.
+    return sentAt.length <= 2;
+  };
+  let closed = false;
+  client.onClose = () => {
+    closed = true;
+  };
+  net.run(30 * SECOND, () => closed && sink.ended);
+  assert.deepEqual(Buffer.from(sink.bytes()), Buffer.from(data));
+  assert.equal(sentAt.length, 3);
+  const c = net.a.counters;
+  assert.equal(c.TCPTimeouts, 0, 'no timeout');
+  assert.equal(c.TCPLostRetransmit, 1);
+  assert.equal(c.RetransSegs, 2);
+  // Found lost about one round trip after the retransmission (20 ms RTT plus queueing), far below the RTO.
+  assert.ok(sentAt[2]! - sentAt[1]! < 100 * MS, `resent after ${(sentAt[2]! - sentAt[1]!) / MS} ms`);
+});
+
 test('limited transmit (RFC 3042): the first duplicate ACKs release new segments', () => {
   const { net, client } = setup(24, { nagle: false, initialCwnd: 4 });
   net.run(50 * MS);

@@ -68,7 +68,7 @@ test('scoreboard: SACK marks, IsLost frontier, pipe counters, NextSeg order, RTO
   assert.ok(sb.markLost(200));
   assert.equal(sb.lostBytes, 300);
   assert.equal(sb.nextLost(), 0);
-  sb.markRetransmitted(0, 500);
+  sb.markRetransmitted(0, 500, 20_000);
   assert.equal(sb.flags(0), LOST | RETRANS | EVER_RETRANS);
   assert.equal(sb.nextLost(), 1);
   assert.equal(sb.retransBytes, 100);
@@ -93,6 +93,33 @@ test('scoreboard: SACK marks, IsLost frontier, pipe counters, NextSeg order, RTO
   assert.equal(sb.outstanding, 20_000 - 250);
 });
 
+test('scoreboard: a retransmission is lost again once data sent after it is SACKed beyond the threshold', () => {
+  const sb = new Scoreboard();
+  for (let i = 0; i < 20; i++) sb.push(i * 100, (i + 1) * 100, i, 0);
+  sb.sack(100, 600);
+  sb.markLost(200);
+  assert.equal(sb.nextLost(), 0);
+  // Record 0 is retransmitted when 2000 bytes (records 0..19) had been sent; new records 20.. follow it.
+  sb.markRetransmitted(0, 50, 2000);
+  for (let i = 20; i < 30; i++) sb.push(i * 100, (i + 1) * 100, 60 + i, 0);
+  assert.equal(sb.nextLost(), -1);
+  // SACKs of data sent before the retransmission say nothing about it.
+  sb.sack(600, 2000);
+  assert.equal(sb.markLostRetransmissions(200), 0);
+  // Two records sent after it arrive: within the reordering margin of 200 bytes.
+  sb.sack(2000, 2200);
+  assert.equal(sb.markLostRetransmissions(200), 0);
+  assert.equal(sb.flags(0) & (LOST | RETRANS), LOST | RETRANS);
+  // A third one: the retransmission is lost; it is due again and no longer counted in flight.
+  sb.sack(2200, 2300);
+  assert.equal(sb.markLostRetransmissions(200), 1);
+  assert.equal(sb.flags(0) & (LOST | RETRANS | EVER_RETRANS), LOST | EVER_RETRANS);
+  assert.equal(sb.retransBytes, 0);
+  assert.equal(sb.nextLost(), 0);
+  sb.markRetransmitted(0, 90, 3000);
+  assert.equal(sb.markLostRetransmissions(200), 0);
+});
+
 test('scoreboard stays linear over a large window with scattered losses', () => {
   const sb = new Scoreboard();
   const n = 50_000;
@@ -104,7 +131,7 @@ test('scoreboard stays linear over a large window with scattered losses', () => 
     sb.sack(i * 1000, (i + 1) * 1000);
     sb.markLost(2000);
     for (let k = sb.nextLost(); k >= 0; k = sb.nextLost()) {
-      sb.markRetransmitted(k, 0);
+      sb.markRetransmitted(k, 0, n * 1000);
       lost++;
     }
   }
