@@ -29,6 +29,12 @@ export class NetworkConfigError extends Error {
 export interface PacketSink {
   add(timeUs: number, packet: Uint8Array): void;
   readonly linkType?: number;
+  /**
+   * Told when a captured packet reaches the host it was sent to, with the bytes it arrives with (the very
+   * array `add` was given for raw-IP sinks, unless a link corrupted or rewrote the packet on the way). A
+   * captured packet that never arrives was dropped: this is the simulator's ground truth of losses.
+   */
+  arrived?(timeUs: number, packet: Uint8Array): void;
 }
 
 export interface TapEvent {
@@ -81,6 +87,7 @@ export class Network {
     direction: Direction,
     time: Instant,
   ) => void)[] = [];
+  private readonly arrivalObservers: ((p: NetPacket, time: Instant) => void)[] = [];
   private readonly forward = (p: NetPacket): void => {
     const next = ++p.hop;
     if (next < p.hops.length) p.hops[next]!.send(p);
@@ -170,15 +177,26 @@ export class Network {
         : (bytes: Uint8Array, time: Instant) => sink.add(time, frameIpPacket(linkType, bytes));
     if (filter.link !== undefined && filter.path !== undefined)
       throw new NetworkConfigError('capture one link or one path, not both: call capture() twice');
+    let captured: (p: NetPacket) => boolean;
     if (filter.link !== undefined) {
       const l = this.link(filter.link);
       const observe = (p: NetPacket, time: Instant) => write(p.bytes, time);
       l.up.observe(observe);
       l.down.observe(observe);
+      captured = (p) => p.hops.includes(l.up) || p.hops.includes(l.down);
     } else if (filter.path !== undefined) {
-      this.path(filter.path).observers.push((p, _d, time) => write(p.bytes, time));
+      const path = this.path(filter.path);
+      path.observers.push((p, _d, time) => write(p.bytes, time));
+      captured = (p) => p.hops === path.up || p.hops === path.down;
     } else {
       this.sendObservers.push((p, _path, _d, time) => write(p.bytes, time));
+      captured = () => true;
+    }
+    if (sink.arrived) {
+      const arrived = sink.arrived.bind(sink);
+      this.arrivalObservers.push((p, time) => {
+        if (captured(p)) arrived(time, p.bytes);
+      });
     }
   }
 
@@ -247,6 +265,8 @@ export class Network {
       this.stats.interfaceDown++;
       return;
     }
+    const arrival = this.arrivalObservers;
+    for (let i = 0; i < arrival.length; i++) arrival[i]!(p, this.sim.now);
     p.to.receive(p.bytes, p.src, p.dst);
   }
 }

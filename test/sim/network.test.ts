@@ -395,3 +395,32 @@ test('the middlebox handles IPv6 and never throws on arbitrary bytes', () => {
     stripMptcpOptions(junk);
   }
 });
+
+test('a capture sink learns which captured packets arrived: the links know what they dropped', () => {
+  const { sim, net, server, fromClient } = twoPaths({ loss: 0.3 });
+  const sent: Uint8Array[] = [];
+  const arrived: { time: number; packet: Uint8Array }[] = [];
+  const viaLte: Uint8Array[] = [];
+  net.capture({
+    add: (_t, p) => sent.push(p),
+    arrived: (time, packet) => arrived.push({ time, packet }),
+  });
+  // A sink on another path's link hears of no arrival of this path's packets.
+  net.capture({ add: () => {}, arrived: (_t, p) => viaLte.push(p) }, { link: 'lte' });
+  for (let i = 0; i < 100; i++)
+    fromClient({ src: CLIENT1, dst: SERVER, segment: segment(CLIENT1, SERVER, { seq: i }) });
+  sim.run(100 * MS);
+  assert.equal(sent.length, 100);
+  assert.equal(arrived.length, server.got.length);
+  assert.ok(arrived.length > 50 && arrived.length < 90, `${arrived.length} of 100 arrived at 30 % loss`);
+  assert.equal(arrived.length, net.linkStats('core').up.delivered);
+  // The very packets that were sent, in order, at their arrival time.
+  let at = 0;
+  for (const a of arrived) {
+    const i = sent.indexOf(a.packet, at);
+    assert.ok(i >= at, 'an arrival is one of the captured packets, in sending order');
+    at = i + 1;
+    assert.equal(a.time, 11 * MS);
+  }
+  assert.equal(viaLte.length, 0);
+});
