@@ -150,7 +150,8 @@ export interface Scenario {
 
 export const SERVER_ADDRESS = '10.1.0.1';
 /** Flow i listens on SERVER_PORT_BASE + i at the server; its client uses CLIENT_PORT_BASE + 1 + i. */
-export const SERVER_PORT_BASE = 443;
+// Not 443: tshark would dissect the payload as TLS and flag retransmissions as malformed (WIRE.md).
+export const SERVER_PORT_BASE = 45000;
 export const CLIENT_PORT_BASE = 40000;
 
 /** Reads an object's fields by name and refuses the ones nobody asked for. */

@@ -281,7 +281,14 @@ describe('runScenario over the TCP engine', () => {
         backup: s.backup,
         established: s.established,
       },
-      { id: 1, path: 'p', local: '10.0.1.1:40001', remote: '10.1.0.1:443', backup: false, established: true },
+      {
+        id: 1,
+        path: 'p',
+        local: '10.0.1.1:40001',
+        remote: '10.1.0.1:45000',
+        backup: false,
+        established: true,
+      },
     );
     assert.equal(s.closedReason, null);
     assert.equal(s.mss, 1448);
