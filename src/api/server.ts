@@ -114,10 +114,16 @@ export class MptcpServer extends EventEmitter {
     }
     const socket = MptcpSocket.accepted(host, conn, opts);
     this.sockets.add(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
+    // A connection counts until the engine finished it (after the socket's own 'close' when it closed
+    // gracefully), so the listener stays for its subflows' joins until then.
+    const done = () => {
+      if (!this.sockets.delete(socket)) return;
       this.maybeClosed();
+    };
+    socket.on('mptcp', (e) => {
+      if (e.type === 'closed') done();
     });
+    if (conn.isClosed()) done();
     this.emit('connection', socket);
   }
 
@@ -143,9 +149,7 @@ export class MptcpServer extends EventEmitter {
     if (this.closing) return this;
     this.closing = true;
     this.listening = false;
-    const host = this.host!;
-    host.endpoint.tcp.unlisten(this.port);
-    host.release();
+    // The TCP listener stays until the last connection is gone: its subflows' joins still arrive there.
     this.maybeClosed();
     return this;
   }
@@ -154,9 +158,14 @@ export class MptcpServer extends EventEmitter {
     if (!this.closing || this.sockets.size > 0) return;
     const cbs = this.closeCallbacks;
     this.closeCallbacks = [];
+    // The host closes its transport by itself once the connections still finishing their close are done.
     const host = this.host;
     this.host = null;
-    void (host ? host.close() : Promise.resolve()).then(() => {
+    if (host) {
+      host.endpoint.tcp.unlisten(this.port);
+      host.release();
+    }
+    queueMicrotask(() => {
       for (const cb of cbs) cb();
       this.emit('close');
     });

@@ -82,6 +82,7 @@ export class MptcpSocket extends Duplex {
   private conn: MptcpConnection | null = null;
   private released = false;
   private eof = false;
+  private resetting = false;
   private readonly baseOptions: MultipathOptions;
   private options: MultipathOptions = {};
   private pendingWrite: PendingWrite | null = null;
@@ -262,15 +263,25 @@ export class MptcpSocket extends Duplex {
     this.stopTimers();
     const conn = this.conn;
     if (conn !== null && !conn.isClosed()) {
-      // After both ends sent their DATA_FIN the engine finishes on its own (like a kernel socket after close);
-      // otherwise tell the peer at once with MP_FASTCLOSE.
-      const graceful = error === null && this.readableEnded && this.writableFinished;
+      // Like closing a kernel socket (which is what net.Socket.destroy does, error or not): DATA_FIN after
+      // what the engine already took, and the engine finishes on its own (bounded by CLOSE_LINGER_MS);
+      // with unread data, MP_FASTCLOSE instead, as the kernel sends a reset. resetAndDestroy() always resets.
       const host = this.host!;
       const abort = (why: string) => host.driver.run(() => conn.abort(why));
-      if (!graceful) abort(error ? `destroyed: ${error.message}` : 'destroyed');
-      else setTimeout(() => abort('closing timed out'), CLOSE_LINGER_MS).unref();
+      if (this.resetting || (!this.readableEnded && this.readableLength > 0))
+        abort(error ? `reset: ${error.message}` : 'reset');
+      else {
+        host.driver.run(() => conn.end());
+        setTimeout(() => abort('closing timed out'), CLOSE_LINGER_MS).unref();
+      }
     } else if (conn === null) this.release();
     callback(error);
+  }
+
+  /** Closes at once with MP_FASTCLOSE (the peer sees a reset), like net.Socket.resetAndDestroy(). */
+  resetAndDestroy(): this {
+    this.resetting = true;
+    return this.destroy();
   }
 
   private engineClosed(reason: string | null): void {

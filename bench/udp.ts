@@ -1,0 +1,263 @@
+/**
+ * Loopback goodput of one MPTCP connection over the UDP transport with 2 subflows (127.0.0.1 and 127.0.0.2 to
+ * 127.0.0.1), next to the raw `node:dgram` ceiling measured in the same run with the same datagram size: one
+ * process blasts datagrams, another counts what arrives. Sender and receiver are separate processes in both
+ * cases (2 cores). Also reports the peak RSS of both MPTCP processes.
+ *
+ *   node --import tsx bench/udp.ts [--seconds S] [--mss N] [--rss]   (--rss: print RSS every second)
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { connect, createServer } from '../src/index.ts';
+
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+interface Report {
+  bytes: number;
+  seconds: number;
+  rss: number;
+  cpu: number;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const PORT_RAW = 45_911;
+/** Bytes of the TCP-in-UDP header before the options: a full segment's datagram is MSS + 12 bytes. */
+const TIU_HEADER = 12;
+
+function child(role: string, args: string[] = []): ChildProcess {
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  return fork(SELF, [role, ...args], {
+    execArgv: ['--import', 'tsx', ...prof],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+function message<T>(c: ChildProcess, pred: (m: unknown) => boolean = () => true): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const on = (m: unknown) => {
+      if (!pred(m)) return;
+      c.off('message', on);
+      resolve(m as T);
+    };
+    c.on('message', on);
+    c.once('exit', (code) => reject(new Error(`bench child exited with ${code}`)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Counts datagrams for the measuring window (between 'start' and 'stop' messages). */
+function rawReceiver(): void {
+  const s = dgram.createSocket('udp4');
+  let bytes = 0;
+  let t0 = 0;
+  s.on('message', (m) => {
+    bytes += m.length;
+  });
+  s.bind(PORT_RAW, '127.0.0.1', () => {
+    s.setRecvBufferSize(4 * 1024 * 1024);
+    process.send!('ready');
+  });
+  process.on('message', (m) => {
+    if (m === 'start') {
+      bytes = 0;
+      t0 = performance.now();
+    } else {
+      process.send!({
+        bytes,
+        seconds: (performance.now() - t0) / 1000,
+        rss: process.memoryUsage().rss,
+        cpu: 0,
+      });
+      s.close();
+      process.exit(0);
+    }
+  });
+}
+
+/** Sends datagrams of `size` bytes as fast as a connected socket takes them, in bursts. */
+function rawSender(size: number): void {
+  const s = dgram.createSocket('udp4');
+  const buf = Buffer.alloc(size);
+  s.bind(0, '127.0.0.2', () => {
+    s.setSendBufferSize(4 * 1024 * 1024);
+    s.connect(PORT_RAW, '127.0.0.1', () => {
+      const loop = () => {
+        for (let i = 0; i < 32; i++) s.send(buf);
+        setImmediate(loop);
+      };
+      loop();
+    });
+  });
+}
+
+/** The MPTCP sink: one connection, counts goodput between 'start' and 'stop' (or until the stream ends). */
+function mptcpServer(): void {
+  let bytes = 0;
+  let t0 = 0;
+  let peak = 0;
+  const server = createServer({}, (s) => {
+    s.on('data', (d: Buffer) => {
+      bytes += d.length;
+    });
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  });
+  const rss = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (process.argv.includes('--rss'))
+      process.stdout.write(`server rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB\n`);
+  }, 1000);
+  server.listen(0, '127.0.0.1', () => process.send!({ port: server.address()!.port }));
+  process.on('message', (m) => {
+    if (m === 'start') {
+      bytes = 0;
+      t0 = performance.now();
+      return;
+    }
+    clearInterval(rss);
+    const cpu = process.cpuUsage();
+    process.send!({
+      bytes,
+      seconds: (performance.now() - t0) / 1000,
+      rss: Math.max(peak, process.memoryUsage().rss),
+      cpu: (cpu.user + cpu.system) / 1e6,
+    });
+    setTimeout(() => process.exit(0), 100);
+  });
+}
+
+/** The MPTCP source: 2 subflows over two loopback addresses, writes until told to stop. */
+function mptcpClient(port: number, mss: number | undefined): void {
+  let peak = 0;
+  let stop = false;
+  const s = connect({
+    port,
+    host: '127.0.0.1',
+    addresses: ['127.0.0.1', '127.0.0.2'],
+    ...(mss ? { mss } : {}),
+  });
+  const chunk = Buffer.alloc(256 * 1024);
+  const pump = () => {
+    while (!stop && s.write(chunk));
+  };
+  s.on('connect', () => {
+    process.send!({ mss: s.mss });
+    pump();
+  });
+  s.on('drain', pump);
+  s.on('error', (e) => process.stderr.write(`bench client: ${e.message}\n`));
+  const rss = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (process.argv.includes('--rss'))
+      process.stdout.write(`client rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB\n`);
+    if (process.env.BENCH_TRACE)
+      for (const f of s.subflows())
+        process.stdout.write(
+          `sf${f.id} cwnd ${f.info.cwnd} inflight ${f.info.inFlight} srtt ${(f.info.srtt / 1000).toFixed(1)}ms snd.wnd ${f.info.sndWnd} ca ${f.info.caState} retrans ${f.bytesRetransmitted} sent ${f.bytesSent}\n`,
+        );
+  }, 1000);
+  process.on('message', () => {
+    stop = true;
+    clearInterval(rss);
+    const cpu = process.cpuUsage();
+    const subflows = s
+      .subflows()
+      .map((f) => ({ id: f.id, bytesSent: f.bytesSent, retrans: f.bytesRetransmitted }));
+    if (process.env.BENCH_TRACE)
+      process.stdout.write(`${JSON.stringify({ subflows, transport: s.transportStats, info: s.info() })}\n`);
+    process.send!({
+      rss: Math.max(peak, process.memoryUsage().rss),
+      cpu: (cpu.user + cpu.system) / 1e6,
+      subflows,
+    });
+    s.destroy();
+    setTimeout(() => process.exit(0), 100);
+  });
+}
+
+async function measureRaw(size: number, seconds: number): Promise<Report> {
+  const rx = child('raw-recv');
+  await message(rx);
+  const tx = child('raw-send', [String(size)]);
+  await sleep(500);
+  rx.send('start');
+  await sleep(seconds * 1000);
+  const done = message<Report>(rx, (m) => typeof m === 'object');
+  rx.send('stop');
+  const r = await done;
+  tx.kill();
+  return r;
+}
+
+async function measureMptcp(
+  seconds: number,
+  mss: number | undefined,
+  rss: boolean,
+): Promise<{ server: Report; client: { rss: number; cpu: number }; mss: number }> {
+  const extra = rss ? ['--rss'] : [];
+  const srv = child('mptcp-server', extra);
+  const { port } = await message<{ port: number }>(srv);
+  const cli = child('mptcp-client', [String(port), String(mss ?? 0), ...extra]);
+  const hello = await message<{ mss: number }>(cli);
+  // Past the handshakes and slow start before measuring.
+  await sleep(1000);
+  srv.send('start');
+  await sleep(seconds * 1000);
+  const s = message<Report>(srv, (m) => typeof m === 'object');
+  const c = message<{ rss: number; cpu: number }>(
+    cli,
+    (m) => typeof m === 'object' && 'cpu' in (m as object),
+  );
+  srv.send('stop');
+  const server = await s;
+  cli.send('stop');
+  const client = await c;
+  return { server, client, mss: hello.mss };
+}
+
+export async function benchUdp(
+  opts: { seconds?: number; mss?: number; rss?: boolean } = {},
+): Promise<Result[]> {
+  const seconds = opts.seconds ?? 8;
+  const m = await measureMptcp(seconds, opts.mss, opts.rss ?? false);
+  const size = m.mss + TIU_HEADER;
+  const raw = await measureRaw(size, Math.min(seconds, 8));
+  const goodput = (m.server.bytes * 8) / m.server.seconds / 1e6;
+  const ceiling = (raw.bytes * 8) / raw.seconds / 1e6;
+  return [
+    { name: 'udp loopback: MPTCP goodput, 2 subflows', value: goodput, unit: 'Mbit/s' },
+    { name: `udp loopback: raw node:dgram ceiling (${size}-byte datagrams)`, value: ceiling, unit: 'Mbit/s' },
+    { name: 'udp loopback: MPTCP / raw', value: (100 * goodput) / ceiling, unit: '%' },
+    { name: 'udp loopback: subflow MSS', value: m.mss, unit: 'bytes' },
+    { name: 'udp loopback: receiver CPU', value: m.server.cpu / (m.server.seconds + 1), unit: 'cores' },
+    { name: 'udp loopback: peak RSS, receiver', value: m.server.rss / 2 ** 20, unit: 'MiB' },
+    { name: 'udp loopback: peak RSS, sender', value: m.client.rss / 2 ** 20, unit: 'MiB' },
+  ];
+}
+
+const role = process.argv[2];
+if (process.argv[1] === SELF) {
+  if (role === 'raw-recv') rawReceiver();
+  else if (role === 'raw-send') rawSender(Number(process.argv[3]));
+  else if (role === 'mptcp-server') mptcpServer();
+  else if (role === 'mptcp-client')
+    mptcpClient(Number(process.argv[3]), Number(process.argv[4]) || undefined);
+  else {
+    const arg = (name: string) => {
+      const i = process.argv.indexOf(name);
+      return i > 0 ? Number(process.argv[i + 1]) : undefined;
+    };
+    const results = await benchUdp({
+      seconds: arg('--seconds'),
+      mss: arg('--mss'),
+      rss: process.argv.includes('--rss'),
+    });
+    for (const r of results) console.log(`${r.name}  ${r.value.toFixed(1)} ${r.unit}`);
+  }
+}

@@ -1,0 +1,44 @@
+/** Helpers for socket API tests on loopback: a server on 127.0.0.1, clients with 127.0.0.1 and 127.0.0.2. */
+import { once } from 'node:events';
+import { PATTERN_CHUNK_MAX, patternChunk } from '../../src/cli/pattern.ts';
+import { createServer, type MptcpServer, type MptcpSocket, type ServerOptions } from '../../src/index.ts';
+
+export const LOOPBACK_PATHS = ['127.0.0.1', '127.0.0.2'];
+
+export async function listen(
+  onConnection: (s: MptcpSocket) => void,
+  options: ServerOptions = {},
+): Promise<{ server: MptcpServer; port: number }> {
+  const server = createServer(options, onConnection);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: server.address()!.port };
+}
+
+/** Writes `total` pattern bytes with back-pressure, then ends; resolves when all was handed to the socket. */
+export async function sendPattern(
+  s: MptcpSocket,
+  total: number,
+  onProgress?: (sent: number) => void,
+): Promise<void> {
+  let sent = 0;
+  while (sent < total) {
+    const n = Math.min(PATTERN_CHUNK_MAX, total - sent);
+    const ok = s.write(patternChunk(sent, n));
+    sent += n;
+    onProgress?.(sent);
+    if (!ok) await once(s, 'drain');
+  }
+  s.end();
+}
+
+/** Resolves when `emitter` emits `event`, rejects after `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+    }),
+  ]);
+}
