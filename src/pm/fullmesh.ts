@@ -47,6 +47,6 @@ export function fullmeshManager(opts: FullmeshOptions): PathManager {
       plan.reconcile(conn, wanted(conn));
     },
     timer: (conn: MptcpConnection, now: Instant) => plan.timer(conn, now, wanted(conn)),
-    nextDeadline: () => plan.nextDeadline(),
+    nextDeadline: (conn: MptcpConnection) => plan.nextDeadline(conn),
   };
 }

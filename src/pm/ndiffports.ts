@@ -43,6 +43,6 @@ export function ndiffportsManager(opts: NdiffportsOptions = {}): PathManager {
       plan.reconcile(conn, wanted);
     },
     timer: (conn: MptcpConnection, now: Instant) => plan.timer(conn, now, wanted),
-    nextDeadline: () => plan.nextDeadline(),
+    nextDeadline: (conn: MptcpConnection) => plan.nextDeadline(conn),
   };
 }

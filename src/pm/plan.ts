@@ -122,8 +122,12 @@ export class SubflowPlan {
     this.reconcile(conn, wanted, now);
   }
 
-  /** The next retry; slots whose local address is down wait for it to come up instead (no timer until then). */
-  nextDeadline(): Instant | null {
+  /**
+   * The next retry; slots whose local address is down wait for it to come up instead (no timer until then),
+   * and nothing is retried once the connection is no longer established (closing, closed, fallen back).
+   */
+  nextDeadline(conn: MptcpConnection): Instant | null {
+    if (conn.state !== 'established' || conn.fallback) return null;
     let t: Instant | null = null;
     for (const s of this.slots.values())
       if (

@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import { ndiffportsManager } from '../../src/pm/ndiffports.ts';
 import { passiveManager } from '../../src/pm/passive.ts';
 import { MS } from '../../src/util/time.ts';
-import { clientAddress, on, pmBed, run, serverAddress } from './bed.ts';
+import { assertDelivered, clientAddress, on, pmBed, run, serverAddress } from './bed.ts';
 
 test('ndiffports: n subflows on the initial pair, distinct source ports, each carrying data', () => {
   const b = pmBed(11, [{}, {}]);
   const r = run(b, 8_000_000, { clientPm: ndiffportsManager({ subflows: 4 }) });
-  assert.ok(r.intact, `received ${r.received}`);
+  assertDelivered(r);
   const subs = r.clientSubflows;
   assert.equal(subs.length, 4);
   assert.equal(on(subs, clientAddress(1), serverAddress(1)).length, 4, 'all on the initial pair');
@@ -37,7 +37,7 @@ test('ndiffports: a subflow the server resets is re-created with backoff', () =>
       ],
     ],
   });
-  assert.ok(r.intact, `received ${r.received}`);
+  assertDelivered(r);
   const subs = r.clientSubflows;
   assert.equal(subs.length, 4, 'three, then one replacement');
   const replacement = r.clientEvents.find(
@@ -57,7 +57,7 @@ test('ndiffports against a passive server with a limit: joins beyond it are refu
     serverPm: () => passiveManager({ subflows: 2 }),
     until: 3000 * MS,
   });
-  assert.ok(r.intact, `received ${r.received}`);
+  assertDelivered(r);
   assert.equal(r.serverSubflows.length, 3, 'the server kept the initial subflow and two joins');
   assert.ok(b.server.counters.MPJoinRejected >= 1, `refused ${b.server.counters.MPJoinRejected}`);
   const working = r.clientSubflows.filter((s) => s.bytesSent > 0);
