@@ -1,0 +1,227 @@
+/** Our side of a test: an MptcpEndpoint on a TUN (with a capture), and sessions that send and check the pattern. */
+import { TunDriver } from '../../../src/io/tun.ts';
+import type { MptcpConfig } from '../../../src/mptcp/config.ts';
+import type { MptcpConnection, PathManager } from '../../../src/mptcp/connection.ts';
+import { MptcpEndpoint } from '../../../src/mptcp/endpoint.ts';
+import type { MptcpEvent } from '../../../src/mptcp/events.ts';
+import { fullmeshManager } from '../../../src/pm/fullmesh.ts';
+import type { SegmentStack } from '../../../src/stack.ts';
+import { Rng } from '../../../src/util/rng.ts';
+import { MS } from '../../../src/util/time.ts';
+import { LinkType } from '../../../src/wire/link.ts';
+import { PcapWriter } from '../../../src/wire/pcap.ts';
+
+export interface OurStack {
+  endpoint: MptcpEndpoint;
+  driver: TunDriver;
+  pcap: PcapWriter;
+  close(): void;
+}
+
+/** Capture bytes kept per test: a bulk test records its first ~20 MB of packets (whole packets: inspect needs them). */
+export const CAPTURE_BYTES = 20 * 1024 * 1024;
+
+export function ourStack(o: {
+  device: string;
+  netns: string;
+  addresses: string[];
+  seed: number;
+  config?: Partial<MptcpConfig>;
+  /** Wraps the endpoint (e.g. to inject forged segments); the driver then carries the wrapper. */
+  wrap?: (e: MptcpEndpoint) => SegmentStack;
+}): OurStack {
+  const endpoint = new MptcpEndpoint({ rng: new Rng(o.seed), config: o.config });
+  const pcap = new PcapWriter(LinkType.RAW, 262144, { maxBytes: CAPTURE_BYTES });
+  const driver = new TunDriver(o.wrap ? o.wrap(endpoint) : endpoint, {
+    device: o.device,
+    netns: o.netns,
+    addresses: o.addresses,
+    pcap,
+  });
+  return { endpoint, driver, pcap, close: () => driver.close() };
+}
+
+/**
+ * Fullmesh that opens its joins only once the server has shown it holds our key (a DATA_ACK or data from
+ * it), as Linux's client does (its PM starts on MPTCP_EVENT_ESTABLISHED, when fully established). Plain
+ * fullmesh sends the first MP_JOIN SYN before the MP_CAPABLE third ACK, which Linux refuses: see the todo
+ * test "joins wait for the MP_CAPABLE confirmation" in kernel.test.ts.
+ */
+export function confirmedFullmesh(localAddresses: string[]): PathManager {
+  const inner = fullmeshManager({ localAddresses });
+  let phase: 'idle' | 'waiting' | 'started' = 'idle';
+  /** While waiting: when to look again (a fixed instant, so that the deadline does come). */
+  let checkAt = 0;
+  const confirmed = (c: MptcpConnection) => {
+    const i = c.info();
+    return i.bytesAcked > 0 || i.bytesReceived > 0;
+  };
+  const start = (c: MptcpConnection) => {
+    if (phase !== 'waiting' || c.fallback) return;
+    if (!confirmed(c)) {
+      checkAt = c.now + 5 * MS;
+      return;
+    }
+    phase = 'started';
+    inner.established?.(c);
+  };
+  return {
+    ...inner,
+    name: 'fullmesh-after-confirmation',
+    established: (c) => {
+      phase = 'waiting';
+      start(c);
+    },
+    timer: (c, now) => {
+      if (phase === 'waiting' && now >= checkAt) start(c);
+      if (phase === 'started') inner.timer?.(c, now);
+    },
+    nextDeadline: (c) => {
+      if (phase === 'started') return inner.nextDeadline?.(c) ?? null;
+      return phase === 'waiting' && !c.fallback && c.state === 'established' ? checkAt : null;
+    },
+  };
+}
+
+const PATTERN = Uint8Array.from({ length: 251 * 1024 }, (_, i) => i % 251);
+const CHUNK = 64 * 1024;
+
+/**
+ * One connection driven by a test: sends `send` bytes of the i mod 251 pattern (then DATA_FIN, once the peer
+ * has also finished when `waitPeerEnd`), checks every received byte against the pattern, records events.
+ */
+export class Session {
+  received = 0;
+  intact = true;
+  firstBad = -1;
+  sent = 0;
+  peerEnded = false;
+  closeReason: string | null | undefined = undefined;
+  readonly events: MptcpEvent[] = [];
+  readonly established: Promise<void>;
+  readonly closed: Promise<string | null>;
+  private ending = false;
+
+  constructor(
+    readonly conn: MptcpConnection,
+    private readonly driver: TunDriver,
+    private readonly send = 0,
+  ) {
+    let est!: () => void;
+    let done!: (r: string | null) => void;
+    this.established = new Promise((r) => {
+      est = r;
+    });
+    this.closed = new Promise((r) => {
+      done = r;
+    });
+    conn.onEstablished = () => {
+      est();
+      this.pump();
+    };
+    if (conn.state === 'established') est();
+    conn.onWritable = () => this.pump();
+    conn.onData = (d) => this.check(d);
+    conn.onEnd = () => {
+      this.peerEnded = true;
+      this.maybeEnd();
+    };
+    conn.onEvent = (e) => this.events.push(e);
+    conn.onClose = (reason) => {
+      this.closeReason = reason;
+      done(reason);
+    };
+  }
+
+  /** Starts sending (for a connection accepted by a listener, whose established callback already ran). */
+  start(): void {
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.conn.state === 'closed') return;
+    while (this.sent < this.send) {
+      const off = this.sent % 251;
+      const n = this.conn.write(PATTERN.subarray(off, off + Math.min(CHUNK, this.send - this.sent)));
+      if (n === 0) break;
+      this.sent += n;
+    }
+    this.maybeEnd();
+    this.driver.wake();
+  }
+
+  /** A sender ends when all is written; a pure receiver when the peer has ended. */
+  private maybeEnd(): void {
+    if (this.ending || this.sent < this.send) return;
+    if (this.send === 0 && !this.peerEnded) return;
+    this.ending = true;
+    this.conn.end();
+    this.driver.wake();
+  }
+
+  private check(d: Uint8Array): void {
+    if (this.intact) {
+      let off = this.received % 251;
+      for (let i = 0; i < d.length; ) {
+        const n = Math.min(d.length - i, PATTERN.length - 251);
+        const want = PATTERN.subarray(off, off + n);
+        if (!Buffer.from(d.buffer, d.byteOffset + i, n).equals(want)) {
+          for (let j = 0; j < n; j++)
+            if (d[i + j] !== want[j]) {
+              this.intact = false;
+              this.firstBad = this.received + i + j;
+              break;
+            }
+          break;
+        }
+        i += n;
+        off = (off + n) % 251;
+      }
+    }
+    this.received += d.length;
+  }
+
+  /** Payload bytes per subflow (by local address > remote address), both directions. */
+  subflowBytes(): Map<string, { sent: number; received: number; id: number }> {
+    const m = new Map<string, { sent: number; received: number; id: number }>();
+    for (const s of this.conn.listSubflows())
+      m.set(`${s.local.address}:${s.local.port}>${s.remote.address}:${s.remote.port}`, {
+        sent: s.bytesSent,
+        received: s.bytesReceived,
+        id: s.id,
+      });
+    return m;
+  }
+}
+
+/** Resolves when `pred` holds (checked every 20 ms), rejects after `ms` with `what`. */
+export function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = () => {
+      if (pred()) resolve();
+      else if (Date.now() - t0 > ms) reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      else setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Rejects when `p` takes longer than `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
