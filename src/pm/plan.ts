@@ -12,7 +12,7 @@ export interface WantedPair {
   local: string;
   remote: string;
   port: number;
-  /** Open it as backup (MP_JOIN B bit); left out, the connection's lists and address decide. */
+  /** Open it as backup or active (MP_JOIN B bit); left out, the connection's lists and address decide. */
   backup?: boolean;
   /** A stable name for the slot; left out, `local>remote:port#n` (the n-th pair of that kind). */
   key?: string;
@@ -70,7 +70,12 @@ export class SubflowPlan {
       if (slot.retryAt !== null && (now === undefined || now < slot.retryAt)) continue;
       if (conn.liveSubflows().length >= conn.config.maxSubflows) return;
       try {
-        slot.subflow = conn.openSubflow(w.local, w.remote, w.port, w.backup ? { backup: true } : {});
+        slot.subflow = conn.openSubflow(
+          w.local,
+          w.remote,
+          w.port,
+          w.backup === undefined ? {} : { backup: w.backup },
+        );
         slot.retryAt = null;
       } catch (e) {
         if (!(e instanceof MptcpStateError)) throw e;
@@ -97,6 +102,11 @@ export class SubflowPlan {
   /** Binds a subflow opened elsewhere (by the application) to the slot `key`, so it is kept like the others. */
   adopt(key: string, local: string, subflow: number): void {
     this.slots.set(key, { key, local, subflow, retryAt: null, backoff: 0 });
+  }
+
+  /** Drops a slot (its subflow, if any, is no longer kept). */
+  forget(key: string): void {
+    this.slots.delete(key);
   }
 
   /** The slot a subflow serves, if any. */

@@ -41,7 +41,7 @@ test('fullmesh: an interface down closes its subflow; back up, the subflow is re
   assert.equal(opened.length, 1);
 });
 
-test('fullmesh: subflows from backup addresses start as backup (MP_JOIN B bit)', () => {
+test('fullmesh: subflows from backup addresses start as backup (MP_JOIN B bit) and stay idle while the others work', () => {
   const b = pmBed(23, [{}, {}]);
   const r = run(b, 6_000_000, {
     clientPm: fullmeshManager({
@@ -60,6 +60,7 @@ test('fullmesh: subflows from backup addresses start as backup (MP_JOIN B bit)',
   );
   assert.equal(s1!.backup.local, false);
   assert.equal(b.server.counters.MPPrioRx, 0, 'no MP_PRIO needed');
+  assert.ok(s2!.bytesSent < 0.01 * s1!.bytesSent, `backup sent ${s2!.bytesSent}, active ${s1!.bytesSent}`);
 });
 
 test('fullmesh: with the initial address in the backup list, the initial subflow becomes backup by MP_PRIO', () => {
@@ -77,4 +78,6 @@ test('fullmesh: with the initial address in the backup list, the initial subflow
   assert.equal(s2!.backup.local, false);
   assert.equal(b.server.counters.MPPrioRx, 1);
   assert.equal(on(r.serverSubflows, null, clientAddress(1))[0]!.backup.remote, true);
+  // Before the MP_PRIO the initial subflow carried the first window; after it, almost nothing.
+  assert.ok(s2!.bytesSent > 10 * s1!.bytesSent, `active ${s2!.bytesSent}, backup ${s1!.bytesSent}`);
 });
