@@ -15,8 +15,8 @@
  * - NULL tests only on values the checker found nullable, property reads inline, steps charged once per
  *   loop rather than per element (runtime.ts).
  */
-import { free, pure, stable } from './effects.ts';
 import { Op, type Program, type S, SbfProp, type X } from './ir.ts';
+import { below, iterates, optimised, type Plan } from './plan.ts';
 import { type RunFn, type Runtime, sentOn, sentOnAll } from './runtime.ts';
 
 /** Binds a compiled program to one Runtime (one scheduler instance); returns the run function. */
@@ -94,6 +94,7 @@ type Consumer =
   | { k: 'foreach'; s: S };
 
 class Gen {
+  private readonly plan: Plan;
   private temps = 0;
   private ids = 0;
   /** JavaScript names of lambda parameters and FOREACH variables while their loops are generated. */
@@ -103,7 +104,9 @@ class Gen {
   /** Locals declared for list VARs. */
   private readonly listLocals: string[] = [];
 
-  constructor(private readonly program: Program) {}
+  constructor(private readonly program: Program) {
+    this.plan = optimised(program.uses);
+  }
 
   source(): string {
     const p = this.program;
@@ -236,18 +239,16 @@ class Gen {
       out.push(`v${s.n} = ${this.expr(init, out)};`);
       return;
     }
-    // A FILTER chain over SUBFLOWS with stable predicates that cost no steps themselves is kept as its
-    // predicates, evaluated wherever it is used; it costs its steps now.
-    const preds: X[] = [];
-    let root = init;
-    while (root.op === Op.Filter && stable(root.b!, this.program.uses) && free(root.b!)) {
-      preds.unshift(root);
-      root = root.a!;
-    }
-    const base = root.op === Op.Local ? this.lists.get(root.n) : undefined;
-    if (root.op === Op.Subflows || base?.lazy === true) {
-      this.lists.set(s.n, { lazy: true, preds: [...(base?.lazy === true ? base.preds : []), ...preds] });
-      if (preds.length > 0) out.push(`steps += ${preds.length === 1 ? '' : `${preds.length} * `}nsb;`);
+    // Kept unbuilt (plan.ts): it costs its steps now.
+    const preds = this.plan.lazy(init, (slot) => {
+      const l = this.lists.get(slot);
+      return l?.lazy === true ? l.preds : undefined;
+    });
+    if (preds !== null) {
+      this.lists.set(s.n, { lazy: true, preds });
+      let filters = 0;
+      for (let x = init; x.op === Op.Filter; x = x.a!) filters++;
+      if (filters > 0) out.push(`steps += ${filters === 1 ? '' : `${filters} * `}nsb;`);
       return;
     }
     // A built list (or a queue snapshot): keep what may change later in locals of its own.
@@ -486,45 +487,18 @@ class Gen {
     throw new Error(`progmp: op ${x.op} is not a list`);
   }
 
-  /** May FILTER predicate `pred` be applied inside the loop of `c` instead of building its list first? */
-  private fuses(pred: X, c: Consumer): boolean {
-    switch (c.k) {
-      case 'get':
-        return false;
-      case 'foreach':
-        // The body runs between predicate evaluations and may change what they read.
-        return stable(pred, this.program.uses);
-      case 'count':
-        return pure(pred);
-      case 'empty':
-      case 'top':
-        // They stop at the first match: a predicate that costs steps would be charged less often.
-        return pure(pred) && free(pred);
-      default:
-        // The consumer's lambda runs between predicate evaluations: it must not POP what they read.
-        return pure(pred) && pure(c.x.b!);
-    }
-  }
-
   /**
    * One loop over the root of `listX` applying the fusable FILTERs below `c` inline, feeding `c`. Charges
    * the steps of every iteration it stands for. Returns the consumer's value ('' for 'filter' and
    * 'foreach').
    */
   private iterate(listX: X, c: Consumer, pre: string[], known?: ListCode): string {
-    const inline: X[] = [];
-    let cur = listX;
-    if (known === undefined)
-      while (cur.op === Op.Filter && this.fuses(cur.b!, c)) {
-        inline.unshift(cur);
-        cur = cur.a!;
-      }
-    const base = known ?? this.list(cur, pre);
+    const lambda = c.k === 'filter' || c.k === 'min' || c.k === 'max' || c.k === 'sum' ? c.x.b! : null;
+    const inline = known === undefined ? this.plan.inline(listX, c.k, lambda) : [];
+    const base = known ?? this.list(below(listX, inline), pre);
     const root = base.lazy ? SUBFLOWS : base;
     const preds = base.lazy ? [...base.preds, ...inline] : inline;
-    const charge =
-      inline.length +
-      (c.k === 'filter' || c.k === 'min' || c.k === 'max' || c.k === 'sum' || c.k === 'foreach' ? 1 : 0);
+    const charge = inline.length + (iterates(c.k) ? 1 : 0);
     // Without predicates, the list operations need no loop.
     if (preds.length === 0)
       switch (c.k) {

@@ -1,20 +1,26 @@
 /**
- * The interpreter. It generates no source text: once per scheduler instance it turns the checked program
- * into a tree of closures ("closure compilation"), one per node, each specialised for its node's shape —
- * NULL tests only where the checker found a value may be NULL, property reads of the element a lambda is
- * visiting as one direct field read, AND/OR chains flattened, constant operands folded in — and a run calls
- * the root. It defines the semantics the compiled form must reproduce exactly: evaluation order (left to
- * right, both operands of arithmetic and comparisons always evaluated, AND/OR short-circuit, a NULL
- * PUSH/SET_USER receiver skips its argument), the NULL rules, 32-bit wrap-around and the step rule
- * (runtime.ts).
+ * The interpreter. It generates no source text: once per program it turns the checked program into a tree
+ * of closures ("closure compilation"), one per node, each specialised for its node's shape — NULL tests
+ * only where the checker found a value may be NULL, a property of the element a lambda visits read by a
+ * closure of its own, AND/OR chains of three as one closure, lists evaluated by the plan shared with the
+ * compiler (plan.ts: VARs over SUBFLOWS kept unbuilt, FILTER chains fused into the loop that consumes
+ * them) — and a run calls the root. With `reference`, every list is built where it stands instead: that
+ * form defines the semantics (evaluation order — left to right, both operands of arithmetic and
+ * comparisons always evaluated, AND/OR short-circuit, a NULL PUSH/SET_USER receiver skips its argument —
+ * the NULL rules, 32-bit wrap-around and the step rule, runtime.ts), and the tests hold the planned
+ * interpreter and the compiled form against it.
  *
  * Closures: an expression is `(e) => value`, where `e` is the element the innermost enclosing lambda is
  * visiting (so a lambda reads its parameter without touching memory); variables, FOREACH variables and
  * the parameters of outer lambdas live in the slot array `f`. A statement or block is `() => boolean`,
- * true when RETURN ended the run.
+ * true when RETURN ended the run. The JIT inlines a closure only if its literal made no other closure, so
+ * the builder avoids calls through arrays (blocks and chains are balanced trees of two- and three-way
+ * closures) and builds one tree per program, shared by its instances (runs never interleave).
  */
+import type { OutcomeBuffer } from '../sched/outcome.ts';
 import type { SchedPacket, SchedState, SchedSubflow } from '../sched/types.ts';
 import { Op, type Program, type S, type X } from './ir.ts';
+import { below, type ConsumerKind, iterates, NO_PLAN, optimised, type Plan } from './plan.ts';
 import { ListVal, type RunFn, type Runtime, sentOn, sentOnAll } from './runtime.ts';
 
 type Ev = (e: unknown) => unknown;
@@ -58,18 +64,85 @@ const PKT_OF_ELEM: readonly Ev[] = [
   (e) => (e as SchedPacket).user,
 ];
 
-/** Mutable state of one run, shared by the closures of one instance. */
+/** A consumer's loop under the plan: the list, the fused predicates, the steps per root element. */
+interface Scan {
+  root: Ev;
+  test: Ev;
+  /** Predicate parameters a nested lambda reads: stored in their slots for each element. */
+  stores: readonly number[];
+  mult: number;
+}
+
+/** AND of closures (NULL counts as false): a balanced tree of two- and three-way closures. */
+function all(es: Ev[]): Ev {
+  if (es.length === 1) return es[0]!;
+  if (es.length === 2) {
+    const [a, b] = es as [Ev, Ev];
+    return (e) => a(e) === true && b(e) === true;
+  }
+  if (es.length === 3) {
+    const [a, b, c] = es as [Ev, Ev, Ev];
+    return (e) => a(e) === true && b(e) === true && c(e) === true;
+  }
+  const mid = Math.ceil(es.length / 2);
+  return all([all(es.slice(0, mid)), all(es.slice(mid))]);
+}
+
+/** OR of closures, like `all`. */
+function any(es: Ev[]): Ev {
+  if (es.length === 1) {
+    const [a] = es as [Ev];
+    return (e) => a(e) === true;
+  }
+  if (es.length === 2) {
+    const [a, b] = es as [Ev, Ev];
+    return (e) => a(e) === true || b(e) === true;
+  }
+  if (es.length === 3) {
+    const [a, b, c] = es as [Ev, Ev, Ev];
+    return (e) => a(e) === true || b(e) === true || c(e) === true;
+  }
+  const mid = Math.ceil(es.length / 2);
+  return any([any(es.slice(0, mid)), any(es.slice(mid))]);
+}
+
+/** The state of the run in progress, shared by the closures of one program (one tree per program). */
 class Frame {
   steps = 0;
   changed = false;
   regs: Uint32Array = new Uint32Array(6);
   state: SchedState | null = null;
   nowMs = 0;
+  budget = 0;
+  rt: Runtime | null = null;
+  out: OutcomeBuffer | null = null;
+
+  charge(n: number): void {
+    this.steps += n;
+    if (this.steps > this.budget) this.rt!.stop(this.steps);
+  }
+
+  check(): void {
+    if (this.steps > this.budget) this.rt!.stop(this.steps);
+  }
 }
 
-/** Builds the run function of `program` for one scheduler instance. */
-export function interpreter(program: Program, rt: Runtime): RunFn {
-  return new Builder(program, rt).run();
+const built = new WeakMap<Program, (rt: Runtime) => RunFn>();
+const builtReference = new WeakMap<Program, (rt: Runtime) => RunFn>();
+
+/**
+ * The run function of `program` for one scheduler instance. The closure tree is built once per program:
+ * runs never interleave, and a tree per instance would give the JIT many closures per literal, which it
+ * does not inline. `reference` evaluates without the plan (every FILTER built where it stands).
+ */
+export function interpreter(program: Program, rt: Runtime, reference = false): RunFn {
+  const cache = reference ? builtReference : built;
+  let bind = cache.get(program);
+  if (bind === undefined) {
+    bind = new Builder(program, reference ? NO_PLAN : optimised(program.uses)).run();
+    cache.set(program, bind);
+  }
+  return bind(rt);
 }
 
 class Builder {
@@ -78,15 +151,16 @@ class Builder {
   private readonly sb = new ListVal();
   private readonly qs = [new ListVal(), new ListVal(), new ListVal()];
   private readonly sites: ListVal[];
-  private readonly budget: number;
   /** Parameter slots of the lambdas being built, innermost last. */
   private readonly params: number[] = [];
   /** Lambda parameters read from a nested lambda: their loops must also store the element in `f`. */
   private readonly stored = new Set<number>();
+  /** VARs kept unbuilt: their FILTER nodes over SUBFLOWS (plan.ts). */
+  private readonly lazy = new Map<number, X[]>();
 
   constructor(
     private readonly program: Program,
-    private readonly rt: Runtime,
+    private readonly plan: Plan,
   ) {
     this.f = new Array(program.slots).fill(null);
     this.sites = Array.from({ length: program.sites }, () => {
@@ -94,17 +168,19 @@ class Builder {
       l.items = [];
       return l;
     });
-    this.budget = rt.budget;
   }
 
-  run(): RunFn {
+  run(): (rt: Runtime) => RunFn {
     const body = this.block(this.program.body);
-    const { fr, sb, qs, rt, budget } = this;
+    const { fr, sb, qs } = this;
     const uses = this.program.uses;
     const [useQ, useQU, useRQ] = uses.queues;
     const useSb = uses.subflows;
     const useNow = uses.now;
-    return (state) => {
+    return (rt) => (state) => {
+      fr.rt = rt;
+      fr.out = rt.out;
+      fr.budget = rt.budget;
       fr.state = state;
       fr.regs = state.registers;
       if (useSb) {
@@ -119,38 +195,46 @@ class Builder {
       fr.steps = 0;
       fr.changed = false;
       body();
-      const steps = fr.steps;
-      rt.steps = steps;
-      if (steps > budget) rt.stop(steps);
+      rt.steps = fr.steps;
+      fr.check();
       return fr.changed;
     };
   }
 
+  /** A block as a balanced tree of two- and three-statement closures (no array-indexed calls). */
   private block(body: S[]): Ex {
-    const ss = body.map((s) => this.stmt(s));
-    switch (ss.length) {
-      case 1:
-        return ss[0]!;
-      case 2: {
+    const join = (ss: Ex[]): Ex => {
+      if (ss.length === 1) return ss[0]!;
+      if (ss.length === 2) {
         const [a, b] = ss as [Ex, Ex];
         return () => a() || b();
       }
-      case 3: {
+      if (ss.length === 3) {
         const [a, b, c] = ss as [Ex, Ex, Ex];
         return () => a() || b() || c();
       }
-      default:
-        return () => {
-          for (let i = 0; i < ss.length; i++) if (ss[i]!()) return true;
-          return false;
-        };
-    }
+      const mid = Math.ceil(ss.length / 2);
+      return join([join(ss.slice(0, mid)), join(ss.slice(mid))]);
+    };
+    return join(body.map((s) => this.stmt(s)));
   }
 
   private stmt(s: S): Ex {
-    const { fr, f, rt } = this;
+    const { fr, f } = this;
     switch (s.op) {
       case Op.Var: {
+        const preds = this.plan.lazy(s.a!, (slot) => this.lazy.get(slot));
+        if (preds !== null) {
+          // Not built: it costs its steps here.
+          this.lazy.set(s.n, preds);
+          let filters = 0;
+          for (let x = s.a!; x.op === Op.Filter; x = x.a!) filters++;
+          const sb = this.sb;
+          return () => {
+            fr.steps += 1 + filters * sb.len;
+            return false;
+          };
+        }
         const v = this.expr(s.a!);
         const n = s.n;
         if (s.site >= 0) {
@@ -196,20 +280,39 @@ class Builder {
         };
       }
       case Op.Foreach: {
+        const scan = this.scan(s.a!, 'foreach', null);
+        if (scan !== null) {
+          const { root, test, stores, mult } = scan;
+          const body = this.block(s.body!);
+          const n = s.n;
+          return () => {
+            fr.steps++;
+            const l = root(null) as ListVal;
+            fr.charge(mult * l.bound);
+            const { items, off, len } = l;
+            for (let k = 0; k < len; k++) {
+              const it = items[off + k];
+              for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
+              if (test(it) !== true) continue;
+              fr.check();
+              f[n] = it;
+              if (body()) return true;
+            }
+            return false;
+          };
+        }
         const l = this.expr(s.a!);
         const body = this.block(s.body!);
         const n = s.n;
-        const budget = this.budget;
         return () => {
           fr.steps++;
           const list = l(null) as ListVal;
-          fr.steps += list.bound;
-          if (fr.steps > budget) rt.stop(fr.steps);
+          fr.charge(list.bound);
           const items = list.items;
           const off = list.off;
           const len = list.len;
           for (let k = 0; k < len; k++) {
-            if (fr.steps > budget) rt.stop(fr.steps);
+            fr.check();
             f[n] = items[off + k];
             if (body()) return true;
           }
@@ -218,11 +321,10 @@ class Builder {
       }
       case Op.Drop: {
         const p = this.expr(s.a!);
-        const out = rt.out;
         return () => {
           fr.steps++;
           const x = p(null) as SchedPacket | null;
-          if (x !== null && out.drop(x)) fr.changed = true;
+          if (x !== null && fr.out!.drop(x)) fr.changed = true;
           return false;
         };
       }
@@ -231,7 +333,7 @@ class Builder {
         if (s.b === null)
           return () => {
             fr.steps++;
-            rt.print(fmt(null) as string, undefined, '');
+            fr.rt!.print(fmt(null) as string, undefined, '');
             return false;
           };
         const v = this.expr(s.b);
@@ -239,7 +341,7 @@ class Builder {
         return () => {
           fr.steps++;
           const text = fmt(null) as string;
-          rt.print(text, v(null), type);
+          fr.rt!.print(text, v(null), type);
           return false;
         };
       }
@@ -264,13 +366,12 @@ class Builder {
       case Op.Push: {
         const sbf = this.expr(s.a!);
         const pkt = this.expr(s.b!);
-        const out = rt.out;
         return () => {
           fr.steps++;
           const x = sbf(null) as SchedSubflow | null;
           if (x !== null) {
             const p = pkt(null) as SchedPacket | null;
-            if (p !== null) out.push(x, p);
+            if (p !== null) fr.out!.push(x, p);
           }
           return false;
         };
@@ -281,7 +382,7 @@ class Builder {
         return () => {
           fr.steps++;
           const x = sbf(null) as SchedSubflow | null;
-          if (x !== null && rt.setUser(x, v(null) as number | null)) fr.changed = true;
+          if (x !== null && fr.rt!.setUser(x, v(null) as number | null)) fr.changed = true;
           return false;
         };
       }
@@ -317,9 +418,8 @@ class Builder {
       case Op.Now:
         return () => fr.nowMs;
       case Op.Random: {
-        const { rt, budget } = this;
         return () => {
-          if (fr.steps > budget) rt.stop(fr.steps);
+          fr.check();
           return fr.state!.random() >>> 0;
         };
       }
@@ -409,24 +509,25 @@ class Builder {
           return p === null ? null : sentOnAll(p, fr.state!.subflows);
         };
       }
-      case Op.Empty: {
-        const a = this.expr(x.a!);
-        return (e) => (a(e) as ListVal).len === 0;
-      }
-      case Op.Count: {
-        const a = this.expr(x.a!);
-        return (e) => (a(e) as ListVal).len;
-      }
+      case Op.Empty:
+      case Op.Count:
       case Op.Top: {
+        const kind = x.op === Op.Empty ? 'empty' : x.op === Op.Count ? 'count' : 'top';
+        const scan = this.scan(x.a!, kind, null);
+        if (scan !== null) return this.scanned(scan, kind);
         const a = this.expr(x.a!);
+        if (x.op === Op.Empty) return (e) => (a(e) as ListVal).len === 0;
+        if (x.op === Op.Count) return (e) => (a(e) as ListVal).len;
         return (e) => {
           const l = a(e) as ListVal;
           return l.len > 0 ? l.items[l.off] : null;
         };
       }
       case Op.Get: {
-        const a = this.expr(x.a!);
+        const scan = this.scan(x.a!, 'get', null);
         const b = this.expr(x.b!);
+        if (scan !== null) return this.scannedGet(scan, b);
+        const a = this.expr(x.a!);
         return (e) => {
           const l = a(e) as ListVal;
           const i = b(e) as number | null;
@@ -443,14 +544,116 @@ class Builder {
         };
       }
       case Op.Filter:
-        return this.filter(x);
       case Op.Min:
       case Op.Max:
-        return this.minMax(x);
-      case Op.Sum:
-        return this.sum(x);
+      case Op.Sum: {
+        const kind =
+          x.op === Op.Filter ? 'filter' : x.op === Op.Min ? 'min' : x.op === Op.Max ? 'max' : 'sum';
+        const scan = this.scan(x.a!, kind, x.b!);
+        if (scan !== null) return this.scannedLambda(scan, x);
+        return x.op === Op.Filter ? this.filter(x) : x.op === Op.Sum ? this.sum(x) : this.minMax(x);
+      }
     }
     throw new Error(`progmp: statement op ${x.op} used as an expression`);
+  }
+
+  /**
+   * The loop a consumer of `list` runs under the plan (plan.ts): over SUBFLOWS for a VAR kept unbuilt, else
+   * over the list below the fused FILTERs, testing their predicates inline. Null when nothing is fused.
+   */
+  private scan(list: X, kind: ConsumerKind, lambda: X | null): Scan | null {
+    const inline = this.plan.inline(list, kind, lambda);
+    const base = below(list, inline);
+    const lazy = base.op === Op.Local ? this.lazy.get(base.n) : undefined;
+    const preds = [...(lazy ?? []), ...inline];
+    if (lazy === undefined && preds.length === 0) return null;
+    const sb = this.sb;
+    const root: Ev = lazy !== undefined ? () => sb : this.expr(base);
+    const tests = preds.map((p) => this.lambda(p));
+    const stores = preds.filter((_, i) => tests[i]![1]).map((p) => p.n);
+    const test = tests.length === 0 ? () => true : all(tests.map(([t]) => t));
+    return { root, test, stores, mult: inline.length + (iterates(kind) ? 1 : 0) };
+  }
+
+  /** EMPTY, COUNT or TOP of a scanned list. */
+  private scanned(sc: Scan, kind: 'empty' | 'count' | 'top'): Ev {
+    const { root, test, stores, mult } = sc;
+    const { fr, f } = this;
+    return (e) => {
+      const l = root(e) as ListVal;
+      if (mult > 0) fr.charge(mult * l.bound);
+      const { items, off, len } = l;
+      let n = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
+        if (test(it) !== true) continue;
+        if (kind === 'count') n++;
+        else return kind === 'empty' ? false : it;
+      }
+      return kind === 'count' ? n : kind === 'empty' ? true : null;
+    };
+  }
+
+  /** GET(i) of a scanned list (the list, not built, is "evaluated" before the index). */
+  private scannedGet(sc: Scan, index: Ev): Ev {
+    const { root, test, stores } = sc;
+    const f = this.f;
+    return (e) => {
+      const l = root(e) as ListVal;
+      const i = index(e) as number | null;
+      if (i === null) return null;
+      const { items, off, len } = l;
+      let n = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
+        if (test(it) === true && n++ === i) return it;
+      }
+      return null;
+    };
+  }
+
+  /** FILTER, MIN, MAX or SUM over a scanned list. */
+  private scannedLambda(sc: Scan, x: X): Ev {
+    const { root, test, stores, mult } = sc;
+    const [body, store] = this.lambda(x);
+    const { fr, f } = this;
+    const slot = x.n;
+    const op = x.op;
+    const dst = op === Op.Filter ? this.sites[x.site]! : null;
+    return (e) => {
+      const l = root(e) as ListVal;
+      const bound = l.bound;
+      fr.charge(mult * bound);
+      const { items, off, len } = l;
+      const buf = dst?.items as unknown[];
+      let m = 0;
+      let best: unknown = null;
+      let bestKey = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
+        if (test(it) !== true) continue;
+        if (store) f[slot] = it;
+        const v = body(it);
+        if (op === Op.Filter) {
+          if (v === true) buf[m++] = it;
+        } else if (v !== null) {
+          const key = v as number;
+          if (op === Op.Sum) m = (m + key) >>> 0;
+          else if (best === null || (op === Op.Max ? key > bestKey : key < bestKey)) {
+            best = it;
+            bestKey = key;
+          }
+        }
+      }
+      if (dst === null) return op === Op.Sum ? m : best;
+      dst.off = 0;
+      dst.len = m;
+      dst.bound = bound;
+      return dst;
+    };
   }
 
   /** `x` is the parameter of the innermost lambda being built. */
@@ -567,37 +770,7 @@ class Builder {
     };
     collect(x);
     const cs = terms.map((t) => this.expr(t));
-    if (x.op === Op.And)
-      switch (cs.length) {
-        case 2: {
-          const [a, b] = cs as [Ev, Ev];
-          return (e) => a(e) === true && b(e) === true;
-        }
-        case 3: {
-          const [a, b, c] = cs as [Ev, Ev, Ev];
-          return (e) => a(e) === true && b(e) === true && c(e) === true;
-        }
-        default:
-          return (e) => {
-            for (let i = 0; i < cs.length; i++) if (cs[i]!(e) !== true) return false;
-            return true;
-          };
-      }
-    switch (cs.length) {
-      case 2: {
-        const [a, b] = cs as [Ev, Ev];
-        return (e) => a(e) === true || b(e) === true;
-      }
-      case 3: {
-        const [a, b, c] = cs as [Ev, Ev, Ev];
-        return (e) => a(e) === true || b(e) === true || c(e) === true;
-      }
-      default:
-        return (e) => {
-          for (let i = 0; i < cs.length; i++) if (cs[i]!(e) === true) return true;
-          return false;
-        };
-    }
+    return x.op === Op.And ? all(cs) : any(cs);
   }
 
   /** The body of lambda `x` (its parameter bound to the element), and whether its loop must store it. */
@@ -611,15 +784,14 @@ class Builder {
   private filter(x: X): Ev {
     const l = this.expr(x.a!);
     const [pred, store] = this.lambda(x);
-    const { fr, f, rt, budget } = this;
+    const { fr, f } = this;
     const slot = x.n;
     const dst = this.sites[x.site]!;
     const buf = dst.items as unknown[];
     return (e) => {
       const list = l(e) as ListVal;
       const bound = list.bound;
-      fr.steps += bound;
-      if (fr.steps > budget) rt.stop(fr.steps);
+      fr.charge(bound);
       const items = list.items;
       const off = list.off;
       const len = list.len;
@@ -640,13 +812,12 @@ class Builder {
   private minMax(x: X): Ev {
     const l = this.expr(x.a!);
     const [key, store] = this.lambda(x);
-    const { fr, f, rt, budget } = this;
+    const { fr, f } = this;
     const slot = x.n;
     const max = x.op === Op.Max;
     return (e) => {
       const list = l(e) as ListVal;
-      fr.steps += list.bound;
-      if (fr.steps > budget) rt.stop(fr.steps);
+      fr.charge(list.bound);
       const items = list.items;
       const off = list.off;
       const len = list.len;
@@ -668,12 +839,11 @@ class Builder {
   private sum(x: X): Ev {
     const l = this.expr(x.a!);
     const [key, store] = this.lambda(x);
-    const { fr, f, rt, budget } = this;
+    const { fr, f } = this;
     const slot = x.n;
     return (e) => {
       const list = l(e) as ListVal;
-      fr.steps += list.bound;
-      if (fr.steps > budget) rt.stop(fr.steps);
+      fr.charge(list.bound);
       const items = list.items;
       const off = list.off;
       const len = list.len;

@@ -37,7 +37,10 @@ export class ProgmpScheduler implements Scheduler {
     this.stats = options.stats ?? newStats();
     this.clock = options.clock;
     this.rt = new Runtime(options.stepBudget ?? DEFAULT_STEP_BUDGET, this.out, program.uses.writes);
-    this.run = options.interpret === true ? interpreter(program, this.rt) : compiled(this.rt);
+    this.run =
+      options.interpret === true
+        ? interpreter(program, this.rt, options.reference === true)
+        : compiled(this.rt);
   }
 
   schedule(state: SchedState): SchedOutcome {

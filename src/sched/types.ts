@@ -179,8 +179,13 @@ export interface SchedulerOptions {
   stats?: SchedulerStats;
   /** ProgMP step budget per run (default DEFAULT_STEP_BUDGET). */
   stepBudget?: number;
-  /** ProgMP: run the tree-walking interpreter instead of the compiled form. */
+  /** ProgMP: run the interpreter instead of the compiled form. */
   interpret?: boolean;
+  /**
+   * ProgMP, with `interpret`: evaluate by the reference semantics, building every list where it stands
+   * (no lazy or fused lists; slower; what the tests hold the optimised forms against).
+   */
+  reference?: boolean;
 }
 
 export const newStats = (): SchedulerStats => ({

@@ -221,3 +221,117 @@ export class ProgramGen {
     }
   }
 }
+
+/**
+ * Random programs shaped like schedulers, to exercise the evaluation plan (src/progmp/plan.ts): VARs that
+ * filter SUBFLOWS or each other, consumed every way a list can be (EMPTY, COUNT, GET, MIN, MAX, SUM, FILTER
+ * chains, FOREACH), by predicates that are stable or not (registers, USER values, queues, RANDOM, nested
+ * loops), with statements in between that POP, SET, SET_USER and PUSH.
+ */
+export class PlanProgramGen {
+  private lists: string[] = [];
+  private vars = 0;
+
+  constructor(private readonly rng: Rng) {}
+
+  program(): string {
+    const r = this.rng;
+    this.lists = ['SUBFLOWS'];
+    this.vars = 0;
+    const out: string[] = ['SCHEDULER plan;'];
+    for (let i = 1 + r.int(3); i > 0; i--) out.push(this.listVar());
+    for (let i = 2 + r.int(5); i > 0; i--) out.push(this.stmt(2));
+    return `${out.join('\n')}\n`;
+  }
+
+  private listVar(): string {
+    const name = `l${++this.vars}`;
+    const text = `VAR ${name} = ${pick(this.rng, this.lists)}${this.filters(1 + this.rng.int(2))};`;
+    this.lists.push(name);
+    return text;
+  }
+
+  private filters(n: number): string {
+    let s = '';
+    for (let i = 0; i < n; i++) s += `.FILTER(s${i} => ${this.pred(`s${i}`)})`;
+    return s;
+  }
+
+  /** A subflow predicate: mostly stable and loop-free, sometimes not. */
+  private pred(v: string): string {
+    const r = this.rng;
+    const k = r.int(12);
+    if (k === 0) return `${v}.CWND > ${v}.SKBS_IN_FLIGHT + ${v}.QUEUED`;
+    if (k === 1) return `!${v}.LOSSY AND !${v}.THROTTLED`;
+    if (k === 2) return `!${v}.IS_BACKUP`;
+    if (k === 3) return `${v}.RTT < ${r.int(120) * 8000}`;
+    if (k === 4) return `${v}.ID != ${r.int(5)}`;
+    if (k === 5) return `${v}.USER == ${r.int(3)}`;
+    if (k === 6) return `${v}.ID >= R${1 + r.int(2)}`;
+    if (k === 7) return `RANDOM % 3 != 0`;
+    if (k === 8) return `!RQ.TOP.SENT_ON(${v})`;
+    if (k === 9) return `QU.FILTER(p => p.SENT_ON(${v})).EMPTY`;
+    if (k === 10) return `${v}.RTT_MS / (${v}.ID - 1) > 5 OR ${v}.LOSSY`;
+    return `${v}.HAS_WINDOW_FOR(Q.TOP)`;
+  }
+
+  private key(v: string): string {
+    return pick(this.rng, [
+      `${v}.RTT`,
+      `${v}.CWND - ${v}.SKBS_IN_FLIGHT`,
+      `${v}.ID`,
+      `100 / ${v}.USER`,
+      'RANDOM % 7',
+    ]);
+  }
+
+  /** A list expression: a list, maybe with FILTERs of its own. */
+  private list(): string {
+    return `${pick(this.rng, this.lists)}${this.rng.chance(0.4) ? this.filters(1) : ''}`;
+  }
+
+  private intOf(l: string): string {
+    const r = this.rng;
+    switch (r.int(4)) {
+      case 0:
+        return `${l}.COUNT`;
+      case 1:
+        return `${l}.SUM(t => ${this.key('t')})`;
+      case 2:
+        return `${l}.MIN(t => ${this.key('t')}).ID`;
+      default:
+        return `${l}.GET(${r.chance(0.5) ? r.int(3) : 'R1 % 3'}).RTT`;
+    }
+  }
+
+  private cond(): string {
+    const l = this.list();
+    return pick(this.rng, [`!${l}.EMPTY`, `${l}.EMPTY`, `${this.intOf(l)} > ${this.rng.int(3)}`]);
+  }
+
+  private stmt(depth: number): string {
+    const r = this.rng;
+    const k = r.int(depth > 0 ? 10 : 7);
+    switch (k) {
+      case 0:
+      case 1:
+        return `${this.list()}.${r.chance(0.5) ? 'MIN' : 'MAX'}(t => ${this.key('t')}).PUSH(Q.POP());`;
+      case 2:
+        return `SET(R${1 + r.int(2)}, ${this.intOf(this.list())});`;
+      case 3:
+        return `${this.list()}.GET(${r.int(3)}).SET_USER(${r.int(3)});`;
+      case 4:
+        return `DROP(${pick(r, ['Q.POP()', 'RQ.POP()'])});`;
+      case 5:
+        return `VOID(${this.intOf(this.list())});`;
+      case 6:
+        // A new list VAR only at the top level, where later statements can see it.
+        return depth === 2 ? this.listVar() : `VOID(${this.cond()});`;
+      case 7:
+      case 8:
+        return `IF (${this.cond()}) { ${this.stmt(depth - 1)} } ELSE { ${this.stmt(depth - 1)} }`;
+      default:
+        return `FOREACH (VAR f IN ${this.list()}) { VAR p = QU.FILTER(p => !p.SENT_ON(f)).TOP; IF (p != NULL) { f.PUSH(p); } ${this.stmt(depth - 1)} }`;
+    }
+  }
+}
