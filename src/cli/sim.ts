@@ -2,7 +2,7 @@
  * `mptcp-ts sim SCENARIO.json [--json] [--seed N] [--pcap FILE] [--plot FILE.svg]`: runs one scenario in the
  * deterministic simulator (SCENARIOS.md). Exit 0 when it ran, 2 for an invalid scenario, 1 for a failure.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type FlowResult, round, type SimResult } from '../sim/result.ts';
@@ -10,6 +10,7 @@ import { runScenario } from '../sim/runner.ts';
 import { parseScenario, type Scenario, type SchedulerSpec } from '../sim/scenario.ts';
 import { ScenarioError } from '../sim/units.ts';
 import { PcapWriter } from '../wire/pcap.ts';
+import { FileSink } from './file-sink.ts';
 import type { CommandRegistrar } from './main.ts';
 
 interface SimOptions {
@@ -53,34 +54,6 @@ export function loadScenario(file: string): Scenario {
     });
   }
   return scenario;
-}
-
-/** Collects a streamed capture and writes it to the file in large pieces. */
-class FileSink {
-  private readonly fd: number;
-  private parts: Uint8Array[] = [];
-  private size = 0;
-
-  constructor(file: string) {
-    this.fd = openSync(file, 'w');
-  }
-
-  readonly write = (chunk: Uint8Array): void => {
-    this.parts.push(chunk);
-    this.size += chunk.length;
-    if (this.size >= 1 << 20) this.flush();
-  };
-
-  flush(): void {
-    if (this.size > 0) writeSync(this.fd, Buffer.concat(this.parts, this.size));
-    this.parts = [];
-    this.size = 0;
-  }
-
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
 }
 
 const pad = (s: string, w: number, right = false): string => (right ? s.padStart(w) : s.padEnd(w));

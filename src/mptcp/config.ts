@@ -27,6 +27,12 @@ export interface MptcpConfig {
   rejoinMax: Duration;
   /** Largest RTO of a subflow while other subflows work: a path that comes back is found quickly. */
   subflowMaxRto: Duration;
+  /**
+   * A subflow that has heard nothing for this long is probed (TCP keep-alive, 3 probes 1 s apart) and closed
+   * when the peer stays silent, so a receiving end notices a path that died (the sender gave up on it) and
+   * its path manager can re-create it. Also keeps NAT mappings of idle subflows. 0 disables it.
+   */
+  subflowKeepAlive: Duration;
   /** TCP settings of every subflow. */
   tcp: Partial<TcpConfig>;
 }
@@ -45,6 +51,7 @@ export const DEFAULT_MPTCP_CONFIG: MptcpConfig = {
   rejoinInitial: 250 * MS,
   rejoinMax: 1 * SECOND,
   subflowMaxRto: 1 * SECOND,
+  subflowKeepAlive: 5 * SECOND,
   tcp: {},
 };
 

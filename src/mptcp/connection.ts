@@ -26,7 +26,7 @@ import type { TcpConnection } from '../tcp/connection.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo } from '../tcp/hook.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
-import { MS } from '../util/time.ts';
+import { MS, SECOND } from '../util/time.ts';
 import { parseIp } from '../wire/address.ts';
 import { dssChecksum } from '../wire/dss-checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
@@ -1755,6 +1755,14 @@ export function subflowTcpConfig(config: MptcpConfig): Partial<TcpConfig> {
     rcvBufMax: config.rcvBufMax,
     // The connection-level scheduler decides what goes out; Nagle on a subflow would only hold it back.
     nagle: false,
+    ...(config.subflowKeepAlive > 0
+      ? {
+          keepAlive: true,
+          keepAliveIdle: config.subflowKeepAlive,
+          keepAliveInterval: SECOND,
+          keepAliveProbes: 3,
+        }
+      : {}),
     cc,
     ccFactory: (r: CcRequest) => {
       const sf = (r.view as TcpConnection).hook as Subflow;
