@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   wire: async () => (await import('../../bench/wire.ts')).benchWire(),
   sim: async () => (await import('../../bench/sim.ts')).benchSim(),
   sched: async () => (await import('../../bench/sched.ts')).benchSched(),
+  udp: async () => (await import('../../bench/udp.ts')).benchUdp(),
 };
 
 export function formatBench(results: BenchResult[]): string {

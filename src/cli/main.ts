@@ -2,8 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerProgmp } from '../progmp/cli.ts';
 import { registerBench } from './bench.ts';
+import { registerClient } from './client.ts';
 import { registerDemo } from './demo.ts';
 import { registerInspect } from './inspect.ts';
+import { registerNc } from './nc.ts';
+import { registerServer } from './server.ts';
 import { registerSim } from './sim.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -34,4 +37,7 @@ const commands: CommandRegistrar[] = [
   registerSim,
   registerProgmp,
   registerBench,
+  registerClient,
+  registerServer,
+  registerNc,
 ];
