@@ -12,10 +12,9 @@ import {
   type PathManager,
 } from '../mptcp/connection.ts';
 import type { MptcpEndpoint } from '../mptcp/endpoint.ts';
-import { passiveManager } from '../mptcp/endpoint.ts';
 import type { MptcpEvent } from '../mptcp/events.ts';
 import type { SubflowStatus } from '../mptcp/subflow-status.ts';
-import { fullmeshManager } from '../pm/fullmesh.ts';
+import { createPathManager } from '../pm/index.ts';
 import type { Instant } from '../util/time.ts';
 import type { FlowTransport } from './flow.ts';
 import { round, type SubflowResult } from './result.ts';
@@ -235,20 +234,4 @@ function sameSubflow(a: SubflowStatus, b: SubflowStatus): boolean {
 /** "R1".."R6" → 0..5 (the parser checked the name). */
 function registerIndex(r: string): number {
   return Number(r.slice(1)) - 1;
-}
-
-/** TEMPORARY until src/pm/index.ts lands. */
-function createPathManager(spec: {
-  name: string;
-  localAddresses: string[];
-  subflowsPerPath?: number;
-  backupAddresses?: string[];
-}): PathManager {
-  if (spec.name === 'passive') return passiveManager();
-  if (spec.name === 'ndiffports')
-    return fullmeshManager({
-      localAddresses: spec.localAddresses.slice(0, 1),
-      subflowsPerPair: spec.subflowsPerPath ?? 1,
-    });
-  return fullmeshManager({ localAddresses: spec.localAddresses, subflowsPerPair: spec.subflowsPerPath ?? 1 });
 }
