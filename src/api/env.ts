@@ -7,7 +7,7 @@
  *   MPTCP_TS_CC=olia                            congestion control of the subflows
  *   MPTCP_TS_ADDRESSES=10.0.1.1,10.0.2.1        local addresses
  *   MPTCP_TS_BACKUP=10.0.2.1[,..]               subflows from these local addresses are backup
- *   MPTCP_TS_PATH_MANAGER=fullmesh | passive
+ *   MPTCP_TS_PATH_MANAGER=fullmesh | passive | ndiffports | endpoints
  *   MPTCP_TS_TRANSPORT=udp
  *   MPTCP_TS_MSS=1400
  *   MPTCP_TS_CHECKSUM=1
@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CC_NAMES, type CcName } from '../cc/index.ts';
+import { PATH_MANAGER_NAMES, type PathManagerName } from '../pm/index.ts';
 import { loadScheduler } from '../progmp/program.ts';
 import { MptcpApiError } from './errors.ts';
 import type { MultipathOptions } from './options.ts';
@@ -68,9 +69,9 @@ export function withEnvironment(opts: MultipathOptions, env: Environment = proce
     o.backupList = list(backup).map((local) => ({ local }));
   const pm = get('PATH_MANAGER');
   if (o.pathManager === undefined && pm !== undefined) {
-    if (pm !== 'fullmesh' && pm !== 'passive')
-      throw bad('MPTCP_TS_PATH_MANAGER', pm, 'use fullmesh or passive');
-    o.pathManager = pm;
+    if (!(PATH_MANAGER_NAMES as readonly string[]).includes(pm))
+      throw bad('MPTCP_TS_PATH_MANAGER', pm, `use one of ${PATH_MANAGER_NAMES.join(', ')}`);
+    o.pathManager = pm as PathManagerName;
   }
   const transport = get('TRANSPORT');
   if (o.transport === undefined && transport !== undefined) o.transport = transport;

@@ -11,8 +11,8 @@ import type { Transport } from '../io/transport.ts';
 import { createTransport } from '../io/transports.ts';
 import { DEFAULT_MPTCP_CONFIG, type MptcpConfig } from '../mptcp/config.ts';
 import type { PathManager } from '../mptcp/connection.ts';
-import { MptcpEndpoint, passiveManager } from '../mptcp/endpoint.ts';
-import { fullmeshManager } from '../pm/fullmesh.ts';
+import { MptcpEndpoint } from '../mptcp/endpoint.ts';
+import { createPathManager, createServerPathManager } from '../pm/index.ts';
 import type { TcpConfig } from '../tcp/config.ts';
 import { Rng } from '../util/rng.ts';
 import { MS, SECOND } from '../util/time.ts';
@@ -35,10 +35,30 @@ export function defaultMss(addresses: string[]): number {
   return mss;
 }
 
-/** The path manager a connection gets for a spec. */
-export function pathManagerFor(spec: PathManagerSpec, localAddresses: string[]): PathManager {
+/** The path manager of a connection this side opens. */
+export function pathManagerFor(o: MultipathOptions, localAddresses: string[]): PathManager {
+  const spec: PathManagerSpec = o.pathManager ?? 'fullmesh';
   if (typeof spec === 'function') return spec({ localAddresses });
-  return spec === 'fullmesh' ? fullmeshManager({ localAddresses }) : passiveManager();
+  return createPathManager({ name: spec, ...pmSpec(o, localAddresses) });
+}
+
+/** The path manager factory of a listener (one manager per accepted connection). */
+export function serverPathManagerFor(o: MultipathOptions, localAddresses: string[]): () => PathManager {
+  const spec: PathManagerSpec = o.pathManager ?? 'passive';
+  if (typeof spec === 'function') return () => spec({ localAddresses });
+  return createServerPathManager({ name: spec, ...pmSpec(o, localAddresses) });
+}
+
+function pmSpec(o: MultipathOptions, localAddresses: string[]) {
+  const backupAddresses = (o.backupList ?? []).flatMap((p) =>
+    p.local !== undefined && p.remote === undefined ? [p.local] : [],
+  );
+  return {
+    localAddresses,
+    ...(o.subflowsPerPath !== undefined ? { subflowsPerPath: o.subflowsPerPath } : {}),
+    ...(backupAddresses.length ? { backupAddresses } : {}),
+    ...(o.maxSubflows !== undefined ? { limits: { subflows: o.maxSubflows, addAddrAccepted: 8 } } : {}),
+  };
 }
 
 export class StackHost {

@@ -7,10 +7,14 @@ import { CC_NAMES, type CcName } from '../cc/index.ts';
 import type { UdpTransportOptions } from '../io/udp.ts';
 import type { MptcpConfig } from '../mptcp/config.ts';
 import type { AddressPair, PathManager } from '../mptcp/connection.ts';
+import { PATH_MANAGER_NAMES, type PathManagerName } from '../pm/index.ts';
 import { MptcpApiError } from './errors.ts';
 
-/** How a connection opens subflows: one per (local × remote address) pair, none beyond the first, or your own. */
-export type PathManagerSpec = 'fullmesh' | 'passive' | ((ctx: { localAddresses: string[] }) => PathManager);
+/**
+ * How a connection opens subflows: a manager of src/pm by name (fullmesh: one per local × remote address
+ * pair; passive: none beyond the first; ndiffports; endpoints: Linux-style; userspace), or your own.
+ */
+export type PathManagerSpec = PathManagerName | ((ctx: { localAddresses: string[] }) => PathManager);
 
 export interface MultipathOptions {
   /**
@@ -24,6 +28,8 @@ export interface MultipathOptions {
   transportOptions?: { udp?: UdpTransportOptions; [kind: string]: unknown };
   /** Default: 'fullmesh' for a client, 'passive' for a server. */
   pathManager?: PathManagerSpec;
+  /** fullmesh: subflows per address pair; ndiffports: subflows on the initial pair. */
+  subflowsPerPath?: number;
   /** Scheduler name: a built-in (default, roundrobin, redundant, ppos, blest, ecf) or a loaded ProgMP program. */
   scheduler?: string;
   /** Congestion control of the subflows (lia, olia, balia couple them; reno, cubic do not). Default lia. */
@@ -63,10 +69,11 @@ export function checkOptions(o: MultipathOptions, where = 'options'): void {
   if (
     o.pathManager !== undefined &&
     typeof o.pathManager !== 'function' &&
-    o.pathManager !== 'fullmesh' &&
-    o.pathManager !== 'passive'
+    !(PATH_MANAGER_NAMES as readonly string[]).includes(o.pathManager)
   )
-    throw new MptcpApiError(`${where}.pathManager must be 'fullmesh', 'passive' or a function`);
+    throw new MptcpApiError(
+      `${where}.pathManager must be one of ${PATH_MANAGER_NAMES.join(', ')} or a function, got '${o.pathManager}'`,
+    );
   for (const k of ['userTimeoutMs', 'keepAliveIdleMs'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0))

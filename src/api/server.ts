@@ -9,7 +9,7 @@ import { canonicalAddress, familyOf, isLoopback, systemAddresses } from '../io/i
 import type { MptcpConnection } from '../mptcp/connection.ts';
 import { withEnvironment } from './env.ts';
 import { MptcpApiError } from './errors.ts';
-import { pathManagerFor, StackHost } from './host.ts';
+import { StackHost, serverPathManagerFor } from './host.ts';
 import { checkOptions, type MultipathOptions } from './options.ts';
 import { MptcpSocket } from './socket.ts';
 
@@ -88,9 +88,8 @@ export class MptcpServer extends EventEmitter {
       throw e;
     }
     this.addresses = addresses;
-    const pm = opts.pathManager ?? 'passive';
     host.endpoint.listen(this.port, (conn) => this.accepted(host, conn, opts), {
-      pathManager: () => pathManagerFor(pm, addresses),
+      pathManager: serverPathManagerFor(opts, addresses),
     });
     this.listening = true;
     this.emit('listening');

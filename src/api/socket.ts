@@ -155,7 +155,7 @@ export class MptcpSocket extends Duplex {
         localPort,
         remote,
         remotePort: o.port,
-        pathManager: pathManagerFor(opts.pathManager ?? 'fullmesh', locals),
+        pathManager: pathManagerFor(opts, locals),
       }),
     );
     this.attach(stack, conn);

@@ -140,7 +140,7 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('-R, --reverse', 'the server sends; this side receives and verifies the pattern')
     .option('--scheduler <name|file>', 'scheduler name, or a ProgMP file to load')
     .option('--cc <name>', 'congestion control: lia, olia, balia, reno, cubic')
-    .option('--path-manager <pm>', 'fullmesh (default) or passive')
+    .option('--path-manager <pm>', 'fullmesh (default), passive, ndiffports or endpoints')
     .option('--mss <bytes>', 'subflow MSS (default from the interface MTU)')
     .option('-i, --interval <seconds>', 'report interval', '1')
     .option('--json', 'print one JSON object at the end')
