@@ -63,3 +63,21 @@ test('ndiffports against a passive server with a limit: joins beyond it are refu
   const working = r.clientSubflows.filter((s) => s.bytesSent > 0);
   assert.equal(working.length, 3);
 });
+
+test('ndiffports: the only interface goes down and returns: the connection survives on re-created subflows', () => {
+  const b = pmBed(14, [{ rate: 10e6 }]);
+  const r = run(b, 4_000_000, {
+    clientPm: ndiffportsManager({ subflows: 2 }),
+    at: [
+      [1000 * MS, () => b.net.setInterface('p1', false)],
+      [1500 * MS, () => b.net.setInterface('p1', true)],
+    ],
+  });
+  assertDelivered(r);
+  assert.equal(r.conn.closedReason, null, 'a clean close');
+  const before = r.clientSubflows.filter((s) => s.closedReason === 'interface down');
+  const after = r.clientEvents.filter((x) => x.e.type === 'sub_established' && x.at > 1500 * MS);
+  assert.equal(before.length, 2, 'both lost with the interface');
+  assert.equal(after.length, 2, 'both re-created');
+  assert.ok(after[1]!.at - 1500 * MS < 100 * MS, `re-created by ${(after[1]!.at - 1500 * MS) / MS} ms`);
+});
