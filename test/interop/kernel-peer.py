@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The kernel side of the interop tests: an MPTCP (or --tcp) socket that sends and checks the i % 251 pattern.
 
-  kernel-peer.py server --port P [--bind A] [--send N] [--tcp] [--abort-after B] [--cc C]
-  kernel-peer.py client HOST --port P [--bind A] [--send N] [--tcp] [--abort-after B] [--cc C]
+  kernel-peer.py server --port P [--bind A] [--send N | --time S] [--tcp] [--abort-after B] [--cc C]
+  kernel-peer.py client HOST --port P [--bind A] [--send N | --time S] [--tcp] [--abort-after B] [--cc C]
 
-Once connected it sends N pattern bytes (then SHUT_WR) while it receives until EOF, checking every byte
+Once connected it sends N pattern bytes, or for S seconds, (then SHUT_WR) while it receives until EOF, checking every byte
 against the pattern. With --abort-after B it stops after receiving B bytes (or at once with B = 0) and
 closes with SO_LINGER 0, which makes Linux send MP_FASTCLOSE (plain TCP: RST). Every 100 ms it samples the
 kernel's MPTCP_INFO and per-subflow tcp_info, keeping per subflow (local, remote) the largest byte counts.
@@ -131,13 +131,14 @@ def run(sock, args, t0):
 
     def sender():
         try:
-            while result["sent"] < args.send:
+            until = time.monotonic() + args.time if args.time else None
+            while result["sent"] < args.send or (until and time.monotonic() < until):
                 off = result["sent"] % PERIOD
-                n = min(CHUNK, args.send - result["sent"])
+                n = min(CHUNK, args.send - result["sent"]) if not until else CHUNK
                 result["sent"] += sock.send(memoryview(PATTERN)[off:off + n])
             # A receive-only peer half-closes only at the end: Linux accepts no new subflow (MP_JOIN) on a
             # connection that is no longer ESTABLISHED at the data level.
-            if args.send > 0:
+            if args.send > 0 or args.time:
                 sock.shutdown(socket.SHUT_WR)
         except OSError as e:
             result["error"] = result["error"] or f"send: {e.strerror or e}"
@@ -196,6 +197,7 @@ def main():
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--bind", default="")
         p.add_argument("--send", type=int, default=0)
+        p.add_argument("--time", type=float, default=0, help="send for this many seconds instead")
         p.add_argument("--tcp", action="store_true")
         p.add_argument("--abort-after", type=int)
         p.add_argument("--cc", default="")

@@ -535,7 +535,7 @@ describe('kernel interop over TUN', { skip: SKIP ?? false }, () => {
         tcp: true,
       });
       const session = await within(accepted, 10_000, 'the kernel client to connect');
-      const done = await peer.done(30_000);
+      const done = await peer.done(12_000);
       await within(session.closed, 10_000, 'our connection to close');
       assert.ok(session.conn.fallback);
       assertPeerIntact(done, 5 * MB, 'download from our server over TCP');

@@ -105,7 +105,7 @@ export class Session {
   constructor(
     readonly conn: MptcpConnection,
     private readonly driver: TunDriver,
-    private readonly send = 0,
+    private send = 0,
   ) {
     let est!: () => void;
     let done!: (r: string | null) => void;
@@ -135,6 +135,12 @@ export class Session {
 
   /** Starts sending (for a connection accepted by a listener, whose established callback already ran). */
   start(): void {
+    this.pump();
+  }
+
+  /** Writes nothing more: what is queued drains, then DATA_FIN. */
+  stopSending(): void {
+    this.send = this.sent;
     this.pump();
   }
 

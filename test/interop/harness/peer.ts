@@ -32,6 +32,8 @@ export interface PeerOptions {
   port: number;
   /** Bytes of the i mod 251 pattern to send (then SHUT_WR). */
   send?: number;
+  /** Send for this many seconds instead of a byte count. */
+  time?: number;
   tcp?: boolean;
   /** Close with SO_LINGER 0 (MP_FASTCLOSE) after receiving this many bytes. */
   abortAfter?: number;
@@ -127,6 +129,7 @@ export class KernelPeer {
 function args(o: PeerOptions): string[] {
   const a = ['--port', String(o.port)];
   if (o.send) a.push('--send', String(o.send));
+  if (o.time) a.push('--time', String(o.time));
   if (o.tcp) a.push('--tcp');
   if (o.abortAfter !== undefined) a.push('--abort-after', String(o.abortAfter));
   if (o.bind) a.push('--bind', o.bind);

@@ -1,0 +1,248 @@
+/**
+ * TUN benchmarks (root only):
+ *  1. Read rate into JavaScript: a worker thread writes small IPv4 packets into one TUN device as fast as it
+ *     can; the kernel forwards them out of a second TUN whose reader hands them to the main thread, which
+ *     counts them (and, second figure, strips their IP headers as the driver does). Both devices live in a
+ *     private network namespace deleted afterwards.
+ *  2. Goodput on the test bed (2 × 100 Mbit/s, 10 ms one way, CUBIC on every flow): kernel client → kernel
+ *     server, then mptcp-ts (TUN) client → kernel server, in the same run, each for GOODPUT_SECONDS, as
+ *     measured by the kernel receiver.
+ * Run alone: `node --import tsx bench/tun.ts` (as root).
+ */
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { loadTunAddon } from '../src/io/tun-addon.ts';
+import { IpFramer } from '../src/io/tun-frame.ts';
+import { ipFromText } from '../src/wire/address.ts';
+import { Ipv4Flag, writeIpv4Header } from '../src/wire/ip.ts';
+import { confirmedFullmesh, ourStack, Session, sleep, until } from '../test/interop/harness/ours.ts';
+import { KernelPeer } from '../test/interop/harness/peer.ts';
+import {
+  CLIENT_TUN,
+  kernelClientAddress,
+  kernelServerAddress,
+  ourClientAddress,
+  skipReason,
+  Testbed,
+} from '../test/interop/harness/testbed.ts';
+
+interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const NS = `mptcp-ts-bench-${process.pid}`;
+const GEN = 'mptbgen';
+const RX = 'mptbrx';
+const READ_SECONDS = 3;
+const GOODPUT_SECONDS = 10;
+const PORT = 45300;
+
+const ip = (...args: string[]) => {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+};
+
+/** `count` copies of a 60-byte IPv4 packet (protocol 253, for experiments) from 10.76.0.2 to 10.77.0.2. */
+function packetBatch(count: number, size: number): { data: Uint8Array; ends: Uint32Array } {
+  const data = new Uint8Array(count * size);
+  const ends = new Uint32Array(count);
+  const h = {
+    version: 4 as const,
+    dscp: 0,
+    ecn: 0,
+    id: 0,
+    flags: Ipv4Flag.DF,
+    fragmentOffset: 0,
+    ttl: 64,
+    protocol: 253,
+    src: ipFromText('10.76.0.2'),
+    dst: ipFromText('10.77.0.2'),
+    options: new Uint8Array(0),
+  };
+  for (let i = 0; i < count; i++) {
+    h.id = i & 0xffff;
+    writeIpv4Header(h, size - 20, data, i * size);
+    ends[i] = (i + 1) * size;
+  }
+  return { data, ends };
+}
+
+/** Worker: writes batches into the generator TUN until told to stop. */
+function generator(): void {
+  const { netns, device, size } = workerData as { netns: string; device: string; size: number };
+  const addon = loadTunAddon();
+  const { handle } = addon.open(device, netns);
+  const { data, ends } = packetBatch(256, size);
+  let stop = false;
+  let written = 0;
+  parentPort!.on('message', (m) => {
+    if (m === 'stop') stop = true;
+  });
+  const loop = () => {
+    for (let k = 0; k < 64 && !stop; k++) written += addon.writeMany(handle, data, ends, ends.length);
+    if (stop) {
+      addon.close(handle);
+      parentPort!.postMessage({ written });
+    } else setImmediate(loop);
+  };
+  parentPort!.postMessage('ready');
+  loop();
+}
+
+async function readRate(
+  size: number,
+  strip: boolean,
+): Promise<{ pps: number; written: number; batch: number }> {
+  const addon = loadTunAddon();
+  const { handle } = addon.open(RX, `/run/netns/${NS}`);
+  const framer = new IpFramer(['10.77.0.2']);
+  let packets = 0;
+  let counting = false;
+  addon.start(handle, (data, ends, count) => {
+    if (!counting) return;
+    if (strip) {
+      let start = 0;
+      for (let i = 0; i < count; i++) {
+        framer.strip(data.subarray(start, ends[i]!));
+        start = ends[i]!;
+      }
+    }
+    packets += count;
+  });
+  const worker = new Worker(fileURLToPath(import.meta.url), {
+    workerData: { netns: `/run/netns/${NS}`, device: GEN, size },
+    execArgv: ['--import', 'tsx'],
+  });
+  await new Promise<void>((r) => worker.once('message', () => r()));
+  await sleep(300);
+  const s0 = addon.stats(handle);
+  counting = true;
+  const t0 = performance.now();
+  await sleep(READ_SECONDS * 1000);
+  counting = false;
+  const dt = (performance.now() - t0) / 1000;
+  const s1 = addon.stats(handle);
+  worker.postMessage('stop');
+  const { written } = await new Promise<{ written: number }>((r) => worker.once('message', r));
+  await worker.terminate();
+  addon.close(handle);
+  return {
+    pps: packets / dt,
+    written,
+    batch: (s1.packetsRead - s0.packetsRead) / Math.max(1, s1.batches - s0.batches),
+  };
+}
+
+async function benchReadRate(): Promise<BenchResult[]> {
+  ip('netns', 'add', NS);
+  try {
+    ip('-n', NS, 'link', 'set', 'lo', 'up');
+    for (const d of [GEN, RX]) {
+      ip('-n', NS, 'tuntap', 'add', 'dev', d, 'mode', 'tun');
+      ip('-n', NS, 'link', 'set', d, 'up');
+    }
+    ip('-n', NS, 'link', 'set', RX, 'txqueuelen', '10000');
+    ip('-n', NS, 'addr', 'add', '10.76.0.1/24', 'dev', GEN);
+    ip('-n', NS, 'addr', 'add', '10.77.0.1/24', 'dev', RX);
+    spawnSync('ip', [
+      'netns',
+      'exec',
+      NS,
+      'sysctl',
+      '-qw',
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.rp_filter=0',
+    ]);
+    const small = await readRate(60, false);
+    const stripped = await readRate(60, true);
+    const full = await readRate(1500, false);
+    return [
+      { name: 'tun read: 60-byte packets into JS', value: small.pps, unit: 'packets/s' },
+      { name: 'tun read: mean batch', value: small.batch, unit: 'packets per JS call' },
+      { name: 'tun read: 60-byte packets, IP stripped in JS', value: stripped.pps, unit: 'packets/s' },
+      { name: 'tun read: 1500-byte packets into JS', value: full.pps, unit: 'packets/s' },
+      { name: 'tun read: 1500-byte packets into JS', value: (full.pps * 1500 * 8) / 1e9, unit: 'Gbit/s' },
+    ];
+  } finally {
+    spawnSync('ip', ['netns', 'del', NS]);
+  }
+}
+
+/** Kernel → kernel, then ours → kernel, on one test bed; the kernel receiver measures. */
+async function benchGoodput(): Promise<BenchResult[]> {
+  const tb = Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
+  try {
+    tb.resetEndpoints();
+    tb.ip('mpt-cli', 'mptcp', 'endpoint', 'add', kernelClientAddress(2), 'dev', 'eth2', 'id', '2', 'subflow');
+    const ks = KernelPeer.server(tb, 'mpt-srv', { port: PORT, cc: 'cubic' });
+    await ks.listening();
+    KernelPeer.client(tb, 'mpt-cli', kernelServerAddress(1), {
+      port: PORT,
+      time: GOODPUT_SECONDS,
+      cc: 'cubic',
+    });
+    const kernel = await ks.done((GOODPUT_SECONDS + 30) * 1000);
+    tb.resetEndpoints();
+
+    const os = KernelPeer.server(tb, 'mpt-srv', { port: PORT + 1, cc: 'cubic' });
+    await os.listening();
+    const locals = [ourClientAddress(1), ourClientAddress(2)];
+    const stack = ourStack({
+      device: CLIENT_TUN,
+      netns: 'mpt-cli',
+      addresses: locals,
+      seed: 300,
+      config: { cc: 'cubic' },
+    });
+    let ours: Awaited<ReturnType<typeof os.done>>;
+    const cpu0 = process.cpuUsage();
+    try {
+      const conn = stack.endpoint.connect(stack.driver.now(), {
+        local: locals[0]!,
+        remote: kernelServerAddress(1),
+        remotePort: PORT + 1,
+        pathManager: confirmedFullmesh(locals),
+      });
+      const session = new Session(conn, stack.driver, Number.MAX_SAFE_INTEGER);
+      await session.established;
+      await sleep(GOODPUT_SECONDS * 1000);
+      session.stopSending();
+      ours = await os.done(60_000);
+      await until(() => conn.state === 'closed', 10_000, 'our connection to close').catch(() => undefined);
+    } finally {
+      stack.close();
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const mbps = (d: { received: number; seconds: number }) => (d.received * 8) / d.seconds / 1e6;
+    return [
+      { name: 'goodput kernel → kernel (2 × 100 Mbit/s, 10 ms)', value: mbps(kernel), unit: 'Mbit/s' },
+      { name: 'goodput mptcp-ts TUN → kernel (same bed)', value: mbps(ours), unit: 'Mbit/s' },
+      { name: 'goodput ratio mptcp-ts / kernel', value: (100 * mbps(ours)) / mbps(kernel), unit: '%' },
+      {
+        name: 'mptcp-ts CPU during its run',
+        value: (100 * (cpu.user + cpu.system)) / 1e6 / ours.seconds,
+        unit: '% of one core',
+      },
+    ];
+  } finally {
+    await tb.release();
+  }
+}
+
+export async function benchTun(): Promise<BenchResult[]> {
+  const skip = skipReason();
+  if (skip) {
+    process.stderr.write(`bench tun: skipped: ${skip}\n`);
+    return [];
+  }
+  return [...(await benchReadRate()), ...(await benchGoodput())];
+}
+
+if (!isMainThread) generator();
+else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const r of await benchTun()) console.log(`${r.name}  ${r.value.toFixed(2)} ${r.unit}`);
+}
