@@ -3,6 +3,7 @@
  * the IP framing of its segments.
  */
 import type { OutSegment, SegmentStack } from '../stack.ts';
+import { allocBytes, framed } from '../tcp/segment.ts';
 import type { Instant } from '../util/time.ts';
 import { formatIpv6, parseIp } from '../wire/address.ts';
 import { finishChecksum, sumBytes } from '../wire/checksum.ts';
@@ -59,7 +60,6 @@ const DEFAULT_POLL_CAP = 10_000;
 const TIMER_SPIN_CAP = 1000;
 const IP_TTL = 64;
 const EMPTY = new Uint8Array(0);
-const SLAB = 64 * 1024;
 
 export class SimHost {
   readonly stats: HostStats = {
@@ -82,8 +82,6 @@ export class SimHost {
   private lastTimerFire = -1;
   private spins = 0;
   private busy = false;
-  private slab = new Uint8Array(0);
-  private slabUsed = SLAB;
   private again = false;
   // Reused header descriptions: only the per-packet fields change.
   private readonly v4: Ipv4Header = {
@@ -248,21 +246,6 @@ export class SimHost {
     });
   };
 
-  /**
-   * A fresh packet buffer carved from a shared slab: one backing store per SLAB bytes instead of one per
-   * packet (as Node's Buffer pool does). A slab lives as long as any packet cut from it is referenced.
-   */
-  private allocate(size: number): Uint8Array {
-    if (size > SLAB / 8) return new Uint8Array(size);
-    if (this.slabUsed + size > SLAB) {
-      this.slab = new Uint8Array(SLAB);
-      this.slabUsed = 0;
-    }
-    const b = this.slab.subarray(this.slabUsed, this.slabUsed + size);
-    this.slabUsed += size;
-    return b;
-  }
-
   private bytesOf(address: string): Uint8Array | DecodeError {
     let b = this.addressBytes.get(address);
     if (b === undefined) {
@@ -287,15 +270,19 @@ export class SimHost {
     }
     const seg = out.segment;
     const tos = out.tos ?? 0;
-    let packet: Uint8Array;
-    let hl: number;
-    if (src.length === 4) {
-      hl = IPV4_HEADER_MIN;
-      if (hl + seg.length > 0xffff) {
-        this.stats.oversize++;
-        return;
-      }
-      packet = this.allocate(hl + seg.length);
+    const v4 = src.length === 4;
+    const hl = v4 ? IPV4_HEADER_MIN : IPV6_HEADER_LENGTH;
+    if (seg.length > 0xffff - (v4 ? hl : 0)) {
+      this.stats.oversize++;
+      return;
+    }
+    // The header goes in the room the engine left in front of the segment, or the segment is copied.
+    let packet = framed(seg, hl);
+    if (packet === null) {
+      packet = allocBytes(hl + seg.length);
+      packet.set(seg, hl);
+    }
+    if (v4) {
       const h = this.v4;
       h.dscp = tos >>> 2;
       h.ecn = tos & 3;
@@ -305,19 +292,12 @@ export class SimHost {
       h.dst = dst;
       writeIpv4Header(h, seg.length, packet, 0);
     } else {
-      hl = IPV6_HEADER_LENGTH;
-      if (seg.length > 0xffff) {
-        this.stats.oversize++;
-        return;
-      }
-      packet = this.allocate(hl + seg.length);
       const h = this.v6;
       h.trafficClass = tos;
       h.src = src;
       h.dst = dst;
       writeIpv6Header(h, seg.length, packet, 0);
     }
-    packet.set(seg, hl);
     this.stats.sent++;
     this.transmit(this, packet, out.src, out.dst, hl);
   }

@@ -27,7 +27,7 @@ import { SubflowHookError } from './hook.ts';
 import { Reassembly } from './reassembly.ts';
 import { RttEstimator } from './rtt.ts';
 import { FIN, SACKED, Scoreboard } from './scoreboard.ts';
-import { allocBytes, copyBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
+import { allocFramed, copyBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqDiff, seqLt } from './seq.ts';
 
@@ -636,8 +636,11 @@ export class TcpConnection implements SubflowView {
     }
     if (f & F_RST) {
       // RFC 5961 §3.2: reset only on an exact match, else a challenge ACK.
-      if (d === 0) this.peerReset();
-      else {
+      if (d === 0) {
+        // The upper layer reads the reset's options first (MPTCP: MP_TCPRST, MP_FAIL, MP_FASTCLOSE).
+        if (this.hook !== null) this.hookSeesReset(p, buf);
+        if (!this.isClosed()) this.peerReset();
+      } else {
         c.DropRstInvalid++;
         this.challengeAck(now, false);
       }
@@ -688,6 +691,20 @@ export class TcpConnection implements SubflowView {
       this.owner.accepted(this);
     } else this.onEstablished?.();
     this.owner.activate(this);
+  }
+
+  /** Shows an accepted RST to the hook; its answer does not matter, the connection resets either way. */
+  private hookSeesReset(p: ParsedSegment, buf: Uint8Array): void {
+    const opts = decodeTcpOptions(buf, 20, p.headerLength);
+    if (!Array.isArray(opts)) return;
+    const info = this.inInfo;
+    info.flags = p.flags;
+    info.seq = p.seq;
+    info.ack = p.ack;
+    info.len = 0;
+    info.ssn = this.rcvNxtOff + 1;
+    info.window = p.window;
+    this.hook!.incoming(this, info, opts);
   }
 
   private hookIncoming(p: ParsedSegment, buf: Uint8Array): boolean {
@@ -879,7 +896,10 @@ export class TcpConnection implements SubflowView {
       this.maxPipeNow = 0;
       this.roundEndOff = this.sndNxtOff;
     }
-    if (this.writeBlocked && this.sndBuf.space > 0 && !this.finQueued) {
+    // Wake a blocked writer once a third of the buffer is free (Linux's sk_stream_write_space: free space at
+    // least half of what is queued), not on every ACK: one refill of many bytes instead of one per segment.
+    const buf = this.sndBuf;
+    if (this.writeBlocked && !this.finQueued && buf.space > 0 && 2 * buf.space >= buf.length) {
       this.writeBlocked = false;
       this.onWritable?.();
     }
@@ -1510,7 +1530,7 @@ export class TcpConnection implements SubflowView {
     len: number,
   ): OutSegment {
     const hl = 20 + optBytes;
-    const b = allocBytes(hl + len);
+    const b = allocFramed(hl + len);
     writeHeader(b, this.local.port, this.remote.port, seq, this.rcvNxtSeq(), hl, flags, this.windowField());
     let i = 20;
     if (this.tsOk) i = writeTimestamp(b, i, this.tsNow(now), this.tsRecent);
@@ -1528,7 +1548,11 @@ export class TcpConnection implements SubflowView {
       }
       this.reasm.dsackEnd = -1;
     }
-    if (this.lyHook !== null) encodeTcpOptions(this.lyHook, b, i);
+    if (this.lyHook !== null) {
+      // The bytes are not cleared beforehand (allocFramed): the hook's options are followed by zero padding.
+      encodeTcpOptions(this.lyHook, b, i);
+      for (let k = i + this.lyHookLen; k < hl; k++) b[k] = 0;
+    }
     if (len > 0) this.sndBuf.copyOut(dataOff, len, b, hl);
     // Any segment carrying ACK satisfies pending and delayed ACKs.
     this.ackNow = false;
@@ -1562,7 +1586,7 @@ export class TcpConnection implements SubflowView {
     )
       this.advEdgeOff = Math.max(cand, this.rcvNxtOff);
     const wnd = this.advEdgeOff - this.rcvNxtOff;
-    const unit = 2 ** this.rcvShift;
+    const unit = 1 << this.rcvShift; // rcvShift ≤ 14
     const field = Math.min(65535, Math.ceil(wnd / unit));
     this.advEdgeOff = this.rcvNxtOff + field * unit;
     return field;

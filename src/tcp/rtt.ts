@@ -37,6 +37,7 @@ export class RttEstimator {
 
   /** The timeout after `backoff` expirations in a row (RFC 6298 §5.5), capped at maxRto. */
   backedOff(backoff: number): Duration {
-    return Math.min(this.maxRto, this.rto * 2 ** backoff);
+    // rto never exceeds maxRto; the common case needs no power.
+    return backoff === 0 ? this.rto : Math.min(this.maxRto, this.rto * 2 ** backoff);
   }
 }

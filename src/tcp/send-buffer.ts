@@ -12,6 +12,9 @@ const BLOCK_MASK = BLOCK - 1;
 const FREE_LIST_MAX = 16;
 const RELEASED = new Uint8Array(0);
 
+/** A block's bytes are only ever read where they were written first, so it need not be zero-filled. */
+const newBlock = (): Uint8Array => new Uint8Array(Buffer.allocUnsafeSlow(BLOCK).buffer);
+
 export class SendBuffer {
   private blocks: Uint8Array[] = [];
   private head = 0;
@@ -47,7 +50,7 @@ export class SendBuffer {
     while (done < n) {
       const rel = this.endOff - this.base;
       const bi = this.head + (rel >>> BLOCK_SHIFT);
-      if (bi === this.blocks.length) this.blocks.push(this.spare.pop() ?? new Uint8Array(BLOCK));
+      if (bi === this.blocks.length) this.blocks.push(this.spare.pop() ?? newBlock());
       const pos = rel & BLOCK_MASK;
       const k = Math.min(n - done, BLOCK - pos);
       this.blocks[bi]!.set(data.subarray(from + done, from + done + k), pos);
