@@ -4,6 +4,7 @@ import { registerProgmp } from '../progmp/cli.ts';
 import { registerBench } from './bench.ts';
 import { registerClient } from './client.ts';
 import { registerDemo } from './demo.ts';
+import { registerExperiment } from './experiment.ts';
 import { registerInspect } from './inspect.ts';
 import { registerNc } from './nc.ts';
 import { registerServer } from './server.ts';
@@ -40,4 +41,5 @@ const commands: CommandRegistrar[] = [
   registerClient,
   registerServer,
   registerNc,
+  registerExperiment,
 ];

@@ -1,0 +1,11 @@
+/** The experiments of issue 6, by name; each is loaded only when asked for. */
+import type { Experiment } from './lib/experiment.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: each experiment has its own result type; the CLI handles them alike.
+type AnyExperiment = Experiment<any>;
+
+export const EXPERIMENTS: Record<string, () => Promise<AnyExperiment>> = {
+  fairness: async () => (await import('./fairness.ts')).fairness,
+};
+
+export type { Check, Experiment, ResultHeader } from './lib/experiment.ts';
