@@ -556,7 +556,8 @@ export class TcpConnection implements SubflowView {
       // RFC 5961 §3.2: in SYN-SENT an RST is acceptable only when it acknowledges our SYN.
       if (f & F_ACK) {
         this.counters.AttemptFails++;
-        this.enterClosed('refused');
+        if (this.hook !== null) this.hookSeesReset(p, buf);
+        if (!this.isClosed()) this.enterClosed('refused');
       } else this.counters.DropRstInvalid++;
       return;
     }
