@@ -28,7 +28,7 @@ import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { MS, SECOND } from '../util/time.ts';
 import { parseIp } from '../wire/address.ts';
-import { dssChecksum } from '../wire/dss-checksum.ts';
+import { dssChecksum, verifyDssChecksum } from '../wire/dss-checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { CapableFlag, type Dss, type MptcpOption, TcpRstReason } from '../wire/mptcp-types.ts';
 import { TcpFlag, type TcpOption } from '../wire/tcp.ts';
@@ -783,6 +783,10 @@ export class MptcpConnection {
         const out: TcpOption[] = [];
         if (sf.fastClose && this.remoteKey !== null)
           out.push(mp({ subtype: 'MP_FASTCLOSE', receiverKey: this.remoteKey }));
+        if (sf.failDsn !== null) {
+          this.host.counters.MPFailTx++;
+          out.push(mp({ subtype: 'MP_FAIL', dsn: sf.failDsn }));
+        }
         if (sf.rstReason !== null) {
           this.host.counters.MPRstTx++;
           out.push(
@@ -1217,7 +1221,14 @@ export class MptcpConnection {
         return true;
       }
       const finOnly = d.dataFin && d.ssn === 0;
-      if (!finOnly && d.dataLength > 0) sf.recvMap.add(d.ssn, d.dataLength - (d.dataFin ? 1 : 0), off);
+      if (!finOnly && d.dataLength > 0)
+        sf.recvMap.add(
+          d.ssn,
+          d.dataLength - (d.dataFin ? 1 : 0),
+          off,
+          this.checksums ? d.checksum : undefined,
+          d.dataFin,
+        );
       if (d.dataFin) this.remoteFin(finOnly ? off : off + d.dataLength - 1);
     }
     return true;
@@ -1286,6 +1297,10 @@ export class MptcpConnection {
       return;
     }
     sf.bytesReceived += bytes.length;
+    if (this.checksums) {
+      this.takeChecked(sf, ssn, bytes);
+      return;
+    }
     let pos = 0;
     while (pos < bytes.length) {
       const m = sf.recvMap.find(ssn + pos);
@@ -1296,6 +1311,49 @@ export class MptcpConnection {
       const n = Math.min(bytes.length - pos, m.ssn + m.length - (ssn + pos));
       this.insertData(m.offset + (ssn + pos - m.ssn), bytes.subarray(pos, pos + n));
       pos += n;
+    }
+    sf.recvMap.pruneBefore(ssn + bytes.length);
+  }
+
+  /**
+   * With DSS checksums, a mapping's bytes are held until all of them arrived (TCP hands them over in order)
+   * and delivered only when the checksum matches (RFC 8684 §3.3.1). A mismatch resets the subflow with
+   * MP_FAIL naming the mapping (§3.7): the peer reinjects the data, which was never DATA_ACKed, elsewhere.
+   */
+  private takeChecked(sf: Subflow, ssn: number, bytes: Uint8Array): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const at = ssn + pos;
+      const m = sf.recvMap.find(at);
+      if (!m) {
+        this.host.counters.DataWithoutMapping++;
+        return;
+      }
+      const n = Math.min(bytes.length - pos, m.ssn + m.length - at);
+      if (sf.checking !== m) {
+        sf.checking = m;
+        sf.checkingParts = [];
+        sf.checkingBytes = 0;
+      }
+      sf.checkingParts.push(bytes.slice(pos, pos + n));
+      sf.checkingBytes += n;
+      pos += n;
+      if (sf.checkingBytes < m.length) continue;
+      const data = sf.checkingParts.length === 1 ? sf.checkingParts[0]! : concat(sf.checkingParts, m.length);
+      sf.checking = null;
+      sf.checkingParts = [];
+      const dsn = (this.remoteIdsn + 1n + BigInt(m.offset)) & MASK64;
+      const wireLength = m.length + (m.fin ? 1 : 0);
+      if (m.checksum !== undefined && !verifyDssChecksum(dsn, m.ssn, wireLength, m.checksum, data)) {
+        this.host.counters.DataCsumErr++;
+        sf.failDsn = dsn;
+        sf.rstReason = TcpRstReason.MIDDLEBOX_INTERFERENCE;
+        sf.closedReason = 'DSS checksum mismatch (MP_FAIL)';
+        sf.tcp.abort();
+        this.subflowGone(sf, sf.closedReason);
+        return;
+      }
+      this.insertData(m.offset, data);
     }
     sf.recvMap.pruneBefore(ssn + bytes.length);
   }
@@ -1770,4 +1828,14 @@ export function subflowTcpConfig(config: MptcpConfig): Partial<TcpConfig> {
     },
     ...config.tcp,
   };
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -9,6 +9,8 @@ export interface Mapping {
   offset: number;
   /** DSS checksum of the mapping (RFC 8684 §3.3.1), when checksums were negotiated. */
   checksum?: number;
+  /** The mapping also carried the DATA_FIN (its data-level length, which the checksum covers, is one more). */
+  fin?: boolean;
 }
 
 export class MappingTable {
@@ -20,7 +22,7 @@ export class MappingTable {
   }
 
   /** Records a mapping; an identical repeat (Linux repeats the mapping on every segment) is ignored. */
-  add(ssn: number, length: number, offset: number, checksum?: number): void {
+  add(ssn: number, length: number, offset: number, checksum?: number, fin?: boolean): void {
     const last = this.list[this.list.length - 1];
     if (last && this.list.length > this.head) {
       if (last.ssn === ssn && last.length === length && last.offset === offset) return;
@@ -29,11 +31,11 @@ export class MappingTable {
         if (this.list.some((m, i) => i >= this.head && m.ssn === ssn && m.length === length)) return;
         let i = this.list.length;
         while (i > this.head && this.list[i - 1]!.ssn > ssn) i--;
-        this.list.splice(i, 0, { ssn, length, offset, checksum });
+        this.list.splice(i, 0, { ssn, length, offset, checksum, fin });
         return;
       }
     }
-    this.list.push({ ssn, length, offset, checksum });
+    this.list.push({ ssn, length, offset, checksum, fin });
   }
 
   /** The mapping covering `ssn`, or undefined (binary search: the list is sorted by ssn). */

@@ -10,7 +10,7 @@ import type { IncomingSegmentInfo, OutgoingSegmentInfo, SubflowHook } from '../t
 import type { Instant } from '../util/time.ts';
 import type { TcpOption } from '../wire/tcp.ts';
 import type { MptcpConnection } from './connection.ts';
-import { MappingTable } from './mapping.ts';
+import { type Mapping, MappingTable } from './mapping.ts';
 import type { DataPacket } from './send-queue.ts';
 
 export type SubflowKind = 'initial' | 'join';
@@ -55,6 +55,12 @@ export class Subflow implements SubflowHook {
   bytesReceived = 0;
   /** A reset we send carries this MP_TCPRST reason (RFC 8684 §3.6); null for none. */
   rstReason: number | null = null;
+  /** Our reset carries MP_FAIL with this DSN (a mapping failed its DSS checksum, RFC 8684 §3.7). */
+  failDsn: bigint | null = null;
+  /** With DSS checksums: the mapping whose bytes are being collected before verification. */
+  checking: Mapping | null = null;
+  checkingParts: Uint8Array[] = [];
+  checkingBytes = 0;
   /** Our resets carry MP_FASTCLOSE (RFC 8684 §3.5). */
   fastClose = false;
   /** Left idle by the scheduler while better subflows work (a backup, or non-primary in PPoS mode). */

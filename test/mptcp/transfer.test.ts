@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeCaptureFile } from '../../src/inspect/packets.ts';
+import { MptcpEndpoint } from '../../src/mptcp/endpoint.ts';
 import { fullmeshManager } from '../../src/pm/fullmesh.ts';
+import { Simulator } from '../../src/sim/events.ts';
+import { Network } from '../../src/sim/network.ts';
+import type { SegmentStack } from '../../src/stack.ts';
 import { MS } from '../../src/util/time.ts';
+import { parseIp } from '../../src/wire/address.ts';
+import { transportChecksum } from '../../src/wire/checksum.ts';
 import { verifyDssChecksum } from '../../src/wire/dss-checksum.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
 import { PcapWriter } from '../../src/wire/pcap.ts';
-import { bed, clientAddress, transfer } from './harness.ts';
+import { IPPROTO_TCP } from '../../src/wire/tcp.ts';
+import { bed, clientAddress, SERVER, transfer } from './harness.ts';
 
 test('one subflow: MP_CAPABLE handshake, data by DSS, DATA_FIN both ways, clean close', () => {
   const b = bed(1, [{}]);
@@ -66,4 +73,66 @@ test('with DSS checksums negotiated, every mapping on the wire carries its RFC 8
     }
   }
   assert.ok(checked > 150, `checked ${checked} mappings`);
+});
+
+/** Delegates to an endpoint, but rewrites one payload byte of the `nth` data segment from `src`, fixing the TCP checksum. */
+class PayloadRewriter implements SegmentStack {
+  seen = 0;
+  constructor(
+    readonly inner: MptcpEndpoint,
+    private readonly src: string,
+    private readonly nth: number,
+  ) {}
+  receive(now: number, src: string, dst: string, segment: Uint8Array): void {
+    const hl = (segment[12]! >>> 4) * 4;
+    if (src === this.src && segment.length > hl && ++this.seen === this.nth) {
+      const s = segment.slice();
+      s[hl + 10]! ^= 0xff;
+      s[16] = 0;
+      s[17] = 0;
+      const sum = transportChecksum(parseIp(src) as Uint8Array, parseIp(dst) as Uint8Array, IPPROTO_TCP, s);
+      s[16] = sum >>> 8;
+      s[17] = sum & 0xff;
+      segment = s;
+    }
+    this.inner.receive(now, src, dst, segment);
+  }
+  poll(now: number) {
+    return this.inner.poll(now);
+  }
+  nextDeadline() {
+    return this.inner.nextDeadline();
+  }
+  onTimer(now: number) {
+    this.inner.onTimer(now);
+  }
+  onAddressChange(now: number, address: string, up: boolean) {
+    this.inner.onAddressChange(now, address, up);
+  }
+}
+
+test('a payload rewritten on path 2 with a fixed TCP checksum fails its DSS checksum: MP_FAIL, reset, data reinjected', () => {
+  const sim = new Simulator(11);
+  const net = new Network(sim);
+  for (const k of [1, 2]) {
+    net.addLink(`l${k}`, { rate: 50e6, delay: 10 * MS, queue: { packets: 200 } });
+    net.addPath(`p${k}`, [`l${k}`], clientAddress(k));
+  }
+  const clientHost = net.addHost('client', [clientAddress(1), clientAddress(2)]);
+  const serverHost = net.addHost('server', [SERVER]);
+  const client = new MptcpEndpoint({ rng: sim.rng.fork(), config: { checksum: true } });
+  const server = new MptcpEndpoint({ rng: sim.rng.fork(), config: { checksum: true } });
+  const tamper = new PayloadRewriter(server, clientAddress(2), 300);
+  clientHost.attach(client);
+  serverHost.attach(tamper);
+  const b = { sim, net, client, server, clientHost, serverHost };
+  const r = transfer(b, 20_000_000, {
+    pm: fullmeshManager({ localAddresses: [clientAddress(1), clientAddress(2)] }),
+  });
+  assert.equal(tamper.seen >= 300, true, 'the rewrite happened');
+  assert.equal(server.counters.DataCsumErr, 1);
+  assert.equal(server.counters.MPFailTx, 1);
+  assert.equal(client.counters.MPFailRx, 1);
+  assert.ok(r.intact, 'every byte arrived intact: the bad mapping was never delivered');
+  assert.ok(r.conn.isClosed() && r.conn.closedReason === null, 'the connection closed cleanly');
 });
