@@ -48,7 +48,7 @@ export function endpointsManager(opts: EndpointsOptions): PathManager {
   const plan = new SubflowPlan();
   const backupAddresses = new Set(endpoints.filter((e) => e.backup).map((e) => e.address));
   const backupIds = new Set(endpoints.filter((e) => e.backup).map((e) => e.id));
-  /** Join slots decided so far (each counts against the subflow limit), after the initial pair's slot. */
+  /** Join slots decided so far, each counting against the subflow limit (the initial pair has its own). */
   const wanted: WantedPair[] = [];
   let initialSlot: WantedPair | null = null;
   /** The initial subflow's addresses, fixed at establishment. */
