@@ -15,20 +15,27 @@
  * - NULL tests only on values the checker found nullable, property reads inline, steps charged once per
  *   loop rather than per element (runtime.ts).
  */
+
+import type { SchedulerOptions } from '../sched/types.ts';
 import { Op, type Program, type S, SbfProp, type X } from './ir.ts';
 import { below, iterates, optimised, type Plan } from './plan.ts';
-import { type RunFn, type Runtime, sentOn, sentOnAll } from './runtime.ts';
+import { BUDGET_EXCEEDED, sentOn, sentOnAll } from './runtime.ts';
+import { MAX_RERUNS, ProgmpScheduler } from './scheduler.ts';
 
-/** Binds a compiled program to one Runtime (one scheduler instance); returns the run function. */
-export type CompiledFactory = (rt: Runtime) => RunFn;
+/** The scheduler class of a compiled program. */
+export type CompiledClass = new (
+  name: string,
+  program: Program,
+  options?: SchedulerOptions,
+) => ProgmpScheduler;
 
-const HELPERS = { sentOn, sentOnAll };
+const HELPERS = { Base: ProgmpScheduler, sentOn, sentOnAll, BUDGET_EXCEEDED };
 
-/** The generated source (for inspection) and its factory. */
-export function compileProgram(program: Program): { source: string; factory: CompiledFactory } {
+/** The generated source (for inspection) and the class it defines. */
+export function compileProgram(program: Program): { source: string; Compiled: CompiledClass } {
   const source = new Gen(program).source();
-  const make = new Function('H', 'rt', source) as (h: typeof HELPERS, rt: Runtime) => RunFn;
-  return { source, factory: (rt) => make(HELPERS, rt) };
+  const make = new Function('H', source) as (h: typeof HELPERS) => CompiledClass;
+  return { source, Compiled: make(HELPERS) };
 }
 
 const SBF_FIELDS: Record<number, string> = {
@@ -76,6 +83,12 @@ interface Mat {
 interface Lazy {
   lazy: true;
   preds: X[];
+  /**
+   * A local holding the index of the first subflow that passes `preds` once a loop has found it (the
+   * predicates are stable, so it holds for the run: later loops start there and skip testing it), the
+   * count of SUBFLOWS when none does, -1 while unknown; '' when not kept.
+   */
+  first: string;
 }
 
 type ListCode = Mat | Lazy;
@@ -103,9 +116,34 @@ class Gen {
   private readonly lists = new Map<number, ListCode>();
   /** Locals declared for list VARs. */
   private readonly listLocals: string[] = [];
+  /** List VARs some EMPTY tests (directly or through FILTERs). */
+  private readonly emptied = new Set<number>();
+  /** Slots of VARs held in locals (lambda parameters and FOREACH variables are loop constants). */
+  private readonly scalars = new Set<number>();
+  /** Site buffers the code builds lists in (fused FILTERs need none). */
+  private readonly sites = new Set<number>();
 
   constructor(private readonly program: Program) {
     this.plan = optimised(program.uses);
+    const expr = (x: X | null): void => {
+      if (x === null) return;
+      if (x.op === Op.Empty) {
+        let l = x.a!;
+        while (l.op === Op.Filter) l = l.a!;
+        if (l.op === Op.Local) this.emptied.add(l.n);
+      }
+      expr(x.a);
+      expr(x.b);
+    };
+    const stmts = (body: S[] | null): void => {
+      for (const st of body ?? []) {
+        expr(st.a);
+        expr(st.b);
+        stmts(st.body);
+        stmts(st.alt);
+      }
+    };
+    stmts(program.body);
   }
 
   source(): string {
@@ -124,24 +162,47 @@ class Gen {
     });
     if (u.now) head.push('const now = Math.floor(st.now / 1000) % 4294967296;');
     const locals = [
-      ...Array.from({ length: p.slots }, (_, i) => `v${i} = null`),
+      ...[...this.scalars].map((n) => `v${n} = null`),
       ...Array.from({ length: this.temps }, (_, i) => `t${i} = null`),
       ...this.listLocals.map((l) => `${l} = 0`),
     ];
-    const sites = Array.from({ length: p.sites }, (_, i) => `, S${i} = []`).join('');
+    // Site buffers belong to the instance: FILTER results of one connection's run.
+    const sites = [...this.sites].sort((a, b) => a - b).map((i) => `S${i}`);
     return [
       "'use strict';",
-      `const B = rt.budget, out = rt.out, sentOn = H.sentOn, sentOnAll = H.sentOnAll${sites};`,
-      'return function run(st) {',
+      'const { sentOn, sentOnAll, BUDGET_EXCEEDED } = H;',
+      'return class Compiled extends H.Base {',
+      'constructor(name, program, options) {',
+      'super(name, program, options);',
+      ...sites.map((b) => `this.${b} = [];`),
+      '}',
+      'schedule(st) {',
+      // The prologue of ProgmpScheduler.schedule (scheduler.ts), cut to what this program needs.
+      'const clock = this.clock, clock0 = clock === undefined ? 0 : clock();',
+      'const rt = this.rt, out = this.out, B = rt.budget;',
+      'out.begin();',
+      u.writes ? 'rt.begin(st.registers);' : '',
+      sites.length > 0 ? `const ${sites.map((b) => `${b} = this.${b}`).join(', ')};` : '',
       'let steps = 0, changed = false;',
       ...head,
       locals.length > 0 ? `let ${locals.join(', ')};` : '',
+      ...(u.random ? ['try {'] : []),
       'main: {',
       ...body,
       '}',
+      ...(u.random ? ['} catch (e) {', 'if (e !== BUDGET_EXCEEDED) throw e;', '}'] : []),
       'rt.steps = steps;',
-      'if (steps > B) rt.stop(steps);',
-      'return changed;',
+      // The epilogue, likewise.
+      'if (steps > B) this.overBudget(st);',
+      u.prints ? 'if (rt.printed.length !== 0) this.flushPrinted(st);' : '',
+      `if (changed && steps <= B && out.pushes === 0 && this.rerunsInARow < ${MAX_RERUNS}) this.rerun();`,
+      'else this.rerunsInARow = 0;',
+      'const stats = this.stats;',
+      'stats.executions++;',
+      'stats.actions += out.count;',
+      'if (clock !== undefined) stats.timeSpent += clock() - clock0;',
+      'return out;',
+      '}',
       '};',
     ].join('\n');
   }
@@ -236,6 +297,7 @@ class Gen {
   private var(s: S, out: string[]): void {
     const init = s.a!;
     if (init.type !== 'sbflist' && init.type !== 'pktlist') {
+      this.scalars.add(s.n);
       out.push(`v${s.n} = ${this.expr(init, out)};`);
       return;
     }
@@ -245,7 +307,13 @@ class Gen {
       return l?.lazy === true ? l.preds : undefined;
     });
     if (preds !== null) {
-      this.lists.set(s.n, { lazy: true, preds });
+      // The first-match index pays only where an EMPTY test precedes other loops over the VAR.
+      const first = this.emptied.has(s.n) ? `h${s.n}` : '';
+      if (first !== '') {
+        this.listLocals.push(first);
+        out.push(`${first} = -1;`);
+      }
+      this.lists.set(s.n, { lazy: true, preds, first });
       let filters = 0;
       for (let x = init; x.op === Op.Filter; x = x.a!) filters++;
       if (filters > 0) out.push(`steps += ${filters === 1 ? '' : `${filters} * `}nsb;`);
@@ -516,11 +584,12 @@ class Gen {
     const offset = root.off === '0' ? '' : `, ${o} = ${root.off}`;
     pre.push(`{ const ${it} = ${root.items}${offset}, ${n} = ${root.len};`);
     if (charge > 0)
-      pre.push(`steps += ${charge === 1 ? bound : `${charge} * ${bound}`}; if (steps > B) rt.stop(steps);`);
+      pre.push(`steps += ${charge === 1 ? bound : `${charge} * ${bound}`}; if (steps > B) break main;`);
     let result = '';
     let init = '';
     switch (c.k) {
       case 'filter': {
+        this.sites.add(c.x.site);
         c.len = this.tmp();
         c.bound = STEADY.test(root.bound) ? root.bound : this.tmp();
         init = `${c.len} = 0;${c.bound === root.bound ? '' : ` ${c.bound} = ${bound};`}`;
@@ -550,14 +619,21 @@ class Gen {
         break;
     }
     if (init !== '') pre.push(init);
-    pre.push(`for (let i${id} = 0; i${id} < ${n}; i${id}++) {`);
-    if (c.k === 'foreach') pre.push('if (steps > B) rt.stop(steps);');
+    // Over an unbuilt VAR, start at its first passing subflow if known, and skip testing that one.
+    const h = base.lazy ? base.first : '';
+    const own = h !== '' && base.lazy ? base.preds.length : 0;
+    pre.push(`for (let i${id} = ${h === '' ? '0' : `${h} > 0 ? ${h} : 0`}; i${id} < ${n}; i${id}++) {`);
+    if (c.k === 'foreach') pre.push('if (steps > B) break main;');
     pre.push(`const ${e} = ${it}[${offset === '' ? '' : `${o} + `}i${id}];`);
-    for (const p of preds)
+    if (own > 0) pre.push(`if (i${id} !== ${h}) {`);
+    else if (h !== '') pre.push(`if (${h} < 0) ${h} = i${id};`);
+    preds.forEach((p, j) => {
       this.named(p.n, e, () => {
         const cond = this.truthy(p.b!, pre);
         pre.push(`if (!(${cond})) continue;`);
       });
+      if (j === own - 1) pre.push(`if (${h} < 0) ${h} = i${id}; }`);
+    });
     switch (c.k) {
       case 'filter': {
         const len = c.len;
@@ -601,7 +677,9 @@ class Gen {
         this.named(c.s.n, e, () => this.stmts(c.s.body!, pre));
         break;
     }
-    pre.push('} }');
+    pre.push('}');
+    if (h !== '') pre.push(`if (${h} < 0) ${h} = ${n};`);
+    pre.push('}');
     return result;
   }
 }

@@ -17,6 +17,7 @@ export function analyze(body: S[]): Uses {
     pops: false,
     sets: false,
     setUser: false,
+    prints: false,
     writes: false,
   };
   const expr = (x: X | null): number => {
@@ -63,6 +64,7 @@ export function analyze(body: S[]): Uses {
     for (const s of list ?? []) {
       if (s.op === Op.Set) u.sets = u.regs = true;
       if (s.op === Op.SetUser) u.setUser = true;
+      if (s.op === Op.Print) u.prints = true;
       expr(s.a);
       expr(s.b);
       stmts(s.body);

@@ -21,7 +21,15 @@ import type { OutcomeBuffer } from '../sched/outcome.ts';
 import type { SchedPacket, SchedState, SchedSubflow } from '../sched/types.ts';
 import { Op, type Program, type S, type X } from './ir.ts';
 import { below, type ConsumerKind, iterates, NO_PLAN, optimised, type Plan } from './plan.ts';
-import { ListVal, type RunFn, type Runtime, sentOn, sentOnAll } from './runtime.ts';
+import {
+  BUDGET_EXCEEDED,
+  ListVal,
+  type RunFn,
+  RunStatus,
+  type Runtime,
+  sentOn,
+  sentOnAll,
+} from './runtime.ts';
 
 type Ev = (e: unknown) => unknown;
 type Ex = () => boolean;
@@ -194,10 +202,17 @@ class Builder {
       if (useNow) fr.nowMs = Math.floor(state.now / 1000) % 4294967296;
       fr.steps = 0;
       fr.changed = false;
-      body();
+      try {
+        body();
+      } catch (e) {
+        if (e !== BUDGET_EXCEEDED) throw e;
+      }
       rt.steps = fr.steps;
-      fr.check();
-      return fr.changed;
+      return fr.steps > fr.budget
+        ? RunStatus.OVER_BUDGET
+        : fr.changed
+          ? RunStatus.CHANGED
+          : RunStatus.UNCHANGED;
     };
   }
 

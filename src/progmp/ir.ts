@@ -185,6 +185,8 @@ export interface Uses {
   sets: boolean;
   /** A SET_USER somewhere. */
   setUser: boolean;
+  /** A PRINT somewhere. */
+  prints: boolean;
   /** SET or SET_USER: the run must be able to undo them. */
   writes: boolean;
 }

@@ -6,19 +6,20 @@
 import { registerScheduler } from '../sched/registry.ts';
 import type { SchedulerOptions } from '../sched/types.ts';
 import { check } from './check.ts';
-import { type CompiledFactory, compileProgram } from './compile.ts';
+import { type CompiledClass, compileProgram } from './compile.ts';
 import { dump } from './dump.ts';
 import { ProgmpError } from './errors.ts';
 import type { Program } from './ir.ts';
 import { parse } from './parser.ts';
-import { ProgmpScheduler } from './scheduler.ts';
+import { InterpretedScheduler, type ProgmpScheduler } from './scheduler.ts';
 
 export interface LoadedProgram {
   name: string;
   program: Program;
   /** The generated JavaScript, for inspection. */
   js: string;
-  factory: CompiledFactory;
+  /** The compiled program's scheduler class. */
+  Compiled: CompiledClass;
 }
 
 const loaded = new Map<string, LoadedProgram>();
@@ -36,13 +37,15 @@ export function compileSource(source: string, name?: string): LoadedProgram {
     throw new ProgmpError([
       { line: 1, col: 1, message: 'no scheduler name: start with SCHEDULER name; or pass a name' },
     ]);
-  const { source: js, factory } = compileProgram(program);
-  return { name: n, program, js, factory };
+  const { source: js, Compiled } = compileProgram(program);
+  return { name: n, program, js, Compiled };
 }
 
-/** A scheduler instance (one per connection) running a compiled program. */
+/** A scheduler instance (one per connection) running the compiled program, or the interpreter. */
 export function createProgmpScheduler(p: LoadedProgram, options: SchedulerOptions = {}): ProgmpScheduler {
-  return new ProgmpScheduler(p.name, p.program, p.factory, options);
+  return options.interpret === true
+    ? new InterpretedScheduler(p.name, p.program, options)
+    : new p.Compiled(p.name, p.program, options);
 }
 
 /** Loads a program so `createScheduler(name)` finds it; returns the name. Reloading a name replaces it. */

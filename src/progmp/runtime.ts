@@ -43,8 +43,17 @@ export const BUDGET_EXCEEDED: { readonly budget: true } = Object.freeze({ budget
 
 export const DEFAULT_STEP_BUDGET = 100_000;
 
-/** A run: true when it changed state (a POP that returned a packet, a DROP, a register or USER write). */
-export type RunFn = (state: SchedState) => boolean;
+/** How a run ended. */
+export const RunStatus = {
+  UNCHANGED: 0,
+  /** It changed state: a POP that returned a packet, a DROP, a register or USER write. */
+  CHANGED: 1,
+  /** It went over its step budget and was stopped. */
+  OVER_BUDGET: 2,
+} as const;
+
+/** A run of a program on one scheduler state; returns a RunStatus. */
+export type RunFn = (state: SchedState) => number;
 
 /** Per scheduler instance (per connection), shared by every run: what outlives a single evaluation. */
 export class Runtime {
