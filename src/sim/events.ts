@@ -17,8 +17,12 @@ export type EventId = number;
 const SLOT_SPAN = 16_777_216;
 /** Generations wrap here so that ids stay exact integers. */
 const GEN_SPAN = 536_870_912;
-/** Cancelled events still in the heap are swept out once they are this many and outnumber the live ones. */
-const COMPACT_MIN = 1024;
+/**
+ * Cancelled events still in the heap are swept out once they are this many and outnumber the live ones. The
+ * heap is small (a link keeps one event per direction, not one per packet), so dead entries, one per timer
+ * moved, would soon outnumber the live ones many times over.
+ */
+const COMPACT_MIN = 64;
 
 /**
  * The queue is a binary min-heap over parallel typed arrays (time, sequence number, slot): no object per event
@@ -63,6 +67,20 @@ export class Simulator {
 
   /** Schedules `fn` at `time` (integer µs, not before now). Events at equal times run in scheduling order. */
   at(time: Instant, fn: () => void): EventId {
+    return this.atSequence(time, this.seq++, fn);
+  }
+
+  /**
+   * Takes the next place in the order of events at equal times, for an event to be scheduled later with
+   * atSequence() as if it had been scheduled now. A FIFO of events (a link's packets) keeps only its head in
+   * the queue yet runs in exactly the order one event per packet would.
+   */
+  sequence(): number {
+    return this.seq++;
+  }
+
+  /** Schedules `fn` at `time` in the place `seq` taken earlier with sequence() (each place is used once). */
+  atSequence(time: Instant, seq: number, fn: () => void): EventId {
     if (!(time >= this.time) || !Number.isSafeInteger(time)) {
       throw new SimTimeError(
         Number.isSafeInteger(time)
@@ -70,6 +88,8 @@ export class Simulator {
           : `event times are integer microseconds; got ${time} (round it, e.g. with Math.ceil)`,
       );
     }
+    if (!(seq >= 0 && seq < this.seq))
+      throw new SimTimeError(`place ${seq} was not taken with sequence(); schedule with at() instead`);
     let slot: number;
     if (this.free.length > 0) slot = this.free.pop()!;
     else {
@@ -80,7 +100,6 @@ export class Simulator {
     }
     this.slotFn[slot] = fn;
     if (this.n === this.hTime.length) this.grow();
-    const seq = this.seq++;
     const ht = this.hTime;
     const hs = this.hSeq;
     const hl = this.hSlot;

@@ -12,7 +12,7 @@
  */
 import type { Rng } from '../util/rng.ts';
 import type { Duration, Instant } from '../util/time.ts';
-import type { Simulator } from './events.ts';
+import type { EventId, Simulator } from './events.ts';
 import { type LossModelConfig, PacketLoss } from './loss.ts';
 import { stripMptcpOptions } from './middlebox.ts';
 
@@ -181,6 +181,15 @@ export class LinkDirection<P extends Packet = Packet> {
   private inFlight = 0;
   private epoch = 0;
   private lastArrival: Instant = 0;
+  /**
+   * Packets on their way in arrival order (all but the reordered ones), each with the place in the event
+   * order it took when it was sent: only the head has an event in the simulator's queue, which stays small.
+   */
+  private fifo: P[] = [];
+  private fifoAt: Instant[] = [];
+  private fifoSeq: number[] = [];
+  private fifoHead = 0;
+  private headEvent: EventId | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -316,7 +325,8 @@ export class LinkDirection<P extends Packet = Packet> {
     }
 
     let arrival = end + this.propagation(c);
-    if (this.rng.chance(c.reorder)) {
+    const reordered = this.rng.chance(c.reorder);
+    if (reordered) {
       arrival += c.reorderDelay ?? Math.max(c.delay, 1000);
       s.reordered++;
     } else {
@@ -325,8 +335,50 @@ export class LinkDirection<P extends Packet = Packet> {
       this.lastArrival = arrival;
     }
     this.inFlight++;
-    const epoch = this.epoch;
-    this.sim.at(arrival, () => this.deliver(p, epoch));
+    if (reordered) {
+      const epoch = this.epoch;
+      this.sim.at(arrival, () => {
+        if (epoch === this.epoch) this.deliver(p);
+      });
+      return;
+    }
+    this.fifo.push(p);
+    this.fifoAt.push(arrival);
+    this.fifoSeq.push(this.sim.sequence());
+    if (this.headEvent === null) this.scheduleHead();
+  }
+
+  private scheduleHead(): void {
+    const h = this.fifoHead;
+    this.headEvent = this.sim.atSequence(this.fifoAt[h]!, this.fifoSeq[h]!, this.deliverHead);
+  }
+
+  private readonly deliverHead = (): void => {
+    const h = this.fifoHead;
+    const p = this.fifo[h]!;
+    this.fifoHead = h + 1;
+    if (this.fifoHead === this.fifo.length) this.clearFifo();
+    else {
+      if (this.fifoHead >= 1024 && this.fifoHead * 2 >= this.fifo.length) this.compactFifo();
+      this.scheduleHead();
+    }
+    this.deliver(p);
+  };
+
+  private clearFifo(): void {
+    this.fifo.length = 0;
+    this.fifoAt.length = 0;
+    this.fifoSeq.length = 0;
+    this.fifoHead = 0;
+    this.headEvent = null;
+  }
+
+  private compactFifo(): void {
+    const h = this.fifoHead;
+    this.fifo = this.fifo.slice(h);
+    this.fifoAt = this.fifoAt.slice(h);
+    this.fifoSeq = this.fifoSeq.slice(h);
+    this.fifoHead = 0;
   }
 
   private propagation(c: LinkDirectionConfig): Duration {
@@ -365,8 +417,7 @@ export class LinkDirection<P extends Packet = Packet> {
     if (this.qBytes > s.maxQueueBytes) s.maxQueueBytes = this.qBytes;
   }
 
-  private deliver(p: P, epoch: number): void {
-    if (epoch !== this.epoch) return;
+  private deliver(p: P): void {
     this.inFlight--;
     this.stats.delivered++;
     this.stats.bytes += p.bytes.length;
@@ -377,6 +428,8 @@ export class LinkDirection<P extends Packet = Packet> {
     this.stats.dropped.down += this.inFlight;
     this.inFlight = 0;
     this.epoch++;
+    if (this.headEvent !== null) this.sim.cancel(this.headEvent);
+    this.clearFifo();
     this.qHead = 0;
     this.qCount = 0;
     this.qBytes = 0;

@@ -22,6 +22,25 @@ test('events run in time order, and in scheduling order at equal times', () => {
   assert.equal(sim.now, 100);
 });
 
+test('a place taken with sequence() orders a later-scheduled event as if it had been scheduled then', () => {
+  const sim = new Simulator(1);
+  const trace: string[] = [];
+  const early = sim.sequence();
+  sim.at(10, () => trace.push('b'));
+  const late = sim.sequence();
+  sim.at(10, () => {
+    trace.push('c');
+    // Scheduled from inside an event at the same instant, but with the place taken before 'b' was scheduled.
+    sim.atSequence(20, late, () => trace.push('f'));
+  });
+  sim.at(20, () => trace.push('g'));
+  sim.atSequence(10, early, () => trace.push('a'));
+  sim.run(100);
+  assert.deepEqual(trace, ['a', 'b', 'c', 'f', 'g']);
+  assert.throws(() => sim.atSequence(200, 1000, () => {}), SimTimeError);
+  assert.throws(() => sim.atSequence(200, -1, () => {}), SimTimeError);
+});
+
 test('run(until) stops before later events, stop() ends early, and the clock moves to until', () => {
   const sim = new Simulator(1);
   const seen: number[] = [];

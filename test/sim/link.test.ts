@@ -281,6 +281,24 @@ test('a link that goes down drops what it holds and what arrives; it carries aga
   assert.equal(dir.stats.dropped.down, 4);
 });
 
+test('a link keeps one event per direction, not one per packet, and runs them as if it kept one per packet', () => {
+  const { sim, dir, arrivals, send } = direction({ rate: 8_000_000, delay: 10 * MS });
+  const trace: string[] = [];
+  for (let i = 0; i < 100; i++) send(1000); // arrive at 11, 12, ... 110 ms
+  // Events scheduled after the packets, due at the same instant as one of them, run after it.
+  sim.at(50_000, () => trace.push(`timer after ${arrivals.length}`));
+  assert.equal(sim.pending, 2);
+  sim.run(Number.POSITIVE_INFINITY);
+  assert.equal(arrivals.length, 100);
+  assert.deepEqual(trace, ['timer after 40']);
+  assert.equal(arrivals[39]!.time, 50_000);
+  assert.equal(sim.eventsProcessed, 101);
+  // Going down with packets on the way leaves no event behind.
+  for (let i = 0; i < 10; i++) send(1000);
+  dir.configure({ up: false });
+  assert.equal(sim.pending, 0);
+});
+
 test('a rate or delay change applies to packets arriving after it; the packet in service finishes', () => {
   const { sim, dir, arrivals, send } = direction({ rate: 8_000_000, delay: 1000 });
   send(1000); // 0..1000 at 8 Mbit/s: arrives 2000
