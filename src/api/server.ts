@@ -180,6 +180,11 @@ export class MptcpServer extends EventEmitter {
     return [...this.sockets];
   }
 
+  /** The transport's counters (datagrams, drops, errors); empty before listening. */
+  get transportStats(): Readonly<Record<string, number>> {
+    return this.host?.transport.stats ?? {};
+  }
+
   ref(): this {
     this.host?.transport.setRef(true);
     return this;

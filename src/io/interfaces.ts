@@ -12,6 +12,8 @@ import { DecodeError } from '../wire/errors.ts';
 export interface HostAddress {
   address: string;
   family: 4 | 6;
+  /** Prefix length of the interface's network (Linux answers on a loopback network's every address). */
+  prefix: number;
   interface: string;
   internal: boolean;
   /** IPv6 link-local (fe80::/10): usable only with a zone, so never chosen by default. */
@@ -31,6 +33,7 @@ export const systemAddresses: AddressSource = () => {
       out.push({
         address,
         family,
+        prefix: Number(a.cidr?.split('/')[1] ?? (family === 6 ? 128 : 32)),
         interface: name,
         internal: a.internal,
         linkLocal: family === 6 && /^fe[89ab]/i.test(address),
@@ -55,12 +58,21 @@ export function isLoopback(address: string): boolean {
 }
 
 /**
- * Whether `address` is one of the host's: listed by the system, or in 127.0.0.0/8 (Linux answers on every
- * loopback address, though only 127.0.0.1 is listed).
+ * Whether `address` is one of the host's: listed, or inside the network of a loopback interface's address
+ * (Linux answers on all of 127.0.0.0/8 though only 127.0.0.1 is listed).
  */
 export function hasAddress(list: HostAddress[], address: string): boolean {
-  if (address.startsWith('127.') && list.some((a) => a.address.startsWith('127.'))) return true;
-  return list.some((a) => a.address === address);
+  if (list.some((a) => a.address === address)) return true;
+  const v4 = parseIp(address);
+  if (v4 instanceof DecodeError || v4.length !== 4) return false;
+  const n = (v4[0]! << 24) | (v4[1]! << 16) | (v4[2]! << 8) | v4[3]!;
+  return list.some((a) => {
+    if (!a.internal || a.family !== 4) return false;
+    const b = parseIp(a.address) as Uint8Array;
+    const m = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+    const mask = a.prefix === 0 ? 0 : ~0 << (32 - a.prefix);
+    return (n & mask) === (m & mask);
+  });
 }
 
 /** Addresses a multipath connection uses by default: every non-loopback, non-link-local one of a family. */
