@@ -75,10 +75,20 @@ const PKT_OF_ELEM: readonly Ev[] = [
 /** A consumer's loop under the plan: the list, the fused predicates, the steps per root element. */
 interface Scan {
   root: Ev;
-  test: Ev;
+  /** The predicates of an unbuilt VAR (one closure per VAR, so its call sites see one target), or null. */
+  own: Ev | null;
+  /** The fused FILTERs' predicates, or null. */
+  extra: Ev | null;
   /** Predicate parameters a nested lambda reads: stored in their slots for each element. */
   stores: readonly number[];
   mult: number;
+}
+
+/** An unbuilt VAR: its FILTER nodes over SUBFLOWS and their test. */
+interface LazyVar {
+  preds: X[];
+  own: Ev;
+  stores: number[];
 }
 
 /** AND of closures (NULL counts as false): a balanced tree of two- and three-way closures. */
@@ -163,8 +173,8 @@ class Builder {
   private readonly params: number[] = [];
   /** Lambda parameters read from a nested lambda: their loops must also store the element in `f`. */
   private readonly stored = new Set<number>();
-  /** VARs kept unbuilt: their FILTER nodes over SUBFLOWS (plan.ts). */
-  private readonly lazy = new Map<number, X[]>();
+  /** VARs kept unbuilt (plan.ts). */
+  private readonly lazy = new Map<number, LazyVar>();
 
   constructor(
     private readonly program: Program,
@@ -238,10 +248,11 @@ class Builder {
     const { fr, f } = this;
     switch (s.op) {
       case Op.Var: {
-        const preds = this.plan.lazy(s.a!, (slot) => this.lazy.get(slot));
+        const preds = this.plan.lazy(s.a!, (slot) => this.lazy.get(slot)?.preds);
         if (preds !== null) {
           // Not built: it costs its steps here.
-          this.lazy.set(s.n, preds);
+          const [own, stores] = this.tests(preds);
+          this.lazy.set(s.n, { preds, own: own ?? (() => true), stores });
           let filters = 0;
           for (let x = s.a!; x.op === Op.Filter; x = x.a!) filters++;
           const sb = this.sb;
@@ -297,7 +308,7 @@ class Builder {
       case Op.Foreach: {
         const scan = this.scan(s.a!, 'foreach', null);
         if (scan !== null) {
-          const { root, test, stores, mult } = scan;
+          const { root, own, extra, stores, mult } = scan;
           const body = this.block(s.body!);
           const n = s.n;
           return () => {
@@ -308,7 +319,8 @@ class Builder {
             for (let k = 0; k < len; k++) {
               const it = items[off + k];
               for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-              if (test(it) !== true) continue;
+              if (own !== null && own(it) !== true) continue;
+              if (extra !== null && extra(it) !== true) continue;
               fr.check();
               f[n] = it;
               if (body()) return true;
@@ -472,6 +484,7 @@ class Builder {
           const g = NOT_SBF_OF_ELEM[r.n];
           if (g !== undefined) return g;
         }
+        if (r.op === Op.Empty) return this.length(r.a!, 'nonempty');
         const a = this.expr(r);
         if (!r.nullable) return (e) => !a(e);
         return (e) => {
@@ -525,14 +538,13 @@ class Builder {
         };
       }
       case Op.Empty:
+        return this.length(x.a!, 'empty');
       case Op.Count:
+        return this.length(x.a!, 'count');
       case Op.Top: {
-        const kind = x.op === Op.Empty ? 'empty' : x.op === Op.Count ? 'count' : 'top';
-        const scan = this.scan(x.a!, kind, null);
-        if (scan !== null) return this.scanned(scan, kind);
+        const scan = this.scan(x.a!, 'top', null);
+        if (scan !== null) return this.scanned(scan, 'top');
         const a = this.expr(x.a!);
-        if (x.op === Op.Empty) return (e) => (a(e) as ListVal).len === 0;
-        if (x.op === Op.Count) return (e) => (a(e) as ListVal).len;
         return (e) => {
           const l = a(e) as ListVal;
           return l.len > 0 ? l.items[l.off] : null;
@@ -580,19 +592,60 @@ class Builder {
     const inline = this.plan.inline(list, kind, lambda);
     const base = below(list, inline);
     const lazy = base.op === Op.Local ? this.lazy.get(base.n) : undefined;
-    const preds = [...(lazy ?? []), ...inline];
-    if (lazy === undefined && preds.length === 0) return null;
+    if (lazy === undefined && inline.length === 0) return null;
     const sb = this.sb;
     const root: Ev = lazy !== undefined ? () => sb : this.expr(base);
-    const tests = preds.map((p) => this.lambda(p));
-    const stores = preds.filter((_, i) => tests[i]![1]).map((p) => p.n);
-    const test = tests.length === 0 ? () => true : all(tests.map(([t]) => t));
-    return { root, test, stores, mult: inline.length + (iterates(kind) ? 1 : 0) };
+    const [extra, stores] = this.tests(inline);
+    return {
+      root,
+      own: lazy?.own ?? null,
+      extra,
+      stores: [...(lazy?.stores ?? []), ...stores],
+      mult: inline.length + (iterates(kind) ? 1 : 0),
+    };
   }
 
-  /** EMPTY, COUNT or TOP of a scanned list. */
-  private scanned(sc: Scan, kind: 'empty' | 'count' | 'top'): Ev {
-    const { root, test, stores, mult } = sc;
+  /** The AND of FILTER predicates (null for none), and the parameters their loop must store. */
+  private tests(preds: readonly X[]): [Ev | null, number[]] {
+    const tests = preds.map((p) => this.lambda(p));
+    const stores = preds.filter((_, i) => tests[i]![1]).map((p) => p.n);
+    return [tests.length === 0 ? null : all(tests.map(([t]) => t)), stores];
+  }
+
+  /**
+   * EMPTY, !EMPTY or COUNT: of a scanned list, or read straight from a queue, SUBFLOWS or a variable
+   * without calling the list's closure.
+   */
+  private length(x: X, what: 'empty' | 'nonempty' | 'count'): Ev {
+    const scan = this.scan(x, what === 'count' ? 'count' : 'empty', null);
+    if (scan !== null) return this.scanned(scan, what);
+    const fixed = x.op === Op.Queue ? this.qs[x.n]! : x.op === Op.Subflows ? this.sb : null;
+    if (fixed !== null)
+      return what === 'empty'
+        ? () => fixed.len === 0
+        : what === 'nonempty'
+          ? () => fixed.len !== 0
+          : () => fixed.len;
+    if (x.op === Op.Local) {
+      const f = this.f;
+      const n = x.n;
+      return what === 'empty'
+        ? () => (f[n] as ListVal).len === 0
+        : what === 'nonempty'
+          ? () => (f[n] as ListVal).len !== 0
+          : () => (f[n] as ListVal).len;
+    }
+    const l = this.expr(x);
+    return what === 'empty'
+      ? (e) => (l(e) as ListVal).len === 0
+      : what === 'nonempty'
+        ? (e) => (l(e) as ListVal).len !== 0
+        : (e) => (l(e) as ListVal).len;
+  }
+
+  /** EMPTY, !EMPTY, COUNT or TOP of a scanned list. */
+  private scanned(sc: Scan, kind: 'empty' | 'nonempty' | 'count' | 'top'): Ev {
+    const { root, own, extra, stores, mult } = sc;
     const { fr, f } = this;
     return (e) => {
       const l = root(e) as ListVal;
@@ -602,17 +655,18 @@ class Builder {
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-        if (test(it) !== true) continue;
+        if (own !== null && own(it) !== true) continue;
+        if (extra !== null && extra(it) !== true) continue;
         if (kind === 'count') n++;
-        else return kind === 'empty' ? false : it;
+        else return kind === 'empty' ? false : kind === 'nonempty' ? true : it;
       }
-      return kind === 'count' ? n : kind === 'empty' ? true : null;
+      return kind === 'count' ? n : kind === 'empty' ? true : kind === 'nonempty' ? false : null;
     };
   }
 
   /** GET(i) of a scanned list (the list, not built, is "evaluated" before the index). */
   private scannedGet(sc: Scan, index: Ev): Ev {
-    const { root, test, stores } = sc;
+    const { root, own, extra, stores } = sc;
     const f = this.f;
     return (e) => {
       const l = root(e) as ListVal;
@@ -623,7 +677,9 @@ class Builder {
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-        if (test(it) === true && n++ === i) return it;
+        if (own !== null && own(it) !== true) continue;
+        if (extra !== null && extra(it) !== true) continue;
+        if (n++ === i) return it;
       }
       return null;
     };
@@ -631,7 +687,7 @@ class Builder {
 
   /** FILTER, MIN, MAX or SUM over a scanned list. */
   private scannedLambda(sc: Scan, x: X): Ev {
-    const { root, test, stores, mult } = sc;
+    const { root, own, extra, stores, mult } = sc;
     const [body, store] = this.lambda(x);
     const { fr, f } = this;
     const slot = x.n;
@@ -649,7 +705,8 @@ class Builder {
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-        if (test(it) !== true) continue;
+        if (own !== null && own(it) !== true) continue;
+        if (extra !== null && extra(it) !== true) continue;
         if (store) f[slot] = it;
         const v = body(it);
         if (op === Op.Filter) {
@@ -879,6 +936,3 @@ function view(l: ListVal, packets: readonly SchedPacket[], head: number): void {
   l.off = head;
   l.len = l.bound = packets.length > head ? packets.length - head : 0;
 }
-
-/** A subflow property by SbfProp number (for dumps and tests). */
-export const subflowProp = (s: SchedSubflow, prop: number): unknown => SBF_OF_ELEM[prop]!(s);
