@@ -1,19 +1,20 @@
 /**
  * TUN benchmarks (root only):
- *  1. Read rate into JavaScript: a worker thread writes small IPv4 packets into one TUN device as fast as it
- *     can; the kernel forwards them out of a second TUN whose reader hands them to the main thread, which
- *     counts them (and, second figure, strips their IP headers as the driver does). Both devices live in a
- *     private network namespace deleted afterwards.
+ *  1. Read rate into JavaScript: a worker thread writes IPv4 packets into one TUN device; the kernel forwards
+ *     them out of a second TUN whose reader hands them to the main thread. "queued": 100 000 packets wait in
+ *     the second device's queue before the reader starts (the reader's own capacity); otherwise the
+ *     generator runs concurrently (the rate is then the lower of generator and reader: the kernel's drop
+ *     counter says which). Both devices live in a private network namespace deleted afterwards.
  *  2. Goodput on the test bed (2 × 100 Mbit/s, 10 ms one way, CUBIC on every flow): kernel client → kernel
  *     server, then mptcp-ts (TUN) client → kernel server, in the same run, each for GOODPUT_SECONDS, as
  *     measured by the kernel receiver.
- * Run alone: `node --import tsx bench/tun.ts` (as root).
+ * Run alone: `node --import tsx bench/tun.ts` (as root); MPTCP_TS_BENCH_TUN=read or =goodput runs one part.
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { loadTunAddon } from '../src/io/tun-addon.ts';
+import { Worker } from 'node:worker_threads';
+import { loadTunAddon, TUN_ADDON_BINARY } from '../src/io/tun-addon.ts';
 import { IpFramer } from '../src/io/tun-frame.ts';
 import { ipFromText } from '../src/wire/address.ts';
 import { Ipv4Flag, writeIpv4Header } from '../src/wire/ip.ts';
@@ -71,32 +72,79 @@ function packetBatch(count: number, size: number): { data: Uint8Array; ends: Uin
   return { data, ends };
 }
 
-/** Worker: writes batches into the generator TUN until told to stop. */
-function generator(): void {
-  const { netns, device, size } = workerData as { netns: string; device: string; size: number };
+/**
+ * The generator thread: plain JavaScript (a worker cannot load TypeScript through tsx here) that loads the
+ * addon itself and writes batches into the generator TUN until told to stop.
+ */
+const GENERATOR = `
+const { parentPort, workerData } = require('node:worker_threads');
+const addon = require(workerData.binary);
+const { handle } = addon.open(workerData.device, workerData.netns);
+const { data, ends, count } = workerData;
+let stop = false;
+let written = 0;
+parentPort.on('message', (m) => { if (m === 'stop') stop = true; });
+const loop = () => {
+  for (let k = 0; k < 64 && !stop; k++) {
+    written += addon.writeMany(handle, data, ends, count ? Math.min(ends.length, count - written) : ends.length);
+    if (count && written >= count) stop = true;
+  }
+  if (stop) {
+    addon.close(handle);
+    parentPort.postMessage({ written });
+  } else setImmediate(loop);
+};
+parentPort.postMessage('ready');
+loop();
+`;
+
+const DRAIN_PACKETS = 100_000;
+
+/**
+ * The reader's own capacity, without a generator competing for the CPU: DRAIN_PACKETS packets wait in the
+ * TUN's queue (the device is attached, the reader not started), then the reader starts and the time until
+ * JavaScript has all of them is measured.
+ */
+async function drainRate(size: number): Promise<{ pps: number; batch: number }> {
   const addon = loadTunAddon();
-  const { handle } = addon.open(device, netns);
-  const { data, ends } = packetBatch(256, size);
-  let stop = false;
-  let written = 0;
-  parentPort!.on('message', (m) => {
-    if (m === 'stop') stop = true;
+  ip('-n', NS, 'link', 'set', RX, 'txqueuelen', String(DRAIN_PACKETS + 1000));
+  const { handle } = addon.open(RX, `/run/netns/${NS}`);
+  const k0 = deviceTx(RX);
+  const worker = new Worker(GENERATOR, {
+    eval: true,
+    workerData: {
+      binary: TUN_ADDON_BINARY,
+      netns: `/run/netns/${NS}`,
+      device: GEN,
+      count: DRAIN_PACKETS,
+      ...packetBatch(256, size),
+    },
   });
-  const loop = () => {
-    for (let k = 0; k < 64 && !stop; k++) written += addon.writeMany(handle, data, ends, ends.length);
-    if (stop) {
-      addon.close(handle);
-      parentPort!.postMessage({ written });
-    } else setImmediate(loop);
-  };
-  parentPort!.postMessage('ready');
-  loop();
+  await new Promise((r) => worker.on('message', (m) => m !== 'ready' && r(m)));
+  await worker.terminate();
+  await sleep(100); // forwarding done: the packets sit in the queue
+  // The device counts a packet when the reader takes it; those the queue could not hold count as dropped.
+  let packets = 0;
+  let last = 0;
+  const t0 = performance.now();
+  addon.start(handle, (_data, _ends, count) => {
+    packets += count;
+    last = performance.now();
+  });
+  await until(() => last > 0 && performance.now() - last > 200, 10_000, 'the reader to drain the queue');
+  const s = addon.stats(handle);
+  addon.close(handle);
+  const dropped = deviceTx(RX).dropped - k0.dropped;
+  if (packets + dropped < DRAIN_PACKETS * 0.9)
+    throw new Error(`only ${packets} of ${DRAIN_PACKETS} packets reached the reader (${dropped} dropped)`);
+  const t1 = last;
+  return { pps: packets / ((t1 - t0) / 1000), batch: s.packetsRead / Math.max(1, s.batches) };
 }
 
 async function readRate(
   size: number,
   strip: boolean,
-): Promise<{ pps: number; written: number; batch: number }> {
+): Promise<{ pps: number; offered: number; dropped: number; batch: number }> {
   const addon = loadTunAddon();
   const { handle } = addon.open(RX, `/run/netns/${NS}`);
   const framer = new IpFramer(['10.77.0.2']);
@@ -113,31 +161,45 @@ async function readRate(
     }
     packets += count;
   });
-  const worker = new Worker(fileURLToPath(import.meta.url), {
-    workerData: { netns: `/run/netns/${NS}`, device: GEN, size },
-    execArgv: ['--import', 'tsx'],
+  const batch = packetBatch(256, size);
+  const worker = new Worker(GENERATOR, {
+    eval: true,
+    workerData: { binary: TUN_ADDON_BINARY, netns: `/run/netns/${NS}`, device: GEN, ...batch },
   });
   await new Promise<void>((r) => worker.once('message', () => r()));
   await sleep(300);
   const s0 = addon.stats(handle);
+  const k0 = deviceTx(RX);
   counting = true;
   const t0 = performance.now();
   await sleep(READ_SECONDS * 1000);
   counting = false;
   const dt = (performance.now() - t0) / 1000;
   const s1 = addon.stats(handle);
+  const k1 = deviceTx(RX);
   worker.postMessage('stop');
-  const { written } = await new Promise<{ written: number }>((r) => worker.once('message', r));
+  await new Promise((r) => worker.once('message', r));
   await worker.terminate();
   addon.close(handle);
   return {
     pps: packets / dt,
-    written,
+    offered: (k1.packets + k1.dropped - k0.packets - k0.dropped) / dt,
+    dropped: k1.dropped - k0.dropped,
     batch: (s1.packetsRead - s0.packetsRead) / Math.max(1, s1.batches - s0.batches),
   };
 }
 
+/** The kernel's transmit counters of a device in the bench namespace: packets queued to the reader, and dropped. */
+function deviceTx(dev: string): { packets: number; dropped: number } {
+  const r = spawnSync('ip', ['-n', NS, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' });
+  const tx = JSON.parse(r.stdout)[0].stats64.tx;
+  return { packets: tx.packets, dropped: tx.dropped };
+}
+
+const progress = (what: string) => process.stderr.write(`bench tun: ${what}\n`);
+
 async function benchReadRate(): Promise<BenchResult[]> {
+  progress('TUN read rate');
   ip('netns', 'add', NS);
   try {
     ip('-n', NS, 'link', 'set', 'lo', 'up');
@@ -157,11 +219,19 @@ async function benchReadRate(): Promise<BenchResult[]> {
       'net.ipv4.ip_forward=1',
       'net.ipv4.conf.all.rp_filter=0',
     ]);
+    const drainSmall = await drainRate(60);
+    const drainFull = await drainRate(1500);
+    ip('-n', NS, 'link', 'set', RX, 'txqueuelen', '10000');
     const small = await readRate(60, false);
     const stripped = await readRate(60, true);
     const full = await readRate(1500, false);
     return [
+      { name: 'tun read, queued: 60-byte packets into JS', value: drainSmall.pps, unit: 'packets/s' },
+      { name: 'tun read, queued: mean batch', value: drainSmall.batch, unit: 'packets per JS call' },
+      { name: 'tun read, queued: 1500-byte packets into JS', value: drainFull.pps, unit: 'packets/s' },
       { name: 'tun read: 60-byte packets into JS', value: small.pps, unit: 'packets/s' },
+      { name: 'tun read: 60-byte packets offered by the kernel', value: small.offered, unit: 'packets/s' },
+      { name: 'tun read: 60-byte packets dropped (reader behind)', value: small.dropped, unit: 'packets' },
       { name: 'tun read: mean batch', value: small.batch, unit: 'packets per JS call' },
       { name: 'tun read: 60-byte packets, IP stripped in JS', value: stripped.pps, unit: 'packets/s' },
       { name: 'tun read: 1500-byte packets into JS', value: full.pps, unit: 'packets/s' },
@@ -185,6 +255,7 @@ async function benchGoodput(): Promise<BenchResult[]> {
       time: GOODPUT_SECONDS,
       cc: 'cubic',
     });
+    progress(`kernel → kernel for ${GOODPUT_SECONDS} s`);
     const kernel = await ks.done((GOODPUT_SECONDS + 30) * 1000);
     tb.resetEndpoints();
 
@@ -198,6 +269,7 @@ async function benchGoodput(): Promise<BenchResult[]> {
       seed: 300,
       config: { cc: 'cubic' },
     });
+    progress(`mptcp-ts → kernel for ${GOODPUT_SECONDS} s`);
     let ours: Awaited<ReturnType<typeof os.done>>;
     const cpu0 = process.cpuUsage();
     try {
@@ -208,6 +280,7 @@ async function benchGoodput(): Promise<BenchResult[]> {
         pathManager: confirmedFullmesh(locals),
       });
       const session = new Session(conn, stack.driver, Number.MAX_SAFE_INTEGER);
+      stack.driver.wake();
       await session.established;
       await sleep(GOODPUT_SECONDS * 1000);
       session.stopSending();
@@ -239,10 +312,13 @@ export async function benchTun(): Promise<BenchResult[]> {
     process.stderr.write(`bench tun: skipped: ${skip}\n`);
     return [];
   }
-  return [...(await benchReadRate()), ...(await benchGoodput())];
+  const part = process.env.MPTCP_TS_BENCH_TUN;
+  return [
+    ...(part !== 'goodput' ? await benchReadRate() : []),
+    ...(part !== 'read' ? await benchGoodput() : []),
+  ];
 }
 
-if (!isMainThread) generator();
-else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const r of await benchTun()) console.log(`${r.name}  ${r.value.toFixed(2)} ${r.unit}`);
 }

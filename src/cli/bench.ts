@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   wire: async () => (await import('../../bench/wire.ts')).benchWire(),
   sim: async () => (await import('../../bench/sim.ts')).benchSim(),
   sched: async () => (await import('../../bench/sched.ts')).benchSched(),
+  tun: async () => (await import('../../bench/tun.ts')).benchTun(),
   udp: async () => (await import('../../bench/udp.ts')).benchUdp(),
 };
 

@@ -46,7 +46,9 @@ export class TunUnavailableError extends Error {
 
 const SOURCE = fileURLToPath(new URL('../../native/tun.c', import.meta.url));
 const BUILD_SCRIPT = fileURLToPath(new URL('../../native/build.mjs', import.meta.url));
-const BINARY = fileURLToPath(new URL('../../native/build/mptcp_tun.node', import.meta.url));
+/** Where the built addon lives (a worker thread may load it directly once loadTunAddon() has built it). */
+export const TUN_ADDON_BINARY = fileURLToPath(new URL('../../native/build/mptcp_tun.node', import.meta.url));
+const BINARY = TUN_ADDON_BINARY;
 
 let loaded: TunAddon | TunUnavailableError | null = null;
 

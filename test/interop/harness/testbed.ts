@@ -73,9 +73,16 @@ export class Testbed {
   private readonly nstatHistory = mkdtempSync(join(tmpdir(), 'mptcp-ts-nstat-'));
   private released = false;
   private readonly exitGuard = () => this.releaseSync();
+  /** Interrupted (Ctrl-C, a CI timeout): tear down first, then die of the signal as usual. */
+  private readonly signalGuard = (signal: NodeJS.Signals) => {
+    this.releaseSync();
+    process.kill(process.pid, signal);
+  };
 
   private constructor() {
     process.on('exit', this.exitGuard);
+    process.once('SIGINT', this.signalGuard);
+    process.once('SIGTERM', this.signalGuard);
   }
 
   /**
@@ -184,6 +191,8 @@ export class Testbed {
     if (this.released) return;
     this.released = true;
     process.off('exit', this.exitGuard);
+    process.off('SIGINT', this.signalGuard);
+    process.off('SIGTERM', this.signalGuard);
     for (const c of this.children) if (c.exitCode === null && c.pid) c.kill('SIGKILL');
     spawnSync(TESTBED, ['down'], { encoding: 'utf8', timeout: 30_000 });
     rmSync(this.nstatHistory, { recursive: true, force: true });
