@@ -127,37 +127,55 @@ function bad(p: ParsedSegment, code: string): false {
 }
 
 /**
- * Segment and payload bytes are carved from 256 KiB slabs, 8-byte aligned (as Node's Buffer pool does): one
- * ArrayBuffer per slab instead of one per segment, and aligned for the word-wise checksum. A carved view is
- * never handed out twice, so a segment held in a link queue keeps its bytes; a slab is freed when no view
- * of it is left. Slabs are not zero-filled when made (zeroing a whole fresh slab cost more than a sixth of
- * a simulation's time, mostly cache misses): each carve clears or overwrites exactly its own bytes.
+ * Bytes are carved from slabs, 8-byte aligned (as Node's Buffer pool does): one ArrayBuffer per slab instead of
+ * one per segment, and aligned for the word-wise checksum. A carved view is never handed out twice, so a
+ * segment held in a link queue keeps its bytes; a slab is freed when no view of it is left. Slabs are not
+ * zero-filled when made (zeroing fresh slabs cost more than a sixth of a simulation's time, mostly in cache
+ * misses): each carve clears or overwrites exactly its own bytes.
+ *
+ * Outgoing segments live only until the network delivers or drops them, so they share large slabs: the
+ * receiver then verifies checksums mostly in the slab the sender is filling, and the checksum's word view
+ * of that slab is reused instead of remade (it is remade whenever the buffer changes). Bytes handed to
+ * applications may be kept for long, and each would keep its whole slab alive: they come from small slabs.
  */
-const SLAB = 256 * 1024;
-const newSlab = (): Uint8Array => new Uint8Array(Buffer.allocUnsafeSlow(SLAB).buffer);
-let slab = newSlab();
-let slabOff = 0;
+class Slabs {
+  private slab: Uint8Array;
+  private off = 0;
+
+  constructor(readonly size: number) {
+    this.slab = this.fresh();
+  }
+
+  /** `n` bytes after `front` unused ones, not cleared (the caller writes or clears every one). */
+  carve(n: number, front: number): Uint8Array {
+    if (this.off + front + n > this.size) {
+      this.slab = this.fresh();
+      this.off = 0;
+    }
+    const b = new Uint8Array(this.slab.buffer, this.off + front, n);
+    this.off = (this.off + front + n + 7) & ~7;
+    return b;
+  }
+
+  private fresh(): Uint8Array {
+    return new Uint8Array(Buffer.allocUnsafeSlow(this.size).buffer);
+  }
+}
+
+const segmentSlabs = new Slabs(4 * 1024 * 1024);
+const dataSlabs = new Slabs(256 * 1024);
+/** Larger requests get an ArrayBuffer of their own. */
+const CARVE_MAX = 32 * 1024;
 
 /** Bytes kept free in front of each outgoing segment (allocFramed) for a driver's IPv4 or IPv6 header. */
 export const HEADROOM = 40;
 /** The latest segment from allocFramed whose headroom no driver has claimed yet. */
 let unframed: Uint8Array | null = null;
 
-/** `n` bytes of the current slab, not cleared (the caller writes or clears every one). */
-function carve(n: number, front: number): Uint8Array {
-  if (slabOff + front + n > SLAB) {
-    slab = newSlab();
-    slabOff = 0;
-  }
-  const b = new Uint8Array(slab.buffer, slabOff + front, n);
-  slabOff = (slabOff + front + n + 7) & ~7;
-  return b;
-}
-
 /** `n` fresh zero bytes. */
 export function allocBytes(n: number): Uint8Array {
-  if (n > SLAB >>> 3) return new Uint8Array(n);
-  return carve(n, 0).fill(0);
+  if (n > CARVE_MAX) return new Uint8Array(n);
+  return dataSlabs.carve(n, 0).fill(0);
 }
 
 /**
@@ -166,8 +184,8 @@ export function allocBytes(n: number): Uint8Array {
  * this segment from poll() can put its IP header there (framed()) instead of copying the segment.
  */
 export function allocFramed(n: number): Uint8Array {
-  if (n > SLAB >>> 3) return new Uint8Array(n);
-  const b = carve(n, HEADROOM);
+  if (n > CARVE_MAX) return new Uint8Array(n);
+  const b = segmentSlabs.carve(n, HEADROOM);
   unframed = b;
   return b;
 }
@@ -186,7 +204,7 @@ export function framed(seg: Uint8Array, front: number): Uint8Array | null {
 /** A copy of src[from..to) in fresh bytes. */
 export function copyBytes(src: Uint8Array, from: number, to: number): Uint8Array {
   const n = to - from;
-  const b = n > SLAB >>> 3 ? new Uint8Array(n) : carve(n, 0);
+  const b = n > CARVE_MAX ? new Uint8Array(n) : dataSlabs.carve(n, 0);
   b.set(src.subarray(from, to));
   return b;
 }
