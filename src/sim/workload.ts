@@ -45,9 +45,9 @@ const HEADER = 8;
 /**
  * Seeded random payload, handed out one block at a time; a block is never changed once handed out. The first
  * POOL bytes are freshly generated; after that each block is a window of them at a random offset (the pool
- * wraps around). Generating every byte of a 100 Mbit/s run took a sixth of its time; windows keep each
- * 64 KiB block random and different from its neighbours, so a byte delivered at the wrong offset still
- * differs from the one written there (unless two windows line up exactly, about once in POOL).
+ * wraps around). Generating every byte of a 100 Mbit/s run took a sixth of its time. Bytes delivered at a
+ * wrong offset still differ from those written there: within a block they come from another place of the
+ * pool, and two blocks line up at a given shift about once in POOL.
  */
 export class PayloadSource {
   private block: Uint8Array = new Uint8Array(0);

@@ -118,6 +118,35 @@ describe('workload building blocks', () => {
     assert.notDeepEqual(take(new PayloadSource(new Rng(10)), [100]), x.slice(0, 100));
   });
 
+  it('PayloadSource: after 1 MiB of fresh bytes, blocks are windows of them; a shifted stream still differs', () => {
+    const src = new PayloadSource(new Rng(4));
+    const blocks: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) {
+      const b = src.peek(65_536);
+      assert.equal(b.length, 65_536);
+      blocks.push(b);
+      src.consume(b.length);
+    }
+    const fresh = Buffer.concat(blocks.slice(0, 16));
+    const ring = Buffer.concat([fresh, fresh]);
+    for (const b of blocks.slice(16)) {
+      assert.ok(ring.indexOf(Buffer.from(b.subarray(0, 64))) >= 0, 'a window of the first 1 MiB');
+    }
+    // Bytes delivered at a wrong offset (by a byte, a segment, a block, the pool) differ from those written.
+    const stream = Buffer.concat(blocks);
+    for (const d of [1, 8, 1448, 65_536 - 1448, 65_536, 1_048_576]) {
+      let same = 0;
+      for (let o = 0; o + d + 32 <= stream.length; o += 997)
+        if (stream.compare(stream, o + d, o + d + 32, o, o + 32) === 0) same++;
+      assert.equal(same, 0, `shift ${d}`);
+    }
+    const again = new PayloadSource(new Rng(4));
+    for (let i = 0; i < 40; i++) {
+      assert.deepEqual(again.peek(65_536), blocks[i]);
+      again.consume(65_536);
+    }
+  });
+
   it('ByteChannel checks order and content across different chunkings', () => {
     const payload = new Rng(3).fill(new Uint8Array(10_000));
     const c = new ByteChannel();

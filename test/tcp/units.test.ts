@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Reassembly } from '../../src/tcp/reassembly.ts';
 import { EVER_RETRANS, LOST, RETRANS, SACKED, Scoreboard } from '../../src/tcp/scoreboard.ts';
+import { allocBytes, allocFramed, framed, HEADROOM } from '../../src/tcp/segment.ts';
 import { SendBuffer } from '../../src/tcp/send-buffer.ts';
 import { seqDiff, seqGt, seqLt } from '../../src/tcp/seq.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -56,6 +57,24 @@ test('send buffer: bounded, copies across blocks, releases acknowledged bytes, k
   assert.deepEqual(out, data.subarray(45_000, 65_000));
   assert.equal(sb.recordEnd(45_000), 70_000);
   assert.equal(sb.recordEnd(70_000), Number.POSITIVE_INFINITY);
+});
+
+test('outgoing segments leave headroom a driver can claim once, for the latest segment only', () => {
+  const a = allocFramed(100);
+  const b = allocFramed(60);
+  assert.equal(framed(a, 20), null, 'not the latest segment');
+  const p = framed(b, 20)!;
+  assert.equal(p.length, 80);
+  assert.equal(p.buffer, b.buffer);
+  assert.equal(p.byteOffset + 20, b.byteOffset);
+  assert.equal(framed(b, 20), null, 'claimed already');
+  const c = allocFramed(10);
+  assert.equal(framed(c, HEADROOM + 1), null, 'more than the headroom');
+  assert.equal(framed(c, HEADROOM)!.length, HEADROOM + 10);
+  // Carves never overlap, headroom included; fresh bytes from allocBytes are zero.
+  const d = allocFramed(8);
+  assert.ok(d.byteOffset - HEADROOM >= c.byteOffset + c.length || d.buffer !== c.buffer);
+  assert.deepEqual(allocBytes(64), new Uint8Array(64));
 });
 
 test('scoreboard: SACK marks, IsLost frontier, pipe counters, NextSeg order, RTO go-back-N', () => {

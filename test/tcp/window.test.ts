@@ -142,3 +142,31 @@ test('a hostile peer cannot make the receiver hold more out-of-order data than i
   net.run(net.now + 5 * SECOND);
   assert.deepEqual(Buffer.from(sink.bytes()), Buffer.from(data));
 });
+
+test('a blocked writer is woken once a third of the send buffer is free, not on every ACK', () => {
+  const net = new Net({ seed: 31, ab: { delay: 5 * MS, rate: 10_000_000 }, configA: { sndBuf: 300_000 } });
+  let got = 0;
+  net.b.listen(80, (c) => {
+    c.onData = (d) => {
+      got += d.length;
+    };
+  });
+  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  const data = pattern(3_000_000, 3);
+  let written = 0;
+  const wakes: number[] = [];
+  const fill = () => {
+    written += client.write(data.subarray(written));
+  };
+  client.onEstablished = fill;
+  client.onWritable = () => {
+    // What is still queued when the writer is woken: at most two thirds of the buffer.
+    wakes.push(client.info().sndBufUsed);
+    fill();
+  };
+  net.run(20 * SECOND, () => got === data.length);
+  assert.equal(got, data.length);
+  // Each wake-up refills at least a third of the buffer: at most (3 MB − 300 kB) / 100 kB + 1 of them.
+  assert.ok(wakes.length >= 2 && wakes.length <= 28, `${wakes.length} wake-ups for 3 MB through 300 kB`);
+  for (const used of wakes) assert.ok(used <= 200_000, `woken with ${used} bytes still queued`);
+});
