@@ -203,8 +203,11 @@ def main():
         p.add_argument("--cc", default="")
     args = ap.parse_args()
     proto = socket.IPPROTO_TCP if args.tcp else IPPROTO_MPTCP
+    # IPv6 when an address given is IPv6.
+    v6 = ":" in (args.bind or "") or ":" in getattr(args, "host", "")
+    family = socket.AF_INET6 if v6 else socket.AF_INET
     if args.mode == "server":
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+        ls = socket.socket(family, socket.SOCK_STREAM, proto)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         set_cc(ls, args.cc)
         ls.bind((args.bind or "0.0.0.0", args.port))
@@ -213,14 +216,14 @@ def main():
         sock, peer = ls.accept()
         # The listener stays open: the peer's MP_JOIN SYNs arrive through it.
     else:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+        sock = socket.socket(family, socket.SOCK_STREAM, proto)
         set_cc(sock, args.cc)
         if args.bind:
             sock.bind((args.bind, 0))
         sock.connect((args.host, args.port))
         peer = sock.getpeername()
     t0 = time.monotonic()
-    emit(event="connected", peer=f"{peer[0]}:{peer[1]}", local="%s:%d" % sock.getsockname()[:2],
+    emit(event="connected", peer="%s:%d" % peer[:2], local="%s:%d" % sock.getsockname()[:2],
          mptcp=is_mptcp(sock))
     run(sock, args, t0)
     return 0

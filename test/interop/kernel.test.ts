@@ -32,7 +32,16 @@ import {
   snapshot,
   tshark,
 } from './harness/checks.ts';
-import { confirmedFullmesh, type OurStack, ourStack, Session, sleep, until, within } from './harness/ours.ts';
+import {
+  bracket,
+  confirmedFullmesh,
+  type OurStack,
+  ourStack,
+  Session,
+  sleep,
+  until,
+  within,
+} from './harness/ours.ts';
 import { KernelPeer, type PeerDone } from './harness/peer.ts';
 import {
   CLIENT_TUN,
@@ -132,7 +141,9 @@ async function interop(name: string, body: (mon: { cli: PmMonitor; srv: PmMonito
 
 /** Established subflows from our events, as "ours>theirs" endpoint pairs. */
 function establishedPairs(s: Session): string[] {
-  return s.events.flatMap((e) => (e.type === 'sub_established' ? [`${e.local}>${e.remote}`] : [])).sort();
+  return s.events
+    .flatMap((e) => (e.type === 'sub_established' ? [`${bracket(e.local)}>${bracket(e.remote)}`] : []))
+    .sort();
 }
 
 /** Our client on mptun0 connected to a kernel server at 10.1.1.1:port. */
@@ -592,6 +603,37 @@ describe('kernel interop over TUN', { skip: SKIP ?? false }, () => {
         subflows: establishedPairs(session),
         allow: ['MPTcpExtMPFastcloseTx', 'MPTcpExtMPRstTx'],
       };
+    });
+  });
+
+  test('IPv6 framing: our client → a kernel server on the TUN link itself, 5 MB each way', async () => {
+    await interop('ipv6', async () => {
+      // The test bed turns IPv6 off; on the TUN link only: the kernel in mpt-cli owns fd00:9::1, we fd00:9::2.
+      tb.exec('mpt-cli', [
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.all.disable_ipv6=0',
+        `net.ipv6.conf.${CLIENT_TUN}.disable_ipv6=0`,
+      ]);
+      tb.ip('mpt-cli', 'addr', 'add', 'fd00:9::1/64', 'dev', CLIENT_TUN, 'nodad');
+      const peer = KernelPeer.server(tb, 'mpt-cli', { port: 45116, send: 5 * MB, bind: '::' });
+      await peer.listening();
+      const stack = ourStack({ device: CLIENT_TUN, netns: 'mpt-cli', addresses: ['fd00:9::2'], seed: 116 });
+      open.push(stack);
+      const conn = stack.endpoint.connect(stack.driver.now(), {
+        local: 'fd00:9::2',
+        remote: 'fd00:9::1',
+        remotePort: 45116,
+      });
+      const session = new Session(conn, stack.driver, 5 * MB);
+      stack.driver.wake();
+      const done = await peer.done(30_000);
+      await within(session.closed, 10_000, 'our connection to close');
+      assert.ok(!conn.fallback, 'MPTCP over IPv6');
+      assertPeerIntact(done, 5 * MB, 'IPv6 upload');
+      assertIntact(session, 5 * MB, 'IPv6 download');
+      assert.equal(stack.driver.stats.badIp, 0);
+      return { stack, session, subflows: establishedPairs(session) };
     });
   });
 

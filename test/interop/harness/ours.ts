@@ -191,13 +191,23 @@ export class Session {
   subflowBytes(): Map<string, { sent: number; received: number; id: number }> {
     const m = new Map<string, { sent: number; received: number; id: number }>();
     for (const s of this.conn.listSubflows())
-      m.set(`${s.local.address}:${s.local.port}>${s.remote.address}:${s.remote.port}`, {
-        sent: s.bytesSent,
-        received: s.bytesReceived,
-        id: s.id,
-      });
+      m.set(
+        `${bracket(`${s.local.address}:${s.local.port}`)}>${bracket(`${s.remote.address}:${s.remote.port}`)}`,
+        {
+          sent: s.bytesSent,
+          received: s.bytesReceived,
+          id: s.id,
+        },
+      );
     return m;
   }
+}
+
+/** "addr:port" as inspect and the kernel write it: IPv6 addresses in brackets. */
+export function bracket(endpoint: string): string {
+  const i = endpoint.lastIndexOf(':');
+  const addr = endpoint.slice(0, i);
+  return addr.includes(':') ? `[${addr}]${endpoint.slice(i)}` : endpoint;
 }
 
 /** Resolves when `pred` holds (checked every 20 ms), rejects after `ms` with `what`. */
