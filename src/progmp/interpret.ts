@@ -74,6 +74,8 @@ const PKT_OF_ELEM: readonly Ev[] = [
 
 /** A consumer's loop under the plan: the list, the fused predicates, the steps per root element. */
 interface Scan {
+  /** The list looped over: SUBFLOWS or a queue (read directly), else evaluated by `root`. */
+  fixed: ListVal | null;
   root: Ev;
   /** The predicates of an unbuilt VAR (one closure per VAR, so its call sites see one target), or null. */
   own: Ev | null;
@@ -308,12 +310,12 @@ class Builder {
       case Op.Foreach: {
         const scan = this.scan(s.a!, 'foreach', null);
         if (scan !== null) {
-          const { root, own, extra, stores, mult } = scan;
+          const { fixed, root, own, extra, stores, mult } = scan;
           const body = this.block(s.body!);
           const n = s.n;
           return () => {
             fr.steps++;
-            const l = root(null) as ListVal;
+            const l = fixed ?? (root(null) as ListVal);
             fr.charge(mult * l.bound);
             const { items, off, len } = l;
             for (let k = 0; k < len; k++) {
@@ -594,9 +596,12 @@ class Builder {
     const lazy = base.op === Op.Local ? this.lazy.get(base.n) : undefined;
     if (lazy === undefined && inline.length === 0) return null;
     const sb = this.sb;
-    const root: Ev = lazy !== undefined ? () => sb : this.expr(base);
+    const fixed =
+      lazy !== undefined || base.op === Op.Subflows ? sb : base.op === Op.Queue ? this.qs[base.n]! : null;
+    const root: Ev = fixed !== null ? () => fixed : this.expr(base);
     const [extra, stores] = this.tests(inline);
     return {
+      fixed,
       root,
       own: lazy?.own ?? null,
       extra,
@@ -645,10 +650,10 @@ class Builder {
 
   /** EMPTY, !EMPTY, COUNT or TOP of a scanned list. */
   private scanned(sc: Scan, kind: 'empty' | 'nonempty' | 'count' | 'top'): Ev {
-    const { root, own, extra, stores, mult } = sc;
+    const { fixed, root, own, extra, stores, mult } = sc;
     const { fr, f } = this;
     return (e) => {
-      const l = root(e) as ListVal;
+      const l = fixed ?? (root(e) as ListVal);
       if (mult > 0) fr.charge(mult * l.bound);
       const { items, off, len } = l;
       let n = 0;
@@ -666,10 +671,10 @@ class Builder {
 
   /** GET(i) of a scanned list (the list, not built, is "evaluated" before the index). */
   private scannedGet(sc: Scan, index: Ev): Ev {
-    const { root, own, extra, stores } = sc;
+    const { fixed, root, own, extra, stores } = sc;
     const f = this.f;
     return (e) => {
-      const l = root(e) as ListVal;
+      const l = fixed ?? (root(e) as ListVal);
       const i = index(e) as number | null;
       if (i === null) return null;
       const { items, off, len } = l;
@@ -687,14 +692,14 @@ class Builder {
 
   /** FILTER, MIN, MAX or SUM over a scanned list. */
   private scannedLambda(sc: Scan, x: X): Ev {
-    const { root, own, extra, stores, mult } = sc;
+    const { fixed, root, own, extra, stores, mult } = sc;
     const [body, store] = this.lambda(x);
     const { fr, f } = this;
     const slot = x.n;
     const op = x.op;
     const dst = op === Op.Filter ? this.sites[x.site]! : null;
     return (e) => {
-      const l = root(e) as ListVal;
+      const l = fixed ?? (root(e) as ListVal);
       const bound = l.bound;
       fr.charge(mult * bound);
       const { items, off, len } = l;
