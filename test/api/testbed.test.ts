@@ -1,0 +1,131 @@
+/**
+ * Acceptance on ../shared/testbed (2 × 100 Mbit/s, 10 ms each way): `mptcp-ts client` in mpt-cli against
+ * `mptcp-ts server` in mpt-srv over the UDP transport. Runs as root (as in CI); skips with the reason otherwise.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Bed, collect, skipReason } from './testbed/bed.ts';
+
+const BIN = new URL('../../bin/mptcp-ts', import.meta.url).pathname;
+const NODE = process.execPath;
+const skip = skipReason() ?? false;
+const PORT = 45_201;
+/** An Ethernet frame of a full segment: 14 + 20 (IP) + 8 (UDP) + 12 (TCP-in-UDP) + the MSS (1460). */
+const FRAME = 1514;
+const MSS = 1460;
+/** Payload of a full data segment: MSS less timestamps (12) and a DSS with 64-bit DSN and data ACK (28). */
+const PAYLOAD = MSS - 12 - 28;
+
+let bed: Bed | null = null;
+
+before(async () => {
+  if (skip) return;
+  bed = await Bed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
+});
+
+after(() => bed?.release());
+
+interface Interval {
+  from: number;
+  t: number;
+  mbps: number;
+  subflows: { id: number; local: string; mbps: number; up: boolean }[];
+}
+
+async function runTest(seconds: number, during?: (ms: number) => void) {
+  const server = bed!.spawn('mpt-srv', [
+    NODE,
+    BIN,
+    'server',
+    '--port',
+    String(PORT),
+    '--addresses',
+    '10.1.1.1',
+    '--once',
+    '--json',
+  ]);
+  const serverOut = collect(server);
+  await new Promise((r) => setTimeout(r, 1500));
+  const client = bed!.spawn('mpt-cli', [
+    NODE,
+    BIN,
+    'client',
+    '10.1.1.1',
+    '--port',
+    String(PORT),
+    '--local',
+    '10.0.1.1,10.0.2.1',
+    '--time',
+    String(seconds),
+    '--json',
+  ]);
+  const clientOut = collect(client);
+  const t0 = Date.now();
+  const timer = during ? setInterval(() => during(Date.now() - t0), 100) : null;
+  const c = await clientOut;
+  if (timer) clearInterval(timer);
+  const s = await serverOut;
+  assert.equal(c.code, 0, `client: ${c.stderr}`);
+  assert.equal(s.code, 0, `server: ${s.stderr}`);
+  return { client: JSON.parse(c.stdout), server: JSON.parse(s.stdout.trim().split('\n').at(-1)!) };
+}
+
+const onPath = (iv: Interval, k: number) =>
+  iv.subflows.filter((f) => f.local === `10.0.${k}.1`).reduce((a, f) => a + f.mbps, 0);
+
+test('30 s over 2 × 100 Mbit/s: at least 90 % of the summed payload capacity, pattern verified', {
+  skip,
+  timeout: 600_000,
+}, async () => {
+  const r = await runTest(30);
+  const capacity = (2 * 100 * PAYLOAD) / FRAME;
+  const goodput = r.server.goodputMbps as number;
+  console.log(
+    `testbed goodput ${goodput} Mbit/s of ${capacity.toFixed(1)} Mbit/s payload capacity (${((100 * goodput) / capacity).toFixed(1)} %); client ${r.client.goodputMbps} Mbit/s; subflows ${JSON.stringify(r.client.subflows)}`,
+  );
+  assert.equal(r.server.integrity, true);
+  assert.equal(r.client.subflows.length, 2);
+  assert.ok(goodput >= 0.9 * capacity, `goodput ${goodput} Mbit/s < 90 % of ${capacity.toFixed(1)}`);
+});
+
+test('set-link 1 down then up: the timeline shows the move to path 2 and the return', {
+  skip,
+  timeout: 600_000,
+}, async () => {
+  let state = 0;
+  const r = await runTest(30, (ms) => {
+    if (state === 0 && ms > 9000) {
+      state = 1;
+      bed!.setLink(1, 'down');
+    } else if (state === 1 && ms > 19_000) {
+      state = 2;
+      bed!.setLink(1, 'up');
+    }
+  });
+  assert.equal(r.server.integrity, true);
+  const iv = r.client.intervals as Interval[];
+  for (const x of iv)
+    console.log(
+      `  ${x.from.toFixed(1)}-${x.t.toFixed(1)} s: path 1 ${onPath(x, 1).toFixed(1)}, path 2 ${onPath(x, 2).toFixed(1)}, total ${x.mbps.toFixed(1)} Mbit/s`,
+    );
+  const within = (a: number, b: number) => iv.filter((x) => x.from >= a && x.t <= b);
+  const before = within(2, 8);
+  const cut = within(11, 17);
+  const back = within(24, 29);
+  assert.ok(
+    before.every((x) => onPath(x, 1) > 30 && onPath(x, 2) > 30),
+    'both paths carry data before the cut',
+  );
+  assert.ok(
+    cut.every((x) => onPath(x, 1) < 1),
+    'nothing on path 1 while it is cut',
+  );
+  assert.ok(
+    cut.every((x) => onPath(x, 2) > 60),
+    'path 2 carries the transfer during the cut',
+  );
+  assert.ok(
+    back.some((x) => onPath(x, 1) > 30),
+    'path 1 carries data again after it returns',
+  );
+});
