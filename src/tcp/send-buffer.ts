@@ -9,7 +9,8 @@
 const BLOCK_SHIFT = 14;
 const BLOCK = 1 << BLOCK_SHIFT;
 const BLOCK_MASK = BLOCK - 1;
-const FREE_LIST_MAX = 16;
+/** Spare blocks kept while the buffer is idle (empty). */
+const FREE_LIST_IDLE = 16;
 const RELEASED = new Uint8Array(0);
 
 /** A block's bytes are only ever read where they were written first, so it need not be zero-filled. */
@@ -100,13 +101,16 @@ export class SendBuffer {
     while (this.startOff - this.base >= BLOCK) {
       const b = this.blocks[this.head]!;
       this.blocks[this.head++] = RELEASED;
-      if (this.spare.length < FREE_LIST_MAX) this.spare.push(b);
+      // A busy writer refills a third of the buffer at a time (see TcpConnection's wake-up): keep that many
+      // blocks for it instead of making new ones.
+      if (this.spare.length < Math.max(FREE_LIST_IDLE, this.capacity / 3 / BLOCK + 1)) this.spare.push(b);
       this.base += BLOCK;
     }
     if (this.head > 64) {
       this.blocks = this.blocks.slice(this.head);
       this.head = 0;
     }
+    if (off === this.endOff && this.spare.length > FREE_LIST_IDLE) this.spare.length = FREE_LIST_IDLE;
     const m = this.marks;
     while (this.markHead < m.length && m[this.markHead]! <= off) this.markHead++;
     if (this.markHead > 256) {
