@@ -20,8 +20,8 @@ import type { MultipathOptions, PathManagerSpec } from './options.ts';
 
 /** How long a host with no users keeps its transport open, for the peer's last retransmissions. */
 const LINGER_MS = 2000;
-/** The largest MSS chosen from an interface MTU (loopback's is 64 KiB; bigger segments gain little more). */
-export const MAX_AUTO_MSS = 16384;
+/** The largest MSS an IPv4 datagram can carry in this layout (65 535 less IP, UDP and TCP-in-UDP headers). */
+export const MAX_AUTO_MSS = 65_495;
 const DEFAULT_KEEPALIVE_IDLE = 15 * SECOND;
 
 /** An MSS that fits the smallest MTU behind `addresses` without IP fragmentation (IP and TCP-in-UDP headers). */

@@ -149,7 +149,7 @@ export class MptcpSocket extends Duplex {
       this.release();
       return;
     }
-    const conn = stack.driver.run(() =>
+    const conn: MptcpConnection = stack.driver.run(() =>
       stack.endpoint.connect(stack.driver.now(), {
         local: locals[0]!,
         localPort,
@@ -159,6 +159,8 @@ export class MptcpSocket extends Duplex {
       }),
     );
     this.attach(stack, conn);
+    // The engine announced the connection inside connect(), before the socket listened for its events.
+    this.emit('mptcp', { type: 'created', token: conn.localToken } satisfies MptcpEvent);
   }
 
   /** @internal A server hands over a connection it accepted (already established). */
@@ -243,7 +245,7 @@ export class MptcpSocket extends Duplex {
   private flushWrite(): void {
     const w = this.pendingWrite;
     const conn = this.conn;
-    if (w === null || conn === null || this.connecting) return;
+    if (w === null || conn === null || this.connecting || this.destroyed) return;
     if (conn.isClosed()) return;
     this.host!.driver.run(() => {
       while (w.offset < w.chunk.length) {
@@ -261,6 +263,8 @@ export class MptcpSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.stopTimers();
+    // A write the engine had not taken yet is dropped, as net.Socket drops what the kernel has not taken.
+    this.pendingWrite = null;
     const conn = this.conn;
     if (conn !== null && !conn.isClosed()) {
       // Like closing a kernel socket (which is what net.Socket.destroy does, error or not): DATA_FIN after
