@@ -62,6 +62,8 @@ const BULK = 100 * MB;
 let tb: Testbed;
 let captures: string;
 let failed = false;
+/** Tests marked todo (known findings): their failures keep no captures around. */
+const TODO_TESTS = new Set(['eager-join', 'fallback-server']);
 /** Our stacks of the running test, closed by interop() whatever happens. */
 const open: OurStack[] = [];
 
@@ -92,7 +94,7 @@ async function interop(name: string, body: (mon: { cli: PmMonitor; srv: PmMonito
   try {
     outcome = await body(mon);
   } catch (e) {
-    failed = true;
+    if (!TODO_TESTS.has(name)) failed = true;
     throw e;
   } finally {
     for (const [i, s] of open.entries())
@@ -135,7 +137,7 @@ async function interop(name: string, body: (mon: { cli: PmMonitor; srv: PmMonito
       assert.equal(c.fallback, outcome.session.conn.fallback, 'inspect agrees on fallback');
     }
   }
-  if (problems.length) failed = true;
+  if (problems.length && !TODO_TESTS.has(name)) failed = true;
   assert.deepEqual(problems, [], `${name}: capture in ${file}`);
 }
 
@@ -223,7 +225,7 @@ function assertAllCarry(s: Session, dir: 'sent' | 'received', total: number, sha
     assert.ok(b >= total * share, `a subflow carried only ${b} of ${total} bytes (${bytes})`);
 }
 
-describe('kernel interop over TUN', { skip: SKIP ?? false }, () => {
+describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 600_000 }, () => {
   before(() => {
     captures = mkdtempSync(join(tmpdir(), 'mptcp-ts-interop-'));
     tb = Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '5', '--pm', 'none']);
@@ -579,12 +581,8 @@ describe('kernel interop over TUN', { skip: SKIP ?? false }, () => {
     });
   });
 
-  const fastcloseOnRst =
-    'Linux sends MP_FASTCLOSE (and MP_TCPRST) on a RST; src/tcp/connection.ts handles an acceptable RST before ' +
-    'the MPTCP hook sees its options, so the connection never learns of the fast close and fullmesh rejoins';
-  test('MP_FASTCLOSE kernel → us: a SO_LINGER 0 close resets our connection', {
-    todo: fastcloseOnRst,
-  }, async () => {
+  // Linux sends MP_FASTCLOSE with MP_TCPRST on a RST (RFC 8684 §3.5 option R).
+  test('MP_FASTCLOSE kernel → us: a SO_LINGER 0 close (RST + MP_FASTCLOSE) closes our connection', async () => {
     await interop('kernel-fastclose', async () => {
       const before = tb.counters('mpt-srv');
       const peer = KernelPeer.server(tb, 'mpt-srv', { port: 45113, abortAfter: 3 * MB });
