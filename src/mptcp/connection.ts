@@ -296,6 +296,16 @@ export class MptcpConnection {
     return this.subflows.filter((s) => s.phase !== 'closed');
   }
 
+  /**
+   * Subflows that keep the connection alive: not closed, and not a join the peer is still opening (it may
+   * never complete, and it cannot carry the connection by itself).
+   */
+  private holdingSubflows(): number {
+    let n = 0;
+    for (const s of this.subflows) if (s.phase !== 'closed' && (s.initiator || s.phase !== 'connecting')) n++;
+    return n;
+  }
+
   /** Creates the subflow object for a new TCP connection (ours or the peer's). */
   newSubflow(kind: SubflowKind, initiator: boolean): Subflow {
     const sf = new Subflow(this, this.nextSubflowId++, kind, initiator);
@@ -697,7 +707,7 @@ export class MptcpConnection {
       reason: why,
     });
     if (this.state === 'closed') return;
-    const live = this.liveSubflows().length;
+    const live = this.holdingSubflows();
     if (live === 0) {
       // The last subflow is gone: a clean end after the DATA_FIN exchange (or plain TCP's FIN exchange).
       const clean = this.fallback
@@ -710,7 +720,7 @@ export class MptcpConnection {
     }
     this.pm.subflowClosed?.(this, sf, why);
     // Nothing left and nothing the path manager will retry: the connection is over.
-    if (this.liveSubflows().length === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
+    if (this.holdingSubflows() === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
     else this.kick();
   }
 
@@ -973,12 +983,16 @@ export class MptcpConnection {
     return this.reasm.expected + (this.remoteFinDone ? 1 : 0);
   }
 
+  /** Our DATA_FIN is the next thing to send: the stream ended, all data went out, the peer has not acked it. */
+  private finPending(): boolean {
+    return (
+      this.localFinAt !== null && !this.localFinAcked && this.send.bytesInQ === 0 && this.send.rq.size === 0
+    );
+  }
+
   private dataFinDue(): boolean {
     return (
-      this.localFinAt !== null &&
-      !this.localFinAcked &&
-      this.send.bytesInQ === 0 &&
-      this.send.rq.size === 0 &&
+      this.finPending() &&
       (this.localFinSentAt < 0 || this.host.now - this.localFinSentAt >= this.finRetransmitInterval())
     );
   }
@@ -1646,7 +1660,8 @@ export class MptcpConnection {
         sf.ack3SentAt >= 0
       )
         min(sf.ack3SentAt + Math.max(200 * MS, 2 * sf.tcp.info().srtt));
-    if (this.localFinAt !== null && !this.localFinAcked && this.localFinSentAt >= 0)
+    // Only while nothing else is queued: queued data or reinjections carry the DATA_FIN's turn first.
+    if (this.finPending() && this.localFinSentAt >= 0)
       min(this.localFinSentAt + this.finRetransmitInterval());
     min(this.pm.nextDeadline?.(this) ?? null);
     if (this.hasStaleCandidates()) min(this.host.now + 50 * MS);
@@ -1676,6 +1691,14 @@ export class MptcpConnection {
    */
   checkSubflowHealth(): void {
     for (const sf of this.subflows) {
+      // A join the peer started and abandoned dies quietly in the TCP layer (its half-open state expires).
+      if (
+        sf.phase === 'connecting' &&
+        !sf.initiator &&
+        sf.tcp !== undefined &&
+        sf.tcp.info().state === 'CLOSED'
+      )
+        this.subflowGone(sf, 'the join never completed');
       if (!sf.usable) continue;
       const rto = sf.tcp.info().retransmits;
       if (rto === 0) {

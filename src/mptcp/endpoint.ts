@@ -134,6 +134,11 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
     const sf = tcp.hook as Subflow | null;
     if (!sf) return;
     const conn = sf.conn;
+    if (conn.isClosed()) {
+      // The connection ended while this join was being opened.
+      tcp.abort();
+      return;
+    }
     conn.attach(sf, tcp);
     if (sf.kind === 'initial') {
       this.conns.add(conn);

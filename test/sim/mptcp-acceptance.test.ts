@@ -16,10 +16,10 @@ import { decodeCaptureFile } from '../../src/inspect/packets.ts';
 import type { FlowResult, TimelinePoint } from '../../src/sim/result.ts';
 import { runScenario } from '../../src/sim/runner.ts';
 import { parseScenario, type Scenario } from '../../src/sim/scenario.ts';
-import { Rng } from '../../src/util/rng.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
 import { LinkType } from '../../src/wire/link.ts';
 import { PcapWriter } from '../../src/wire/pcap.ts';
+import { chaosScenario } from './chaos.ts';
 
 const TSHARK = '/usr/bin/tshark';
 
@@ -181,59 +181,8 @@ describe('acceptance (issue 4)', () => {
     const failures: string[] = [];
     let bytes = 0;
     for (let seed = 1; seed <= 200; seed++) {
-      const rng = new Rng(seed * 7919);
-      const paths = 2 + rng.int(2);
-      const size = 500_000 + rng.int(3_500_001);
-      const links: Record<string, unknown> = {};
-      const pathSpec: Record<string, string[]> = {};
-      const timeline: unknown[] = [];
-      for (let k = 1; k <= paths; k++) {
-        links[`l${k}`] = {
-          rate: `${5 + rng.int(46)}Mbps`,
-          delay: `${2 + rng.int(60)}ms`,
-          queue: `${20 + rng.int(80)}ms`,
-          loss: `${(rng.float() * 5).toFixed(2)}%`,
-          reorder: `${(rng.float() * 3).toFixed(2)}%`,
-          duplicate: `${(rng.float() * 3).toFixed(2)}%`,
-        };
-        pathSpec[`p${k}`] = [`l${k}`];
-        // Each path but one may fail for a while, silently (link) or visibly (interface).
-        if (k > 1 || rng.chance(0.3)) {
-          const at = rng.int(3000);
-          const len = 200 + rng.int(4000);
-          if (rng.chance(0.5)) {
-            timeline.push({ at: `${at}ms`, link: `l${k}`, set: { up: false } });
-            timeline.push({ at: `${at + len}ms`, link: `l${k}`, set: { up: true } });
-          } else {
-            timeline.push({ at: `${at}ms`, path: `p${k}`, set: { interface: 'down' } });
-            timeline.push({ at: `${at + len}ms`, path: `p${k}`, set: { interface: 'up' } });
-          }
-        }
-      }
-      timeline.sort(
-        (a, b) =>
-          Number.parseInt((a as { at: string }).at, 10) - Number.parseInt((b as { at: string }).at, 10),
-      );
-      const r = runScenario(
-        parseScenario({
-          name: `chaos-${seed}`,
-          seed,
-          until: '180s',
-          sample: '1s',
-          links,
-          paths: pathSpec,
-          timeline,
-          flows: [
-            {
-              protocol: 'mptcp',
-              paths: Object.keys(pathSpec),
-              direction: rng.chance(0.5) ? 'upload' : 'download',
-              cc: (['lia', 'olia', 'balia', 'cubic'] as const)[rng.int(4)],
-              workload: { bulk: `${size}B` },
-            },
-          ],
-        }),
-      );
+      const { scenario, size } = chaosScenario(seed);
+      const r = runScenario(scenario);
       const f = r.flows[0]!;
       bytes += f.bytesDelivered;
       if (!f.completed || !f.integrity || f.bytesDelivered !== size)
