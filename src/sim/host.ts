@@ -83,6 +83,11 @@ export class SimHost {
   private spins = 0;
   private busy = false;
   private again = false;
+  // The addresses of the last segment sent and their bytes (null: not ours or not valid).
+  private emitSrc = '';
+  private emitDst = '';
+  private emitSrcB: Uint8Array | null = null;
+  private emitDstB: Uint8Array | null = null;
   // Reused header descriptions: only the per-packet fields change.
   private readonly v4: Ipv4Header = {
     version: 4,
@@ -257,14 +262,23 @@ export class SimHost {
 
   /** Frames one segment: IPv4 with TTL 64, DF and an incrementing id, or IPv6 with hop limit 64. */
   private emit(out: OutSegment): void {
-    const src = this.bytesOf(out.src);
-    const dst = this.bytesOf(out.dst);
-    if (
-      !this.own.has(out.src) ||
-      src instanceof DecodeError ||
-      dst instanceof DecodeError ||
-      src.length !== dst.length
-    ) {
+    if (out.src !== this.emitSrc || out.dst !== this.emitDst) {
+      // Segments go out in runs to one peer: check the addresses once per run.
+      const sb = this.bytesOf(out.src);
+      const db = this.bytesOf(out.dst);
+      this.emitSrc = out.src;
+      this.emitDst = out.dst;
+      const ok =
+        this.own.has(out.src) &&
+        sb instanceof Uint8Array &&
+        db instanceof Uint8Array &&
+        sb.length === db.length;
+      this.emitSrcB = ok ? sb : null;
+      this.emitDstB = ok ? db : null;
+    }
+    const src = this.emitSrcB;
+    const dst = this.emitDstB;
+    if (src === null || dst === null) {
       this.stats.badSource++;
       return;
     }

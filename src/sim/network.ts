@@ -20,6 +20,8 @@ import {
   type Packet,
 } from './link.ts';
 
+const EMPTY = new Uint8Array(0);
+
 /** Misuse of the Network: unknown or duplicate names, addresses claimed twice. */
 export class NetworkConfigError extends Error {
   override name = 'NetworkConfigError';
@@ -200,11 +202,20 @@ export class Network {
     }
   }
 
-  /** Calls `fn` for every packet sent into any path, when it enters. */
+  /**
+   * Calls `fn` for every packet sent into any path, when it enters. The event object is reused from one call
+   * to the next (one allocation per tap, not per packet): keep its fields, not the object.
+   */
   tap(fn: (e: TapEvent) => void): void {
-    this.sendObservers.push((p, path, direction, time) =>
-      fn({ path: path.name, direction, packet: p.bytes, ipHeaderLength: p.ipHeaderLength, time }),
-    );
+    const e: TapEvent = { path: '', direction: 'up', packet: EMPTY, ipHeaderLength: 0, time: 0 };
+    this.sendObservers.push((p, path, direction, time) => {
+      e.path = path.name;
+      e.direction = direction;
+      e.packet = p.bytes;
+      e.ipHeaderLength = p.ipHeaderLength;
+      e.time = time;
+      fn(e);
+    });
   }
 
   /** Snapshot of a link's per-direction counters. */

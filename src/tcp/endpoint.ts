@@ -90,6 +90,12 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
   private active: TcpConnection[] = [];
   private activeHead = 0;
   private readonly parsed = new ParsedSegment();
+  // The addresses of the last segment received, their bytes and their pseudo-header sum (-1: unusable).
+  private lastSrc = '';
+  private lastDst = '';
+  private lastSrcB: Uint8Array | null = null;
+  private lastDstB: Uint8Array | null = null;
+  private lastPseudo = -1;
   private challengeSecond = -1;
   private challengeCount = 0;
 
@@ -159,21 +165,25 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
       c.DropMalformed++;
       return;
     }
-    const srcB = this.addressBytes(src);
-    const dstB = this.addressBytes(dst);
-    if (srcB === null || dstB === null || srcB.length !== dstB.length) {
+    if (src !== this.lastSrc || dst !== this.lastDst) {
+      // Segments come in runs from one peer: look the addresses up once per run.
+      const sb = this.addressBytes(src);
+      const db = this.addressBytes(dst);
+      this.lastSrc = src;
+      this.lastDst = dst;
+      this.lastSrcB = sb;
+      this.lastDstB = db;
+      this.lastPseudo =
+        sb === null || db === null || sb.length !== db.length ? -1 : pseudoHeaderSum(sb, db, IPPROTO_TCP, 0);
+    }
+    const srcB = this.lastSrcB;
+    const dstB = this.lastDstB;
+    if (srcB === null || dstB === null || this.lastPseudo < 0) {
       c.InErrs++;
       c.DropBadAddress++;
       return;
     }
-    if (
-      segmentChecksum(
-        pseudoHeaderSum(srcB, dstB, IPPROTO_TCP, segment.length),
-        segment,
-        0,
-        segment.length,
-      ) !== 0
-    ) {
+    if (segmentChecksum(this.lastPseudo + segment.length, segment, 0, segment.length) !== 0) {
       c.InErrs++;
       c.InCsumErrors++;
       return;
