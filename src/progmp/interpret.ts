@@ -197,12 +197,17 @@ class Builder {
     const [useQ, useQU, useRQ] = uses.queues;
     const useSb = uses.subflows;
     const useNow = uses.now;
+    const useRandom = uses.random;
+    const useRegs = uses.regs;
     return (rt) => (state) => {
-      fr.rt = rt;
-      fr.out = rt.out;
-      fr.budget = rt.budget;
-      fr.state = state;
-      fr.regs = state.registers;
+      // The frame is the program's; the instance changes only when several connections run it.
+      if (fr.rt !== rt) {
+        fr.rt = rt;
+        fr.out = rt.out;
+        fr.budget = rt.budget;
+      }
+      if (useRandom) fr.state = state;
+      if (useRegs) fr.regs = state.registers;
       if (useSb) {
         const s = state.subflows;
         sb.items = s;
@@ -294,6 +299,23 @@ class Builder {
         };
       }
       case Op.If: {
+        // IF (!RQ.EMPTY), IF (Q.EMPTY) and the like test the queue's length themselves.
+        const neg = s.a!.op === Op.Not;
+        const test = neg ? s.a!.a! : s.a!;
+        const fixed =
+          test.op === Op.Empty && (test.a!.op === Op.Queue || test.a!.op === Op.Subflows)
+            ? test.a!.op === Op.Queue
+              ? this.qs[test.a!.n]!
+              : this.sb
+            : null;
+        if (fixed !== null) {
+          const then = this.block(s.body!);
+          const alt = s.alt === null ? null : this.block(s.alt);
+          return () => {
+            fr.steps++;
+            return (fixed.len === 0) !== neg ? then() : alt !== null && alt();
+          };
+        }
         const c = this.expr(s.a!);
         const then = this.block(s.body!);
         if (s.alt === null)
@@ -534,9 +556,10 @@ class Builder {
       }
       case Op.SentOnAll: {
         const a = this.expr(x.a!);
+        const sb = this.sb;
         return (e) => {
           const p = a(e) as SchedPacket | null;
-          return p === null ? null : sentOnAll(p, fr.state!.subflows);
+          return p === null ? null : sentOnAll(p, sb.items as readonly SchedSubflow[]);
         };
       }
       case Op.Empty:
@@ -697,7 +720,10 @@ class Builder {
     const { fr, f } = this;
     const slot = x.n;
     const op = x.op;
-    const dst = op === Op.Filter ? this.sites[x.site]! : null;
+    const filter = op === Op.Filter;
+    const sum = op === Op.Sum;
+    const max = op === Op.Max;
+    const dst = filter ? this.sites[x.site]! : null;
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
       const bound = l.bound;
@@ -714,18 +740,18 @@ class Builder {
         if (extra !== null && extra(it) !== true) continue;
         if (store) f[slot] = it;
         const v = body(it);
-        if (op === Op.Filter) {
+        if (filter) {
           if (v === true) buf[m++] = it;
         } else if (v !== null) {
           const key = v as number;
-          if (op === Op.Sum) m = (m + key) >>> 0;
-          else if (best === null || (op === Op.Max ? key > bestKey : key < bestKey)) {
+          if (sum) m = (m + key) >>> 0;
+          else if (best === null || (max ? key > bestKey : key < bestKey)) {
             best = it;
             bestKey = key;
           }
         }
       }
-      if (dst === null) return op === Op.Sum ? m : best;
+      if (dst === null) return sum ? m : best;
       dst.off = 0;
       dst.len = m;
       dst.bound = bound;
@@ -757,14 +783,15 @@ class Builder {
         const l = a(e) as number | null;
         const v = b(e) as number | null;
         if (l === null || v === null) return null;
+        // Literal Op numbers: an imported binding may be read through a getter at run time.
         switch (op) {
-          case Op.Add:
+          case 10 /* Add */:
             return (l + v) >>> 0;
-          case Op.Sub:
+          case 11 /* Sub */:
             return (l - v) >>> 0;
-          case Op.Mul:
+          case 12 /* Mul */:
             return Math.imul(l, v) >>> 0;
-          case Op.Div:
+          case 13 /* Div */:
             return v === 0 ? null : Math.floor(l / v);
           default:
             return v === 0 ? null : l % v;
@@ -808,7 +835,7 @@ class Builder {
         const l = a(e) as number | null;
         const v = b(e) as number | null;
         if (l === null || v === null) return null;
-        return op === Op.Lt ? l < v : op === Op.Le ? l <= v : op === Op.Gt ? l > v : l >= v;
+        return op === 15 /* Lt */ ? l < v : op === 16 /* Le */ ? l <= v : op === 17 /* Gt */ ? l > v : l >= v;
       };
     }
     if (r.op === Op.Int) {
