@@ -114,14 +114,16 @@ function mptcpServer(): void {
       process.stdout.write(`server rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB\n`);
   }, 1000);
   server.listen(0, '127.0.0.1', () => process.send!({ port: server.address()!.port }));
+  let cpu0 = process.cpuUsage();
   process.on('message', (m) => {
     if (m === 'start') {
       bytes = 0;
       t0 = performance.now();
+      cpu0 = process.cpuUsage();
       return;
     }
     clearInterval(rss);
-    const cpu = process.cpuUsage();
+    const cpu = process.cpuUsage(cpu0);
     process.send!({
       bytes,
       seconds: (performance.now() - t0) / 1000,
@@ -162,10 +164,15 @@ function mptcpClient(port: number, mss: number | undefined): void {
           `sf${f.id} cwnd ${f.info.cwnd} inflight ${f.info.inFlight} srtt ${(f.info.srtt / 1000).toFixed(1)}ms snd.wnd ${f.info.sndWnd} ca ${f.info.caState} retrans ${f.bytesRetransmitted} sent ${f.bytesSent}\n`,
         );
   }, 1000);
-  process.on('message', () => {
+  let cpu0 = process.cpuUsage();
+  process.on('message', (m) => {
+    if (m === 'start') {
+      cpu0 = process.cpuUsage();
+      return;
+    }
     stop = true;
     clearInterval(rss);
-    const cpu = process.cpuUsage();
+    const cpu = process.cpuUsage(cpu0);
     const subflows = s
       .subflows()
       .map((f) => ({ id: f.id, bytesSent: f.bytesSent, retrans: f.bytesRetransmitted }));
@@ -208,6 +215,7 @@ async function measureMptcp(
   // Past the handshakes and slow start before measuring.
   await sleep(1000);
   srv.send('start');
+  cli.send('start');
   await sleep(seconds * 1000);
   const s = message<Report>(srv, (m) => typeof m === 'object');
   const c = message<{ rss: number; cpu: number }>(
@@ -235,7 +243,8 @@ export async function benchUdp(
     { name: `udp loopback: raw node:dgram ceiling (${size}-byte datagrams)`, value: ceiling, unit: 'Mbit/s' },
     { name: 'udp loopback: MPTCP / raw', value: (100 * goodput) / ceiling, unit: '%' },
     { name: 'udp loopback: subflow MSS', value: m.mss, unit: 'bytes' },
-    { name: 'udp loopback: receiver CPU', value: m.server.cpu / (m.server.seconds + 1), unit: 'cores' },
+    { name: 'udp loopback: receiver CPU', value: m.server.cpu / m.server.seconds, unit: 'cores' },
+    { name: 'udp loopback: sender CPU', value: m.client.cpu / m.server.seconds, unit: 'cores' },
     { name: 'udp loopback: peak RSS, receiver', value: m.server.rss / 2 ** 20, unit: 'MiB' },
     { name: 'udp loopback: peak RSS, sender', value: m.client.rss / 2 ** 20, unit: 'MiB' },
   ];

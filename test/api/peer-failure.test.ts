@@ -92,7 +92,8 @@ test('the peer resets mid-transfer: the other side gets an error and a close', {
   const t0 = performance.now();
   (serverSide as MptcpSocket).resetAndDestroy();
   const r = await within(failure(s, t0), 20_000, 'close after the reset');
-  assert.ok(r.error !== null && ['ECONNRESET', 'ETIMEDOUT'].includes(r.error.code), `error ${r.error?.code}`);
-  assert.ok(r.ms < 2000 + 3000, `closed ${r.ms.toFixed(0)} ms after the reset`);
+  // MP_FASTCLOSE on the reset closes the connection at once (not after the user timeout).
+  assert.equal(r.error?.code, 'ECONNRESET');
+  assert.ok(r.ms < 1500, `closed ${r.ms.toFixed(0)} ms after the reset`);
   server.close();
 });
