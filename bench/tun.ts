@@ -268,6 +268,7 @@ async function benchGoodput(): Promise<BenchResult[]> {
       addresses: locals,
       seed: 300,
       config: { cc: 'cubic' },
+      capture: false,
     });
     progress(`mptcp-ts → kernel for ${GOODPUT_SECONDS} s`);
     let ours: Awaited<ReturnType<typeof os.done>>;

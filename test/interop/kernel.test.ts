@@ -63,7 +63,7 @@ let tb: Testbed;
 let captures: string;
 let failed = false;
 /** Tests marked todo (known findings): their failures keep no captures around. */
-const TODO_TESTS = new Set(['eager-join', 'fallback-server']);
+const TODO_TESTS = new Set(['eager-join', 'fallback-server', 'retransmissions']);
 /** Our stacks of the running test, closed by interop() whatever happens. */
 const open: OurStack[] = [];
 
@@ -303,6 +303,26 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 600_000 }, (
       );
       const refused = session.events.filter((e) => e.type === 'sub_closed' && e.reason !== 'closed');
       assert.deepEqual(refused, [], 'no join refused');
+      return { stack, session, subflows: establishedPairs(session) };
+    });
+  });
+
+  test('upload: each subflow retransmits under 3 % of the bytes it sends (the kernel sender: under 1 % here)', {
+    todo:
+      'after a bottleneck overflow a subflow keeps sending at ~2.4x the path rate for over a second, about half ' +
+      'of it retransmissions, some segments 6 times (2 x 100 Mbit/s, 10 ms: 13 000 drops on one path); see the report',
+  }, async () => {
+    await interop('retransmissions', async () => {
+      const peer = KernelPeer.server(tb, 'mpt-srv', { port: 45117 });
+      await peer.listening();
+      const { stack, session } = ourClient({ seed: 117, port: 45117, send: 40 * MB });
+      const done = await peer.done(90_000);
+      await within(session.closed, 10_000, 'our connection to close');
+      assertPeerIntact(done, 40 * MB, 'upload');
+      for (const s of session.conn.listSubflows()) {
+        const share = s.info.bytesRetrans / Math.max(1, s.info.bytesSent);
+        assert.ok(share < 0.03, `subflow ${s.id} retransmitted ${(100 * share).toFixed(1)} % of its bytes`);
+      }
       return { stack, session, subflows: establishedPairs(session) };
     });
   });

@@ -27,16 +27,18 @@ export function ourStack(o: {
   addresses: string[];
   seed: number;
   config?: Partial<MptcpConfig>;
+  /** Record packets (default true; a benchmark turns it off). */
+  capture?: boolean;
   /** Wraps the endpoint (e.g. to inject forged segments); the driver then carries the wrapper. */
   wrap?: (e: MptcpEndpoint) => SegmentStack;
 }): OurStack {
   const endpoint = new MptcpEndpoint({ rng: new Rng(o.seed), config: o.config });
-  const pcap = new PcapWriter(LinkType.RAW, 262144, { maxBytes: CAPTURE_BYTES });
+  const pcap = new PcapWriter(LinkType.RAW, 262144, { maxBytes: o.capture === false ? 24 : CAPTURE_BYTES });
   const driver = new TunDriver(o.wrap ? o.wrap(endpoint) : endpoint, {
     device: o.device,
     netns: o.netns,
     addresses: o.addresses,
-    pcap,
+    pcap: o.capture === false ? undefined : pcap,
   });
   return { endpoint, driver, pcap, close: () => driver.close() };
 }
