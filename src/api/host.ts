@@ -9,20 +9,19 @@ import { StackDriver } from '../io/driver.ts';
 import { familyOf, mtuOf, systemAddresses } from '../io/interfaces.ts';
 import type { Transport } from '../io/transport.ts';
 import { createTransport } from '../io/transports.ts';
-import { DEFAULT_MPTCP_CONFIG, type MptcpConfig } from '../mptcp/config.ts';
+import type { MptcpConfig } from '../mptcp/config.ts';
 import type { PathManager } from '../mptcp/connection.ts';
 import { MptcpEndpoint } from '../mptcp/endpoint.ts';
 import { createPathManager, createServerPathManager } from '../pm/index.ts';
 import type { TcpConfig } from '../tcp/config.ts';
 import { Rng } from '../util/rng.ts';
-import { MS, SECOND } from '../util/time.ts';
+import { MS } from '../util/time.ts';
 import type { MultipathOptions, PathManagerSpec } from './options.ts';
 
 /** How long a host with no users keeps its transport open, for the peer's last retransmissions. */
 const LINGER_MS = 2000;
 /** The largest MSS an IPv4 datagram can carry in this layout (65 535 less IP, UDP and TCP-in-UDP headers). */
 export const MAX_AUTO_MSS = 65_495;
-const DEFAULT_KEEPALIVE_IDLE = 15 * SECOND;
 
 /** An MSS that fits the smallest MTU behind `addresses` without IP fragmentation (IP and TCP-in-UDP headers). */
 export function defaultMss(addresses: string[]): number {
@@ -72,38 +71,29 @@ export class StackHost {
 
   constructor(opts: MultipathOptions, localAddresses: string[]) {
     this.mss = opts.mss ?? defaultMss(localAddresses);
-    const keepAliveIdle =
-      opts.keepAliveIdleMs !== undefined ? opts.keepAliveIdleMs * MS : DEFAULT_KEEPALIVE_IDLE;
     const subflowTcp: Partial<TcpConfig> = {
       mss: this.mss,
-      keepAlive: opts.keepAlive ?? true,
-      keepAliveIdle,
-      keepAliveInterval: Math.max(MS, Math.round(keepAliveIdle / 3)),
-      keepAliveProbes: 4,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };
+    // Keep-alives (the engine's subflowKeepAlive) also keep NAT mappings of idle subflows alive.
+    const keepAlive =
+      opts.keepAlive === false
+        ? { subflowKeepAlive: 0 }
+        : opts.keepAliveIdleMs !== undefined
+          ? { subflowKeepAlive: Math.max(MS, opts.keepAliveIdleMs * MS) }
+          : {};
     const config: Partial<MptcpConfig> = {
       ...opts.config,
+      ...keepAlive,
       ...(opts.scheduler !== undefined ? { scheduler: opts.scheduler } : {}),
       ...(opts.cc !== undefined ? { cc: opts.cc } : {}),
       ...(opts.checksum !== undefined ? { checksum: opts.checksum } : {}),
       ...(opts.maxSubflows !== undefined ? { maxSubflows: opts.maxSubflows } : {}),
       tcp: subflowTcp,
     };
-    const base = { ...DEFAULT_MPTCP_CONFIG, ...config };
-    // Subflows a listener accepts take the endpoint's TCP settings (the engine applies the connection's
-    // subflow settings only to subflows it opens): give them what those would be.
-    const cc = base.cc === 'reno' || base.cc === 'cubic' ? base.cc : 'reno';
-    const listenerTcp: Partial<TcpConfig> = {
-      nagle: false,
-      maxRto: base.subflowMaxRto,
-      rcvBufMax: base.rcvBufMax,
-      cc,
-      ...subflowTcp,
-    };
     const seed = opts.seed ?? randomInt(0, 2 ** 32);
-    this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config, tcp: listenerTcp });
+    this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config });
     const kind = opts.transport ?? 'udp';
     this.transport = createTransport(kind, opts.transportOptions?.[kind]);
     this.driver = new StackDriver(this.endpoint, this.transport);

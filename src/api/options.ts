@@ -43,7 +43,7 @@ export interface MultipathOptions {
   mss?: number;
   /** Ask for DSS checksums (RFC 8684 §3.3.1). */
   checksum?: boolean;
-  /** Subflow keep-alives (they also keep NAT mappings of idle subflows alive). Default on, idle 15 s. */
+  /** Subflow keep-alives (they also keep NAT mappings of idle subflows alive). Default on, idle 5 s. */
   keepAlive?: boolean;
   keepAliveIdleMs?: number;
   /**
