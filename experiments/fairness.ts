@@ -85,8 +85,8 @@ export function fairnessScenario(cc: string, subflows: number, seconds: number):
 }
 
 function run(opts: RunOptions): FairnessResult {
-  const seconds = opts.quick ? 4 : 600;
-  const from = opts.quick ? 1 : 10;
+  const seconds = opts.quick ? 2 : 600;
+  const from = opts.quick ? 0.5 : 10;
   const seeds = seedsUpTo(opts.quick ? 1 : 5);
   const trials: Trial[] = [];
   for (const subflows of SUBFLOWS) {

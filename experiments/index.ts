@@ -6,6 +6,10 @@ type AnyExperiment = Experiment<any>;
 
 export const EXPERIMENTS: Record<string, () => Promise<AnyExperiment>> = {
   fairness: async () => (await import('./fairness.ts')).fairness,
+  'congested-path': async () => (await import('./congested-path.ts')).congestedPath,
+  rcvbuf: async () => (await import('./rcvbuf.ts')).rcvbuf,
+  loss: async () => (await import('./loss.ts')).loss,
+  mss: async () => (await import('./mss.ts')).mssExperiment,
 };
 
 export type { Check, Experiment, ResultHeader } from './lib/experiment.ts';

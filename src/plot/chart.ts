@@ -127,8 +127,10 @@ export function renderFigure(fig: Figure): string {
   svg.el('rect', { x: 0, y: 0, width, height: svg.height, fill: '#ffffff' });
   if (fig.title)
     svg.text(width / 2, 20, fig.title, { 'text-anchor': 'middle', 'font-size': 14, 'font-weight': 'bold' });
+  // One legend width for all panels, so that their plot areas line up.
+  const legend = Math.max(...fig.panels.map((c) => legendWidth(legendOf(c))));
   fig.panels.forEach((chart, i) => {
-    const box = { x: 0, y: top + i * panelHeight, w: width, h: panelHeight, id: `p${i}` };
+    const box = { x: 0, y: top + i * panelHeight, w: width, h: panelHeight, id: `p${i}`, legend };
     if (chart.kind === 'xy') drawXY(svg, chart, box);
     else drawBars(svg, chart, box);
   });
@@ -141,6 +143,8 @@ interface Box {
   w: number;
   h: number;
   id: string;
+  /** Width of the legend column. */
+  legend: number;
 }
 
 interface LegendEntry {
@@ -151,11 +155,15 @@ interface LegendEntry {
   marker?: Marker;
 }
 
-/** The plot area inside a panel, leaving room for the legend on the right. */
-function plotArea(box: Box, legend: LegendEntry[]) {
-  const legendWidth = legend.length ? Math.max(...legend.map((e) => textWidth(e.name))) + 34 : 0;
+/** Width of a legend column for these entries (0 without entries). */
+function legendWidth(entries: LegendEntry[]): number {
+  return entries.length ? Math.max(...entries.map((e) => textWidth(e.name))) + 34 : 0;
+}
+
+/** The plot area inside a panel, leaving `legend` px on the right (the same for every panel of a figure). */
+function plotArea(box: Box) {
   const left = box.x + MARGIN.left;
-  const right = box.x + box.w - MARGIN.right - (legendWidth ? legendWidth + LEGEND_GAP : 0);
+  const right = box.x + box.w - MARGIN.right - (box.legend ? box.legend + LEGEND_GAP : 0);
   const top = box.y + MARGIN.top;
   const bottom = box.y + box.h - MARGIN.bottom;
   return { left, right, top, bottom, legendX: right + LEGEND_GAP };
@@ -165,6 +173,9 @@ type Area = ReturnType<typeof plotArea>;
 
 /** Range of the values an axis must show, with the caller's fixed ends. */
 function axisTicks(axis: Axis, values: number[], zeroBased: boolean): Ticks {
+  for (const v of [...values, axis.min ?? 0, axis.max ?? 0])
+    if (!Number.isFinite(v))
+      throw new RangeError(`cannot plot ${v} on the '${axis.label}' axis: give finite values`);
   let lo = axis.min ?? (values.length ? Math.min(...values) : 0);
   let hi = axis.max ?? (values.length ? Math.max(...values) : 1);
   if (zeroBased && axis.min === undefined) lo = Math.min(0, lo);
@@ -280,15 +291,26 @@ function drawLegend(svg: Svg, entries: LegendEntry[], area: Area): void {
   });
 }
 
-function drawXY(svg: Svg, chart: XYChart, box: Box): void {
-  const legend: LegendEntry[] = chart.series.map((s, i) => ({
+/** The legend entries of a chart, in drawing order. */
+function legendOf(chart: Chart): LegendEntry[] {
+  if (chart.kind === 'bar')
+    return chart.groups.map((g, i) => ({
+      name: g.name,
+      color: g.color ?? PALETTE[i % PALETTE.length]!,
+      kind: 'bar' as const,
+    }));
+  return chart.series.map((s, i) => ({
     name: s.name,
     color: s.color ?? PALETTE[i % PALETTE.length]!,
     kind: s.kind,
     dashed: s.dashed === true,
     ...(s.kind === 'points' || s.markers !== false ? { marker: MARKERS[i % MARKERS.length]! } : {}),
   }));
-  const area = plotArea(box, legend);
+}
+
+function drawXY(svg: Svg, chart: XYChart, box: Box): void {
+  const legend = legendOf(chart);
+  const area = plotArea(box);
   const all = chart.series.flatMap((s) => s.points);
   const refs = chart.refLines ?? [];
   const xt = axisTicks(
@@ -351,12 +373,8 @@ function drawXY(svg: Svg, chart: XYChart, box: Box): void {
 }
 
 function drawBars(svg: Svg, chart: BarChart, box: Box): void {
-  const legend: LegendEntry[] = chart.groups.map((g, i) => ({
-    name: g.name,
-    color: g.color ?? PALETTE[i % PALETTE.length]!,
-    kind: 'bar',
-  }));
-  const area = plotArea(box, legend);
+  const legend = legendOf(chart);
+  const area = plotArea(box);
   const values = chart.groups.flatMap((g) =>
     g.values.flatMap((v) => (v === null ? [] : [v.y, v.lo ?? v.y, v.hi ?? v.y])),
   );
