@@ -32,6 +32,7 @@ export interface BenchResult {
 /** States in each pool (a power of two: the loop picks one with a mask). */
 const POOL = 16;
 const ROUNDS = 15;
+const WARM_UP_MS = 300;
 
 function subflowView(rng: Rng, id: number, p: Partial<SchedSubflow>): SchedSubflow {
   const cwnd = 10 + rng.int(30);
@@ -151,11 +152,17 @@ export function benchSched(msPerRound = 45): BenchResult[] {
         throw new Error(`bench: the three forms disagree on a state: ${a} | ${b} | ${c}`);
     }
     const loops = scheds.map(() => newLoop());
-    // Warm up, and size k so that one measurement takes about msPerRound / 3.
-    const ks = scheds.map((s, i) => {
-      time(loops[i]!, s, pool, 100_000);
-      const ns = time(loops[i]!, s, pool, 100_000);
-      return Math.max(10_000, Math.round((msPerRound / 3) * (1e6 / ns)));
+    // Warm up until the JIT has settled (about WARM_UP_MS each, in turns so that the three are compiled
+    // against the same feedback), then size k so that one measurement takes about msPerRound / 3.
+    const ks = [0, 0, 0];
+    for (let turn = 0; turn < 4; turn++)
+      scheds.forEach((s, i) => {
+        const ns = time(loops[i]!, s, pool, ks[i] === 0 ? 100_000 : ks[i]!);
+        ks[i] = Math.max(10_000, Math.round((WARM_UP_MS / 4) * (1e6 / ns)));
+      });
+    scheds.forEach((s, i) => {
+      const ns = time(loops[i]!, s, pool, ks[i]!);
+      ks[i] = Math.max(10_000, Math.round((msPerRound / 3) * (1e6 / ns)));
     });
     const ns: number[][] = [[], [], []];
     const ratios: number[][] = [[], []];

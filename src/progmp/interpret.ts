@@ -81,6 +81,12 @@ interface Scan {
   own: Ev | null;
   /** The fused FILTERs' predicates, or null. */
   extra: Ev | null;
+  /**
+   * When the fused FILTERs are one test of a boolean subflow property of the element (IS_BACKUP,
+   * THROTTLED, LOSSY, maybe negated), that test, read in the loop without a call: the property number,
+   * plus 32 when negated; else -1.
+   */
+  flag: number;
   /** Predicate parameters a nested lambda reads: stored in their slots for each element. */
   stores: readonly number[];
   mult: number;
@@ -124,6 +130,22 @@ function any(es: Ev[]): Ev {
   }
   const mid = Math.ceil(es.length / 2);
   return any([any(es.slice(0, mid)), any(es.slice(mid))]);
+}
+
+/** The FILTER's test of a boolean property of its own element (flag encoding of Scan), or -1. */
+function flagTest(filter: X): number {
+  const b = filter.b!;
+  const neg = b.op === Op.Not;
+  const p = neg ? b.a! : b;
+  const own = p.op === Op.SbfProp && p.type === 'bool' && p.a!.op === Op.Local && p.a!.n === filter.n;
+  return own ? p.n + (neg ? 32 : 0) : -1;
+}
+
+/** Does subflow `s` pass flag test `flag`? */
+function flagged(s: SchedSubflow, flag: number): boolean {
+  const p = flag & 31;
+  const v = p === 9 ? s.isBackup : p === 10 ? s.throttled : s.lossy;
+  return flag >= 32 ? !v : v;
 }
 
 /** The state of the run in progress, shared by the closures of one program (one tree per program). */
@@ -332,7 +354,7 @@ class Builder {
       case Op.Foreach: {
         const scan = this.scan(s.a!, 'foreach', null);
         if (scan !== null) {
-          const { fixed, root, own, extra, stores, mult } = scan;
+          const { fixed, root, own, extra, flag, stores, mult } = scan;
           const body = this.block(s.body!);
           const n = s.n;
           return () => {
@@ -345,6 +367,7 @@ class Builder {
               for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
               if (own !== null && own(it) !== true) continue;
               if (extra !== null && extra(it) !== true) continue;
+              if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
               fr.check();
               f[n] = it;
               if (body()) return true;
@@ -622,12 +645,14 @@ class Builder {
     const fixed =
       lazy !== undefined || base.op === Op.Subflows ? sb : base.op === Op.Queue ? this.qs[base.n]! : null;
     const root: Ev = fixed !== null ? () => fixed : this.expr(base);
-    const [extra, stores] = this.tests(inline);
+    const flag = inline.length === 1 ? flagTest(inline[0]!) : -1;
+    const [extra, stores] = flag >= 0 ? [null, []] : this.tests(inline);
     return {
       fixed,
       root,
       own: lazy?.own ?? null,
       extra,
+      flag,
       stores: [...(lazy?.stores ?? []), ...stores],
       mult: inline.length + (iterates(kind) ? 1 : 0),
     };
@@ -673,7 +698,7 @@ class Builder {
 
   /** EMPTY, !EMPTY, COUNT or TOP of a scanned list. */
   private scanned(sc: Scan, kind: 'empty' | 'nonempty' | 'count' | 'top'): Ev {
-    const { fixed, root, own, extra, stores, mult } = sc;
+    const { fixed, root, own, extra, flag, stores, mult } = sc;
     const { fr, f } = this;
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
@@ -685,6 +710,7 @@ class Builder {
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
         if (own !== null && own(it) !== true) continue;
         if (extra !== null && extra(it) !== true) continue;
+        if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
         if (kind === 'count') n++;
         else return kind === 'empty' ? false : kind === 'nonempty' ? true : it;
       }
@@ -694,7 +720,7 @@ class Builder {
 
   /** GET(i) of a scanned list (the list, not built, is "evaluated" before the index). */
   private scannedGet(sc: Scan, index: Ev): Ev {
-    const { fixed, root, own, extra, stores } = sc;
+    const { fixed, root, own, extra, flag, stores } = sc;
     const f = this.f;
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
@@ -707,6 +733,7 @@ class Builder {
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
         if (own !== null && own(it) !== true) continue;
         if (extra !== null && extra(it) !== true) continue;
+        if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
         if (n++ === i) return it;
       }
       return null;
@@ -715,7 +742,7 @@ class Builder {
 
   /** FILTER, MIN, MAX or SUM over a scanned list. */
   private scannedLambda(sc: Scan, x: X): Ev {
-    const { fixed, root, own, extra, stores, mult } = sc;
+    const { fixed, root, own, extra, flag, stores, mult } = sc;
     const [body, store] = this.lambda(x);
     const { fr, f } = this;
     const slot = x.n;
@@ -738,6 +765,7 @@ class Builder {
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
         if (own !== null && own(it) !== true) continue;
         if (extra !== null && extra(it) !== true) continue;
+        if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
         if (store) f[slot] = it;
         const v = body(it);
         if (filter) {
