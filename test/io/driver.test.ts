@@ -50,16 +50,33 @@ class EchoStack implements SegmentStack {
 test('after each received segment the stack is polled until it has nothing more', () => {
   const t = new FakeTransport();
   const stack = new EchoStack(3);
-  new StackDriver(stack, t, { clock: () => 0 });
+  new StackDriver(stack, t, { clock: () => 0, batchReceive: false });
   t.sink!.receive('10.0.0.1', '10.0.0.2', new Uint8Array(20));
   assert.equal(t.sent.length, 3);
   assert.equal(t.sent[0]!.dst, '10.0.0.1');
 });
 
+test('batched: the datagrams of one turn of the event loop go in first, then one drain sends everything', async () => {
+  const t = new FakeTransport();
+  const stack = new EchoStack(2);
+  let polls = 0;
+  const poll = stack.poll.bind(stack);
+  stack.poll = () => {
+    polls++;
+    return poll();
+  };
+  new StackDriver(stack, t, { clock: () => 0 });
+  for (let i = 0; i < 5; i++) t.sink!.receive('10.0.0.1', '10.0.0.2', new Uint8Array(20));
+  assert.equal(t.sent.length, 0, 'nothing polled while the turn still reads');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(t.sent.length, 10);
+  assert.equal(polls, 11, 'one drain: ten segments and the null that ends it');
+});
+
 test('work given from inside a stack callback is polled in the same drain', () => {
   const t = new FakeTransport();
   const stack = new EchoStack(1);
-  const d = new StackDriver(stack, t, { clock: () => 0 });
+  const d = new StackDriver(stack, t, { clock: () => 0, batchReceive: false });
   stack.onReceive = () => {
     // An application writing from a data callback: the stack has more to send, the driver is draining.
     stack.out.push({ src: 'x', dst: 'y', segment: new Uint8Array(2) });
@@ -72,7 +89,7 @@ test('work given from inside a stack callback is polled in the same drain', () =
 test('a poll cap hands the rest to the next turn of the event loop', async () => {
   const t = new FakeTransport();
   const stack = new EchoStack(10);
-  const d = new StackDriver(stack, t, { clock: () => 0, pollCap: 4 });
+  const d = new StackDriver(stack, t, { clock: () => 0, pollCap: 4, batchReceive: false });
   t.sink!.receive('10.0.0.1', '10.0.0.2', new Uint8Array(20));
   assert.equal(t.sent.length, 4);
   await new Promise((r) => setImmediate(r));
@@ -99,7 +116,7 @@ test('the timer fires at the stack deadline (µs clock), once it has passed', as
 test('an exception thrown inside the stack is reported and the driver keeps going', () => {
   const t = new FakeTransport();
   const stack = new EchoStack(1);
-  const d = new StackDriver(stack, t, { clock: () => 0 });
+  const d = new StackDriver(stack, t, { clock: () => 0, batchReceive: false });
   const errors: unknown[] = [];
   d.onError = (e) => errors.push(e);
   stack.onReceive = () => {
