@@ -335,7 +335,8 @@ class Builder {
           const alt = s.alt === null ? null : this.block(s.alt);
           return () => {
             fr.steps++;
-            return (fixed.len === 0) !== neg ? then() : alt !== null && alt();
+            if ((fixed.len === 0) !== neg) return then();
+            return alt === null ? false : alt();
           };
         }
         const c = this.expr(s.a!);
