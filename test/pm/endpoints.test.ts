@@ -266,6 +266,20 @@ test('a signal address whose interface returns is announced again', () => {
   assert.ok(again.at < 1700 * MS, `announced again at ${again.at / MS} ms`);
 });
 
+test('a short transfer over endpoint subflows ends cleanly when its DATA_FIN leaves before reinjections', () => {
+  // Seed 31, 2 MB: the DATA_FIN goes out while data is in flight, then a timeout fills RQ (this stalled the
+  // host timer until the connection's DATA_FIN deadline waited for RQ to drain).
+  const b = pmBed(31, [{}, {}, {}]);
+  const r = run(b, 2_000_000, {
+    clientPm: cli({
+      endpoints: [2, 3].map((k) => ({ address: clientAddress(k), id: k, flags: ['subflow' as const] })),
+    }),
+    serverPm: srv({ endpoints: [], limits: wide }),
+  });
+  assertDelivered(r);
+  assert.equal(r.conn.closedReason, null);
+});
+
 test('endpoint configuration is checked as `ip mptcp` checks it', () => {
   const bad: [() => unknown, RegExp][] = [
     [() => checkEndpoints([{ address: '10.0.2.1', flags: ['signal', 'fullmesh'] }]), /signal and fullmesh/],

@@ -8,20 +8,6 @@ import { endpointsManager } from '../../src/pm/endpoints.ts';
 import { MS } from '../../src/util/time.ts';
 import { assertDelivered, clientAddress, pmBed, run } from './bed.ts';
 
-test('a DATA_FIN retransmission deadline while RQ holds reinjections does not stall the timer', {
-  todo: 'MptcpConnection.nextDeadline() returns localFinSentAt + interval although dataFinDue() is false while RQ is not empty: the host fires its timer 1000 times per µs',
-}, () => {
-  // Three paths, 2 MB: the DATA_FIN goes out while data is in flight, then an RTO fills RQ.
-  const b = pmBed(31, [{}, {}, {}]);
-  const r = run(b, 2_000_000, {
-    clientPm: endpointsManager({
-      endpoints: [2, 3].map((k) => ({ address: clientAddress(k), id: k, flags: ['subflow' as const] })),
-    }),
-    serverPm: () => endpointsManager({ endpoints: [], limits: { subflows: 8 } }),
-  });
-  assertDelivered(r);
-});
-
 test('REMOVE_ADDR for an address whose interface went down reaches the peer promptly during an upload', {
   todo: 'signals (REMOVE_ADDR, ADD_ADDR) ride only pure ACKs; a client busy sending data sent this one 8.5 s late, and it then closed the re-created subflow that reused the address id',
 }, () => {
