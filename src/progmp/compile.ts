@@ -1,21 +1,20 @@
 /**
- * The compiler: checked program → JavaScript source → a function made with `new Function` (code
- * generation, not I/O). It must behave exactly like interpret.ts — same evaluation order, NULL rules,
- * wrap-around and step count — and it is fast because it settles at compile time what the interpreter
- * settles per node, per run:
+ * The compiler: checked program → JavaScript source → a ProgmpScheduler subclass made with `new Function`
+ * (code generation, not I/O), one class per program, whose `schedule` method is the program between the
+ * prologue and epilogue of a run (scheduler.ts). It must behave exactly like the interpreter — same
+ * evaluation order, NULL rules, wrap-around and step count — and it is fast because it settles at compile
+ * time what the interpreter settles per node, per run:
  *
  * - a run reads the engine's state directly: SUBFLOWS and each queue as a local array with a local read
- *   position (POP moves the index), the registers as a local typed array; the step count and the
- *   changed flag are locals;
+ *   position (POP moves the index), the registers as a local typed array; the step count and the changed
+ *   flag are locals, and a run over budget leaves by `break`, not by an exception;
  * - a list is four locals or constants (items, offset, length, root length), never an object;
- * - a FILTER chain is fused into the one loop that consumes it (MIN, MAX, SUM, COUNT, EMPTY, TOP,
- *   another FILTER, FOREACH) when its predicates are pure (effects.ts), so no list is built for it;
- * - a VAR bound to a FILTER chain over SUBFLOWS whose predicates are stable is not built at all: every use
- *   applies the predicates inline over SUBFLOWS (EMPTY stops at the first match);
+ * - lists follow the evaluation plan (plan.ts): a FILTER chain is fused into the one loop that consumes it,
+ *   a VAR over SUBFLOWS with stable predicates is not built but applied where it is used (and once an
+ *   EMPTY test found its first subflow, later loops start there);
  * - NULL tests only on values the checker found nullable, property reads inline, steps charged once per
  *   loop rather than per element (runtime.ts).
  */
-
 import type { SchedulerOptions } from '../sched/types.ts';
 import { Op, type Program, type S, SbfProp, type X } from './ir.ts';
 import { below, iterates, optimised, type Plan } from './plan.ts';
