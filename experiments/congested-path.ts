@@ -1,6 +1,7 @@
 /**
  * Moving traffic away from a congested path: an MPTCP connection with one subflow on each of two disjoint
- * 100 Mbit/s paths, where path 2 also carries 0, 1, 2 or 4 regular TCP Reno flows. Measured: the share of the
+ * 100 Mbit/s paths (each behind a jittered access link, lib/variation.ts), where path 2 also carries 0, 1, 2
+ * or 4 regular TCP Reno flows (started at seeded random times). Measured: the share of the
  * connection's traffic on path 1, its goodput, and what each competing TCP flow gets, for MPTCP with
  * uncoupled Reno subflows and with LIA, OLIA and BALIA (60 s after a 10 s warm-up, 5 seeds).
  *
@@ -19,6 +20,7 @@ import {
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
 import { runTrial, windowMean } from './lib/trial.ts';
+import { ACCESS, startTimes } from './lib/variation.ts';
 
 const CCS = ['reno', 'lia', 'olia', 'balia'] as const;
 const COMPETITORS = [0, 1, 2, 4] as const;
@@ -50,18 +52,28 @@ interface Row {
 }
 
 export interface CongestedPathResult extends ResultHeader {
-  setup: { links: typeof LINK; seconds: number; measuredFrom: number };
+  setup: { links: typeof LINK; access: typeof ACCESS; seconds: number; measuredFrom: number };
   trials: Trial[];
   rows: Row[];
 }
 
+/** The scenario of one trial; the seed draws the flows' start times (within the first second). */
 export function congestedPathScenario(
   cc: string,
   competitors: number,
   seconds: number,
+  seed: number,
 ): Record<string, unknown> {
+  const starts = startTimes(seed, competitors + 1);
   const flows: unknown[] = [
-    { name: 'mptcp', protocol: 'mptcp', cc, paths: ['p1', 'p2'], workload: { bulk: 'forever' } },
+    {
+      name: 'mptcp',
+      protocol: 'mptcp',
+      cc,
+      paths: ['p1', 'p2'],
+      start: starts[0],
+      workload: { bulk: 'forever' },
+    },
   ];
   for (let k = 1; k <= competitors; k++)
     flows.push({
@@ -69,14 +81,15 @@ export function congestedPathScenario(
       protocol: 'tcp',
       cc: 'reno',
       paths: ['p2'],
+      start: starts[k],
       workload: { bulk: 'forever' },
     });
   return {
     name: `congested-path-${cc}-${competitors}`,
     until: `${seconds}s`,
     sample: '1s',
-    links: { l1: LINK, l2: LINK },
-    paths: { p1: ['l1'], p2: ['l2'] },
+    links: { a1: ACCESS, a2: ACCESS, l1: LINK, l2: LINK },
+    paths: { p1: ['a1', 'l1'], p2: ['a2', 'l2'] },
     flows,
   };
 }
@@ -90,7 +103,7 @@ function run(opts: RunOptions): CongestedPathResult {
   for (const competitors of competitorCounts) {
     for (const cc of CCS) {
       for (const seed of seeds) {
-        const r = runTrial({ scenario: congestedPathScenario(cc, competitors, seconds), seed });
+        const r = runTrial({ scenario: congestedPathScenario(cc, competitors, seconds, seed), seed });
         const m = r.flows[0]!;
         const p1 = windowMean(m.timeline, from, seconds, 'p1');
         const p2 = windowMean(m.timeline, from, seconds, 'p2');
@@ -137,7 +150,7 @@ function run(opts: RunOptions): CongestedPathResult {
     quick: opts.quick,
     seeds,
     command: commandFor('congested-path', opts.quick),
-    setup: { links: LINK, seconds, measuredFrom: from },
+    setup: { links: LINK, access: ACCESS, seconds, measuredFrom: from },
     trials,
     rows,
     checks: [],

@@ -1,6 +1,7 @@
 /**
  * Fairness on a shared bottleneck: one regular TCP Reno flow and one MPTCP connection with 1, 2 or 3 subflows
- * through the same 100 Mbit/s bottleneck (each subflow from its own client address over its own access link),
+ * through the same 100 Mbit/s bottleneck (each subflow from its own client address over its own access link,
+ * with a little jitter and seeded start times so that seeds differ: lib/variation.ts),
  * MPTCP with uncoupled Reno subflows and with LIA, OLIA and BALIA. Each side's goodput is averaged over the
  * run (10 minutes of simulated time after a short warm-up, 5 seeds).
  *
@@ -20,6 +21,7 @@ import {
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
 import { runTrial, windowMean } from './lib/trial.ts';
+import { ACCESS, startTimes } from './lib/variation.ts';
 
 const CCS = ['reno', 'lia', 'olia', 'balia'] as const;
 const COUPLED = ['lia', 'olia', 'balia'] as const;
@@ -62,12 +64,19 @@ export interface FairnessResult extends ResultHeader {
   rows: Row[];
 }
 
-export function fairnessScenario(cc: string, subflows: number, seconds: number): Record<string, unknown> {
-  const links: Record<string, unknown> = { bn: BOTTLENECK, a0: { rate: '1Gbps' } };
+/** The scenario of one trial; the seed draws the two flows' start times (within the first second). */
+export function fairnessScenario(
+  cc: string,
+  subflows: number,
+  seconds: number,
+  seed: number,
+): Record<string, unknown> {
+  const [tcpStart, mptcpStart] = startTimes(seed, 2);
+  const links: Record<string, unknown> = { bn: BOTTLENECK, a0: ACCESS };
   const paths: Record<string, string[]> = { t: ['a0', 'bn'] };
   const mptcpPaths: string[] = [];
   for (let k = 1; k <= subflows; k++) {
-    links[`a${k}`] = { rate: '1Gbps' };
+    links[`a${k}`] = ACCESS;
     paths[`p${k}`] = [`a${k}`, 'bn'];
     mptcpPaths.push(`p${k}`);
   }
@@ -78,8 +87,22 @@ export function fairnessScenario(cc: string, subflows: number, seconds: number):
     links,
     paths,
     flows: [
-      { name: 'tcp', protocol: 'tcp', cc: 'reno', paths: ['t'], workload: { bulk: 'forever' } },
-      { name: 'mptcp', protocol: 'mptcp', cc, paths: mptcpPaths, workload: { bulk: 'forever' } },
+      {
+        name: 'tcp',
+        protocol: 'tcp',
+        cc: 'reno',
+        paths: ['t'],
+        start: tcpStart,
+        workload: { bulk: 'forever' },
+      },
+      {
+        name: 'mptcp',
+        protocol: 'mptcp',
+        cc,
+        paths: mptcpPaths,
+        start: mptcpStart,
+        workload: { bulk: 'forever' },
+      },
     ],
   };
 }
@@ -92,7 +115,7 @@ function run(opts: RunOptions): FairnessResult {
   for (const subflows of SUBFLOWS) {
     for (const cc of CCS) {
       for (const seed of seeds) {
-        const r = runTrial({ scenario: fairnessScenario(cc, subflows, seconds), seed });
+        const r = runTrial({ scenario: fairnessScenario(cc, subflows, seconds, seed), seed });
         const [tcp, mptcp] = [r.flows[0]!, r.flows[1]!];
         const t = windowMean(tcp.timeline, from, seconds);
         const m = windowMean(mptcp.timeline, from, seconds);
@@ -145,7 +168,8 @@ function run(opts: RunOptions): FairnessResult {
     command: commandFor('fairness', opts.quick),
     setup: {
       bottleneck: BOTTLENECK,
-      accessLinks: '1Gbps, no delay, one per flow and subflow',
+      accessLinks:
+        '1 Gbit/s, 1 ms ± 0.5 ms uniform jitter, one per flow and subflow; flows start at seeded random times in the first second',
       seconds,
       measuredFrom: from,
     },

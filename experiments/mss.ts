@@ -59,7 +59,8 @@ export interface MssResult extends ResultHeader {
   rows: Row[];
 }
 
-const LINK = { rate: '1Gbps', delay: '1ms', queue: '250KB' };
+/** A little jitter so that seeds differ (a lone flow on a lossless link is otherwise deterministic). */
+const LINK = { rate: '1Gbps', delay: '1ms', jitter: '50us', queue: '250KB' };
 
 export function mssScenario(mss: number, paths: number, seconds: number): Record<string, unknown> {
   const link = { ...LINK, mtu: mss + HEADERS };

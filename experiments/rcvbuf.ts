@@ -24,7 +24,8 @@ import { type FlowEngine, payloadCapacity, runTrial, windowMean } from './lib/tr
 
 const EXTRA_DELAYS_MS = [0, 10, 100, 500] as const;
 const BUFFERS_MB = [2, 3, 4, 6, 8, 12, 16] as const;
-const LINK = { rate: '100Mbps', delay: '5ms', queue: '250pkt' };
+/** A little jitter so that seeds differ (a lone flow on a lossless link is otherwise deterministic). */
+const LINK = { rate: '100Mbps', delay: '5ms', jitter: '200us', queue: '250pkt' };
 const SEND_BUFFER = 64 * 1024 * 1024;
 /** Buffers are in MiB (2^20 bytes), as Linux's tcp_rmem figures in the paper. */
 const MB = 1024 * 1024;
