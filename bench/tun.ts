@@ -244,7 +244,7 @@ async function benchReadRate(): Promise<BenchResult[]> {
 
 /** Kernel → kernel, then ours → kernel, on one test bed; the kernel receiver measures. */
 async function benchGoodput(): Promise<BenchResult[]> {
-  const tb = Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
+  const tb = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
   try {
     tb.resetEndpoints();
     tb.ip('mpt-cli', 'mptcp', 'endpoint', 'add', kernelClientAddress(2), 'dev', 'eth2', 'id', '2', 'subflow');

@@ -225,10 +225,10 @@ function assertAllCarry(s: Session, dir: 'sent' | 'received', total: number, sha
     assert.ok(b >= total * share, `a subflow carried only ${b} of ${total} bytes (${bytes})`);
 }
 
-describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 600_000 }, () => {
-  before(() => {
+describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, () => {
+  before(async () => {
     captures = mkdtempSync(join(tmpdir(), 'mptcp-ts-interop-'));
-    tb = Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '5', '--pm', 'none']);
+    tb = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '5', '--pm', 'none']);
   });
 
   after(async () => {
@@ -582,12 +582,13 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 600_000 }, (
       const before = tb.counters('mpt-srv');
       const peer = KernelPeer.server(tb, 'mpt-srv', { port: 45112, send: 40 * MB });
       await peer.listening();
-      const { stack, session } = ourClient({ seed: 112, port: 45112, send: 40 * MB });
+      const { stack, session } = ourClient({ seed: 112, port: 45112, send: 10 * MB });
       await until(() => session.received > 3 * MB, 30_000, '3 MB');
       session.conn.abort();
       stack.driver.wake();
       const done = await peer.done(10_000);
-      assert.match(String(done.error), /reset/i, 'the kernel socket was reset');
+      // The sender or the receiver thread of the kernel peer sees the reset first.
+      assert.match(String(done.error), /reset|broken pipe/i, 'the kernel socket was reset');
       const d = delta(before, tb.counters('mpt-srv'));
       assert.ok((d.MPTcpExtMPFastcloseRx ?? 0) >= 1, 'kernel counted MP_FASTCLOSE');
       assert.equal(stack.endpoint.counters.MPFastcloseTx, 1);
@@ -596,7 +597,8 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 600_000 }, (
         stack,
         session,
         subflows: establishedPairs(session),
-        allow: ['MPTcpExtMPFastcloseRx', 'MPTcpExtMPRstRx'],
+        // Our segments still in flight after the fast close get RSTs with MP_TCPRST (their reasons are checked).
+        allow: ['MPTcpExtMPFastcloseRx', 'MPTcpExtMPRstRx', 'MPTcpExtMPRstTx'],
       };
     });
   });

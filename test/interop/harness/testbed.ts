@@ -86,12 +86,18 @@ export class Testbed {
   }
 
   /**
-   * Takes the lock, brings the test bed up with `upArgs` (plus --tun) and adds our server's TUN. A lock left
-   * by a dead run is taken over (its test bed torn down); a live one, or a test bed up without our lock,
-   * makes this throw (someone else is using the namespaces).
+   * Takes the lock (waiting up to `waitMs` while another run holds it: test files that use the test bed may
+   * run in parallel), brings the test bed up with `upArgs` (plus --tun) and adds our server's TUN. A lock left
+   * by a dead run is taken over (its test bed torn down); a test bed up without any lock is someone's manual
+   * session and makes this throw.
    */
-  static acquire(upArgs: string[]): Testbed {
-    takeLock();
+  static async acquire(upArgs: string[], waitMs = 600_000): Promise<Testbed> {
+    const t0 = Date.now();
+    while (!takeLock()) {
+      if (Date.now() - t0 > waitMs)
+        throw new TestbedError(`another run held ${LOCK} for ${waitMs / 1000} s; try again later`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const tb = new Testbed();
     try {
       if (namespacesUp()) tb.run(TESTBED, ['down']);
@@ -207,26 +213,37 @@ function createLock(): void {
 }
 
 /**
- * Takes the lock. A test bed that is up while nobody held the lock belongs to someone else: refused. A lock
- * left by a dead run is taken over, and that run's test bed is ours to tear down.
+ * Takes the lock: false while a live process holds it. A test bed that is up while nobody held the lock
+ * belongs to someone else: refused. A lock left by a dead run is taken over, and that run's test bed is
+ * ours to tear down.
  */
-function takeLock(): void {
+function takeLock(): boolean {
   try {
     createLock();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const holder = Number(readFileSync(LOCK, 'utf8'));
-    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder))
-      throw new TestbedError(`another interop run (pid ${holder}) holds ${LOCK}`);
+    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return false;
     rmSync(LOCK, { force: true });
-    createLock();
-    return;
+    return takeOver();
   }
   if (namespacesUp()) {
     releaseLock();
     throw new TestbedError(
       'the test bed is up but no interop run holds it (someone is using it): run testbed.sh down first',
     );
+  }
+  return true;
+}
+
+/** After removing a dead run's lock: another waiting run may have been quicker. */
+function takeOver(): boolean {
+  try {
+    createLock();
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
   }
 }
 
