@@ -282,8 +282,14 @@ PRINT("done");`;
   assert.equal(ok.registers[0], 25);
 });
 
-test('step counting: one per statement executed and one per list element visited', () => {
+test('step counting: one per statement executed and one per element of the list an iteration filters from', () => {
   assert.equal(run('VOID();').steps, 1);
+  // An iteration costs the length of its root list (SUBFLOWS, or the queue as it was), filtered or not.
+  assert.equal(run('VAR a = SUBFLOWS.FILTER(s => FALSE); VAR n = a.FILTER(s => TRUE).COUNT;').steps, 3 + 3);
+  assert.equal(run('VAR a = Q.FILTER(p => p.SEQ > 0); VAR b = a.FILTER(p => TRUE);').steps, 1 + 3 + 1 + 3);
+  assert.equal(run('VOID(Q.POP()); VAR l = Q.FILTER(p => TRUE);').steps, 1 + 1 + 2);
+  // A VAR the plan leaves unbuilt costs its steps where it stands, used or not.
+  assert.equal(run('VAR a = SUBFLOWS.FILTER(s => !s.LOSSY); RETURN;').steps, 1 + 2 + 1);
   assert.equal(run('VAR n = SUBFLOWS.FILTER(s => TRUE).COUNT;').steps, 1 + 2);
   assert.equal(run('FOREACH (VAR p IN Q) { VOID(); }').steps, 1 + 3 * 2);
   assert.equal(run('IF (TRUE) { VOID(); } ELSE { VOID(); VOID(); }').steps, 2);
