@@ -83,6 +83,37 @@ describe('BALIA', () => {
     assert.equal(b.ssthresh, 2000);
   });
 
+  it('steps three subflows with different RTTs (alpha from the fastest rate)', () => {
+    const group = createCouplingGroup();
+    const a = baliaAt(group, 20_000, 100_000); // x = 0.2
+    const b = baliaAt(group, 10_000, 50_000); // x = 0.2
+    const c = baliaAt(group, 5000, 200_000); // x = 0.025: alpha = 8
+    const [mA, mB, mC] = [a, b, c].map((cc) => memberOf(group, cc));
+    assert.deepEqual(
+      [mA!, mB!, mC!].map((m) => baliaAlpha(group.members, m)),
+      [1, 1, 8],
+    );
+    // Σx = 0.425. A: (0.2/1e5)/0.180625 · 1 · 1 · 1e6 = 11.0727; B (half the RTT): 22.1453;
+    // C: (0.025/2e5)/0.180625 · (9/2) · (12/5) · 1e6 = 7.4740
+    close(baliaIncrease(group.members, mA!, 1000), 11.072664359861587);
+    close(baliaIncrease(group.members, mB!, 1000), 22.145328719723175);
+    close(baliaIncrease(group.members, mC!, 1000), 7.4740484429065726);
+    c.onAck(0, 1000, ctx());
+    assert.equal(c.cwnd, 5007);
+    // A after C grew to 5007 (Σx = 0.425035): 11.0708
+    close(baliaIncrease(group.members, mA!, 1000), 11.070840852168125);
+  });
+
+  it('decreases by w/2·alpha for alpha between 1 and 1.5', () => {
+    const group = createCouplingGroup();
+    baliaAt(group, 20_000, RTT); // x = 0.2
+    const d = baliaAt(group, 16_000, RTT); // x = 0.16: alpha = 1.25
+    // 16000 − 8000 · 1.25 = 6000
+    d.onCongestionEvent(0, ctx({ bytesInFlight: 16_000 }));
+    assert.equal(d.ssthresh, 6000);
+    assert.equal(d.cwnd, 6000);
+  });
+
   it('behaves exactly like Reno in a group of one', () => {
     const balia = createCc('balia', {
       mss: MSS,

@@ -105,6 +105,34 @@ describe('LIA (RFC 6356)', () => {
     assert.equal(a.cc.cwnd, 20_161);
   });
 
+  it('steps three subflows with different RTTs and MSS_i exactly as RFC 6356 §3 writes it', () => {
+    const group = createCouplingGroup();
+    /** A subflow whose own MSS is `mss`, in congestion avoidance at cwnd = ssthresh = w. */
+    const at = (w: number, srtt: number, mss: number) => {
+      const cc = createCc('lia', { mss, group, view: { srtt, active: true } }) as Lia;
+      cc.onCongestionEvent(0, ctx({ mss, bytesInFlight: 2 * w }));
+      cc.onRecoveryEnd(0, ctx({ mss }));
+      return cc;
+    };
+    const a = at(30_000, 100_000, 1000); // w/rtt = 0.3, w/rtt² = 3e-6
+    const b = at(20_000, 20_000, 1000); // w/rtt = 1.0, w/rtt² = 5e-5: the max term, though not the largest window
+    const c = at(10_000, 200_000, 1400); // w/rtt = 0.05, w/rtt² = 2.5e-7
+    // alpha = 60000 · 5e-5 / (0.3 + 1 + 0.05)² = 3 / 1.8225
+    close(liaAlpha(group.members), 1.6460905349794237);
+    // C (MSS 1400, one segment acked): min(alpha · 1400 · 1400 / 60000, 1400 · 1400 / 10000) = min(53.772, 196)
+    c.onAck(0, 1400, ctx({ mss: 1400 }));
+    assert.equal(c.cwnd, 10_053);
+    // A: total 60053, Σ w/rtt = 1.350265: alpha = 60053 · 5e-5 / 1.350265² = 1.64690, increase
+    // min(alpha · 1e6 / 60053, 1e6 / 30000) = min(27.424, 33.3)
+    close(liaAlpha(group.members), 1.6468979582208416);
+    a.onAck(0, 1000, ctx());
+    assert.equal(a.cwnd, 30_027);
+    // B: total 60080, alpha = 1.64698, min(27.413, 1e6 / 20000 = 50)
+    close(liaAlpha(group.members), 1.6469796798056306);
+    b.onAck(0, 1000, ctx());
+    assert.equal(b.cwnd, 20_027);
+  });
+
   it('behaves exactly like Reno in a group of one', () => {
     const group = createCouplingGroup();
     const lia = createCc('lia', { mss: MSS, group, view: { srtt: 50_000, active: true } });

@@ -106,6 +106,36 @@ describe('OLIA', () => {
     close(perRtt, 961.5532487504806);
   });
 
+  it('splits alpha over two max-window paths and one collected path (n = 3)', () => {
+    const group = createCouplingGroup();
+    const a = oliaAt(group, 30_000, RTT); // max window, l = 0
+    const b = oliaAt(group, 30_000, RTT); // max window, l = 0
+    const c = oliaAt(group, 10_000, RTT, 8000); // l = 8000: the best path, not max-window: collected
+    const [mA, mB, mC] = [a, b, c].map((cc) => memberOf(group, cc));
+    // |max_w_paths| = 2, |collected_paths| = 1, n = 3: alpha_C = 1/3, alpha_A = alpha_B = −1/6; they sum to 0.
+    assert.equal(oliaAlpha(group.members, mC!), 1 / 3);
+    assert.equal(oliaAlpha(group.members, mA!), -1 / 6);
+    assert.equal(oliaAlpha(group.members, mB!), -1 / 6);
+    // C: Σ w/rtt = 0.7; [(1e4/1e10)/0.49 + (1/3)/1e4] · 1e6 = 2.0408 + 33.3333 = 35.374
+    c.onAck(0, 1000, ctx());
+    assert.equal(c.cwnd, 10_035);
+    // A (l_A = 1000 now, still below C's): Σ = 0.70035; [(3e4/1e10)/0.70035² − (1/6)/3e4] · 1e6 = 0.56078
+    close(oliaIncrease(group.members, mA!, 1000), 0.5607755638341124);
+    a.onAck(0, 1000, ctx());
+    assert.equal(a.cwnd, 30_000); // 30000.56: the fraction is kept, the window read whole
+    assert.equal(oliaAlpha(group.members, mB!), -1 / 6, 'A and B still tie for the largest window');
+  });
+
+  it('gives alpha = 0 everywhere when the best path is also a max-window path', () => {
+    const group = createCouplingGroup();
+    const d = oliaAt(group, 30_000, RTT, 8000); // best and largest
+    const e = oliaAt(group, 10_000, RTT); // l = 0
+    assert.equal(oliaAlpha(group.members, memberOf(group, d)), 0);
+    assert.equal(oliaAlpha(group.members, memberOf(group, e)), 0);
+    // E: (1e4/1e10)/0.4² · 1e6 = 6.25
+    close(oliaIncrease(group.members, memberOf(group, e), 1000), 6.25);
+  });
+
   it('behaves exactly like Reno in a group of one', () => {
     const olia = createCc('olia', {
       mss: MSS,
