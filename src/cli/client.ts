@@ -106,10 +106,10 @@ export async function runClient(host: string, o: ClientOptions): Promise<number>
     if (!o.json) process.stderr.write(`${msg}\n`);
     return 1;
   }
-  if (!o.json)
-    live.print(
-      `connected to ${s.remoteAddress}:${s.remotePort} from ${s.localAddresses.join(', ')} (mss ${s.mss}, ${o.reverse ? 'server sends' : 'client sends'})`,
-    );
+  const hello = `connected to ${s.remoteAddress}:${s.remotePort} from ${s.localAddresses.join(', ')} (mss ${s.mss}, ${o.reverse ? 'server sends' : 'client sends'})`;
+  // With --json, stdout carries only the result: the connected line goes to stderr.
+  if (o.json) process.stderr.write(`${hello}\n`);
+  else live.print(hello);
   s.write(encodeRequest({ reverse: o.reverse === true, timeMs: (seconds ?? 0) * 1000, bytes: bytes ?? 0 }));
   let r: FlowResult;
   if (o.reverse) {

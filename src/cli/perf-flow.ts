@@ -31,8 +31,15 @@ export interface TimedEvent {
 
 export interface FlowResult extends PerfResult {
   events: TimedEvent[];
+  /** CPU time this process used during the test (user + system), to tell a CPU-bound run from a path-bound one. */
+  cpuSeconds: number;
   error?: string;
 }
+
+const cpuSince = (c0: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(c0);
+  return round2((c.user + c.system) / 1e6);
+};
 
 /** Collects the connection's engine events with their time since `t0`. */
 function recordEvents(s: MptcpSocket, t0: number): TimedEvent[] {
@@ -79,6 +86,7 @@ export async function sendPattern(
   prefixLength = 0,
 ): Promise<FlowResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const events = recordEvents(s, t0);
   const acked = () => {
     try {
@@ -128,6 +136,7 @@ export async function sendPattern(
     subflows: safeSubflows(s),
     intervals: meter.samples,
     events,
+    cpuSeconds: cpuSince(cpu0),
     ...(error ? { error: error.message } : {}),
   };
 }
@@ -139,6 +148,7 @@ export async function receivePattern(
   initial?: Uint8Array,
 ): Promise<FlowResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const events = recordEvents(s, t0);
   const verifier = new PatternVerifier();
   if (initial && initial.length > 0) verifier.update(initial);
@@ -164,6 +174,7 @@ export async function receivePattern(
     subflows: safeSubflows(s),
     intervals: meter.samples,
     events,
+    cpuSeconds: cpuSince(cpu0),
     ...(error ? { error: error.message } : {}),
   };
 }
