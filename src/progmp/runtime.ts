@@ -8,8 +8,9 @@
  * an upper bound of the list's own, lets a back end filter a list lazily, where it is used, and still
  * count exactly the same. The count is held against the budget before every RANDOM draw (the only effect
  * a stopped run leaves behind), as each iteration and each FOREACH round starts, and at the end; a run
- * over budget is stopped by throwing BUDGET_EXCEEDED. So a run stops in one form iff it stops in the
- * other, after the same draws.
+ * over budget is stopped (the interpreter throws BUDGET_EXCEEDED, compiled code leaves its block) and
+ * reports RunStatus.OVER_BUDGET. So a run stops in one form iff it stops in the other, after the same
+ * draws; only where it noticed may differ.
  */
 import type { OutcomeBuffer } from '../sched/outcome.ts';
 import type { SchedPacket, SchedState, SchedSubflow } from '../sched/types.ts';
