@@ -2,6 +2,12 @@
  * mptcp-ts: Multipath TCP (RFC 8684) in userspace. The socket API (`connect`, `createServer`, MptcpSocket,
  * MptcpServer), its options and errors, the scheduler loader, and the types of what the API returns.
  */
+export {
+  type EngineDriver,
+  engineConnection,
+  type MultipathConnection,
+  socketConnection,
+} from './api/control.ts';
 export { type Environment, withEnvironment } from './api/env.ts';
 export { MptcpApiError, MptcpSocketError } from './api/errors.ts';
 export type { MultipathOptions, PathManagerSpec } from './api/options.ts';
