@@ -55,7 +55,8 @@ function observe(p: LoadedProgram, seed: number, form: Form, budget: number) {
 /** Runs every form on one state; asserts they agree with the reference; returns its observation. */
 function agree(p: LoadedProgram, seed: number, budget: number, what: string) {
   const [ref, ...others] = FORMS.map((f) => observe(p, seed, f, budget));
-  others.forEach((o, i) => assert.deepEqual(o, ref, `${FORMS[i + 1]} differs from the reference: ${what}`));
+  for (let i = 0; i < others.length; i++)
+    assert.deepEqual(others[i], ref, `${FORMS[i + 1]} differs from the reference: ${what}`);
   return ref!;
 }
 
