@@ -767,6 +767,9 @@ export class MptcpConnection {
           return [
             mp({ subtype: 'MP_CAPABLE', version: 1, flags: this.capableFlags(), senderKey: this.localKey }),
           ];
+        // The endpoint accepts joins only once the peer's key is known; a SYN/ACK retransmitted after a
+        // fallback has nothing to authenticate with.
+        if (this.remoteKey === null) return null;
         return [
           mp({
             subtype: 'MP_JOIN',
@@ -774,7 +777,7 @@ export class MptcpConnection {
             backup: sf.backupLocal,
             addressId: sf.localAddressId,
             nonce: sf.localNonce,
-            hmac: joinSynAckHmac(this.localKey, this.remoteKey!, sf.localNonce, sf.remoteNonce),
+            hmac: joinSynAckHmac(this.localKey, this.remoteKey, sf.localNonce, sf.remoteNonce),
           }),
         ];
       case 'ack3':
@@ -842,6 +845,24 @@ export class MptcpConnection {
       return null;
     }
     if (sf.kind === 'join' && !sf.fullyEstablished) return null;
+    // The MP_CAPABLE ACK may be lost (RFC 8684 §3.1): until a DATA_ACK shows the server has our key, the
+    // client's pure ACKs repeat it, as Linux's do, or a server that is only sending would never learn it.
+    if (
+      sf.kind === 'initial' &&
+      this.role === 'client' &&
+      !this.mpcConfirmed &&
+      this.remoteKey !== null &&
+      !(seg.kind === 'data' && seg.len > 0)
+    )
+      return [
+        mp({
+          subtype: 'MP_CAPABLE',
+          version: 1,
+          flags: this.capableFlags(),
+          senderKey: this.localKey,
+          receiverKey: this.remoteKey,
+        }),
+      ];
     const out: TcpOption[] = [];
     const dataAck = this.remoteKey !== null ? this.dataAckValue() : undefined;
     if (seg.kind === 'data' && seg.len > 0) {
@@ -1213,7 +1234,8 @@ export class MptcpConnection {
 
   private takeDss(sf: Subflow, seg: IncomingSegmentInfo, d: Dss): boolean {
     const c = this.host.counters;
-    if (sf.kind === 'initial' && this.role === 'client' && !this.mpcConfirmed) this.mpcConfirmed = true;
+    // Only a DATA_ACK proves the server has our key (it acknowledges our data sequence space).
+    if (sf.kind === 'initial' && this.role === 'client' && d.dataAck !== undefined) this.mpcConfirmed = true;
     if (sf.kind === 'initial' && this.role === 'server') this.mpcConfirmed = true;
     if (d.dataAck !== undefined) {
       this.dataAckSeen = true;

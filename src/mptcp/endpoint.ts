@@ -106,7 +106,8 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
         return refuse(TcpRstReason.MPTCP_SPECIFIC);
       }
       const ok = conn.pm.acceptJoin?.(conn) ?? conn.liveSubflows().length < conn.config.maxSubflows;
-      if (!ok || conn.state !== 'established') {
+      // Without the peer's key (its MP_CAPABLE ACK has not arrived yet) a join cannot be authenticated.
+      if (!ok || conn.state !== 'established' || conn.remoteKey === null || conn.fallback) {
         this.counters.MPJoinRejected++;
         this.counters.MPRstTx++;
         return refuse(TcpRstReason.ADMINISTRATIVELY_PROHIBITED);
