@@ -53,6 +53,9 @@ typedef struct tun {
   pthread_t thread;
   int started;
   int closed;
+  /* Owners of this struct: the JavaScript handle and, while it exists, the thread-safe function (whose queued
+   * calls may still run after close). Both are released on the JavaScript thread; the last one frees. */
+  int owners;
   napi_threadsafe_function tsfn;
   napi_env env;
   /* Counters (reader thread writes, JavaScript reads: approximate while running). */
@@ -155,15 +158,27 @@ static void close_tun(tun_t *t) {
 
 static void cleanup_hook(void *arg) { close_tun(arg); }
 
+static void release_owner(tun_t *t) {
+  if (--t->owners > 0) return;
+  pthread_mutex_destroy(&t->lock);
+  pthread_cond_destroy(&t->space);
+  free(t->ring);
+  free(t);
+}
+
 static void finalize_tun(napi_env env, void *data, void *hint) {
   (void)hint;
   tun_t *t = data;
   close_tun(t);
   napi_remove_env_cleanup_hook(env, cleanup_hook, t);
-  pthread_mutex_destroy(&t->lock);
-  pthread_cond_destroy(&t->space);
-  free(t->ring);
-  free(t);
+  release_owner(t);
+}
+
+/* The thread-safe function is gone: no more deliver() calls can come. */
+static void finalize_tsfn(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release_owner(data);
 }
 
 /* open(name: string, netnsPath?: string) -> { handle, name } */
@@ -207,6 +222,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, "allocating the TUN reader", e);
   }
   t->fd = r.fd;
+  t->owners = 1;
   t->wake_fd = wake;
   t->ring = ring;
   t->env = env;
@@ -387,9 +403,10 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   }
   napi_value resource;
   napi_create_string_utf8(env, "mptcp-ts:tun", NAPI_AUTO_LENGTH, &resource);
-  if (napi_create_threadsafe_function(env, argv[1], NULL, resource, 0, 1, NULL, NULL, t, deliver, &t->tsfn) !=
-      napi_ok)
+  if (napi_create_threadsafe_function(env, argv[1], NULL, resource, 0, 1, t, finalize_tsfn, t, deliver,
+                                      &t->tsfn) != napi_ok)
     return NULL;
+  t->owners++;
   atomic_store(&t->stopping, 0);
   int e = pthread_create(&t->thread, NULL, reader_main, t);
   if (e != 0) {
