@@ -171,6 +171,7 @@ export class MptcpConnection {
   readonly activeList: AddressPair[] = [];
   readonly backupList: AddressPair[] = [];
   private closeReason: string | null = null;
+  private pmStarted = false;
   bytesWritten = 0;
   bytesDelivered = 0;
   private rcvWindow: number;
@@ -379,7 +380,7 @@ export class MptcpConnection {
     if (sf.backupLocal === backup && sf.pendingPrio === null) return;
     sf.backupLocal = backup;
     sf.pendingPrio = backup;
-    if (sf.phase === 'established') sf.tcp.requestAck();
+    if (sf.phase === 'established') sf.tcp.requestPureAck();
     this.emit({ type: 'sub_priority', subflow: sf.id, backup, by: 'local' });
     this.kick();
   }
@@ -653,6 +654,12 @@ export class MptcpConnection {
       sf.ack3SentAt = this.host.now;
     }
     if (sf.kind === 'initial' || sf.fullyEstablished) this.subflowReady(sf);
+    if (this.fallback && sf.kind === 'initial') {
+      // Data the application wrote while the handshake finished (a listener's fallback) can go now.
+      const before = this.send.space;
+      this.pumpFallback();
+      if (this.send.space > before) this.onWritable?.();
+    }
   }
 
   /** Packets fill a segment of the smallest subflow: MSS less timestamps and a DSS with 64-bit DSN and ack. */
@@ -684,8 +691,20 @@ export class MptcpConnection {
     if (!this.fallback) this.host.registerToken(this.localToken, this);
     this.emit({ type: 'established', token: this.localToken });
     this.onEstablished?.();
-    if (!this.fallback) this.pm.established?.(this);
+    this.startPathManager();
     this.kick();
+  }
+
+  /**
+   * The path manager starts once both ends know both keys, as Linux's does: a join sent before the server
+   * has the client's key (its MP_CAPABLE ACK still in flight) is refused. The client knows it from the
+   * server's first DATA_ACK, the server from the MP_CAPABLE ACK.
+   */
+  private startPathManager(): void {
+    if (this.pmStarted || this.state !== 'established' || this.fallback || this.remoteKey === null) return;
+    if (this.role === 'client' && !this.mpcConfirmed) return;
+    this.pmStarted = true;
+    this.pm.established?.(this);
   }
 
   private subflowGone(sf: Subflow, reason: string | null): void {
@@ -983,7 +1002,7 @@ export class MptcpConnection {
   /** Puts pending signals (ADD_ADDR, echo, REMOVE_ADDR, MP_PRIO) on a pure ACK of a working subflow. */
   private sendSignal(): void {
     const sf = this.bestSignalSubflow();
-    sf?.tcp.requestAck();
+    sf?.tcp.requestPureAck();
   }
 
   private bestSignalSubflow(): Subflow | undefined {
@@ -1182,6 +1201,7 @@ export class MptcpConnection {
     const km = keyMaterial(key);
     this.remoteToken = km.token;
     this.remoteIdsn = km.idsn;
+    this.startPathManager();
   }
 
   private takeJoin(
@@ -1235,7 +1255,10 @@ export class MptcpConnection {
   private takeDss(sf: Subflow, seg: IncomingSegmentInfo, d: Dss): boolean {
     const c = this.host.counters;
     // Only a DATA_ACK proves the server has our key (it acknowledges our data sequence space).
-    if (sf.kind === 'initial' && this.role === 'client' && d.dataAck !== undefined) this.mpcConfirmed = true;
+    if (sf.kind === 'initial' && this.role === 'client' && d.dataAck !== undefined && !this.mpcConfirmed) {
+      this.mpcConfirmed = true;
+      this.startPathManager();
+    }
     if (sf.kind === 'initial' && this.role === 'server') this.mpcConfirmed = true;
     if (d.dataAck !== undefined) {
       this.dataAckSeen = true;

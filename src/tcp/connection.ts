@@ -175,6 +175,7 @@ export class TcpConnection implements SubflowView {
 
   // ACK generation.
   private ackNow = false;
+  private pureAckPending = false;
   private unackedBytes = 0;
   private quickAcks: number;
   private lastInvalidAckAt = -INF;
@@ -412,6 +413,16 @@ export class TcpConnection implements SubflowView {
   requestAck(): void {
     if (this.isClosed()) return;
     this.ackNow = true;
+    this.owner.activate(this);
+  }
+
+  /**
+   * Sends a pure ACK at the next poll even when data is waiting to go: MPTCP's signals (ADD_ADDR,
+   * REMOVE_ADDR, MP_PRIO) do not fit beside a data mapping and would otherwise wait for a pause in the data.
+   */
+  requestPureAck(): void {
+    if (this.isClosed()) return;
+    this.pureAckPending = true;
     this.owner.activate(this);
   }
 
@@ -1203,6 +1214,10 @@ export class TcpConnection implements SubflowView {
         return null;
     }
     if (this.ack3Pending) return this.sendAck(now, 'ack3');
+    if (this.pureAckPending) {
+      this.pureAckPending = false;
+      return this.sendAck(now, 'ack');
+    }
     const seg = this.trySendData(now);
     if (seg !== null) return seg;
     if (this.probePending) return this.sendProbe(now);
