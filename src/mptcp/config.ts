@@ -33,6 +33,12 @@ export interface MptcpConfig {
    * its path manager can re-create it. Also keeps NAT mappings of idle subflows. 0 disables it.
    */
   subflowKeepAlive: Duration;
+  /**
+   * A listener takes joins at the address and port of a connection's initial subflow. false sets the C flag
+   * of MP_CAPABLE (RFC 8684 §3.1: e.g. behind a load balancer) and refuses such joins; joins then go to
+   * announced addresses only.
+   */
+  joinsToInitialAddress: boolean;
   /** TCP settings of every subflow. */
   tcp: Partial<TcpConfig>;
 }
@@ -52,6 +58,7 @@ export const DEFAULT_MPTCP_CONFIG: MptcpConfig = {
   rejoinMax: 1 * SECOND,
   subflowMaxRto: 1 * SECOND,
   subflowKeepAlive: 5 * SECOND,
+  joinsToInitialAddress: true,
   tcp: {},
 };
 

@@ -172,6 +172,8 @@ export class MptcpConnection {
   readonly backupList: AddressPair[] = [];
   private closeReason: string | null = null;
   private pmStarted = false;
+  /** The server set the C flag: no joins to its initial address and port (RFC 8684 §3.1). */
+  peerRefusesInitialJoins = false;
   bytesWritten = 0;
   bytesDelivered = 0;
   private rcvWindow: number;
@@ -338,6 +340,16 @@ export class MptcpConnection {
     if (this.state !== 'established' || this.fallback || this.remoteKey === null)
       throw new MptcpStateError(
         'subflows can be added only to an established MPTCP connection (not after fallback)',
+      );
+    const init = this.initial();
+    if (
+      this.peerRefusesInitialJoins &&
+      init !== undefined &&
+      remote === init.tcp.remote.address &&
+      remotePort === init.tcp.remote.port
+    )
+      throw new MptcpStateError(
+        'the peer takes no subflows at its initial address (MP_CAPABLE C flag): use an address it announced',
       );
     if (this.liveSubflows().length >= this.config.maxSubflows)
       throw new MptcpStateError(
@@ -840,7 +852,8 @@ export class MptcpConnection {
   }
 
   private capableFlags(): number {
-    return CapableFlag.H | (this.config.checksum || this.checksums ? CapableFlag.A : 0);
+    const c = this.role === 'server' && !this.config.joinsToInitialAddress ? CapableFlag.C : 0;
+    return CapableFlag.H | c | (this.config.checksum || this.checksums ? CapableFlag.A : 0);
   }
 
   private joinAck(sf: Subflow): TcpOption {
@@ -1182,6 +1195,8 @@ export class MptcpConnection {
     if (this.role === 'client') {
       if (seg.flags & TcpFlag.SYN && m.senderKey !== undefined) {
         c.MPCapableSYNACKRX++;
+        // The C flag: the server takes no joins at its initial address, only at the ones it announces.
+        if (m.flags & CapableFlag.C) this.peerRefusesInitialJoins = true;
         this.setRemoteKey(m.senderKey);
       }
       return true;

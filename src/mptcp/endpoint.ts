@@ -106,8 +106,19 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
         return refuse(TcpRstReason.MPTCP_SPECIFIC);
       }
       const ok = conn.pm.acceptJoin?.(conn) ?? conn.liveSubflows().length < conn.config.maxSubflows;
+      const init = conn.initial();
+      const toInitial =
+        init !== undefined &&
+        syn.local.address === init.tcp.local.address &&
+        syn.local.port === init.tcp.local.port;
       // Without the peer's key (its MP_CAPABLE ACK has not arrived yet) a join cannot be authenticated.
-      if (!ok || conn.state !== 'established' || conn.remoteKey === null || conn.fallback) {
+      if (
+        !ok ||
+        conn.state !== 'established' ||
+        conn.remoteKey === null ||
+        conn.fallback ||
+        (toInitial && !conn.config.joinsToInitialAddress)
+      ) {
         this.counters.MPJoinRejected++;
         this.counters.MPRstTx++;
         return refuse(TcpRstReason.ADMINISTRATIVELY_PROHIBITED);

@@ -78,8 +78,8 @@ export class SubflowPlan {
         );
         slot.retryAt = null;
       } catch (e) {
+        // Refused for this pair (a limit, the peer's C flag): the other pairs may still open.
         if (!(e instanceof MptcpStateError)) throw e;
-        return;
       }
     }
   }

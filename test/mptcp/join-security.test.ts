@@ -137,3 +137,14 @@ test('a join with an unknown token is refused at once with RST + MP_TCPRST', () 
   assert.equal(b.server.counters.MPRstTx >= 1, true);
   assert.ok(r.intact);
 });
+
+test('a server that sets the C flag gets no joins to its initial address, and the transfer completes', () => {
+  const b = bed(8, [{}, {}], { joinsToInitialAddress: false });
+  const r = transfer(b, 5_000_000, {
+    pm: fullmeshManager({ localAddresses: [clientAddress(1), clientAddress(2)] }),
+  });
+  assert.ok(r.intact);
+  assert.equal(r.conn.peerRefusesInitialJoins, true, 'the client saw the C flag');
+  assert.equal(b.server.counters.MPJoinSynRx, 0, 'the client sent no join to the initial address');
+  assert.equal(r.conn.listSubflows().length, 1);
+});
