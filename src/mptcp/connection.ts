@@ -577,7 +577,8 @@ export class MptcpConnection {
    */
   subflowCc(cc: CcName, r: CcRequest, sf: Subflow): CongestionControl {
     if (!COUPLED.includes(cc)) return createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now });
-    const group = (this.coupling ??= createCouplingGroup());
+    if (this.coupling === null) this.coupling = createCouplingGroup();
+    const group = this.coupling;
     const tcp = r.view;
     const view = {
       get srtt() {

@@ -105,7 +105,7 @@ export function transfer(
   conn.onWritable = pump;
   opts.onConnect?.(conn);
   b.clientHost.wake();
-  b.sim.run(opts.until ?? 60_000 * MS, () => conn.isClosed() && serverConn !== null && serverConn.isClosed());
+  b.sim.run(opts.until ?? 60_000 * MS, () => conn.isClosed() && serverConn?.isClosed() === true);
   const all = Buffer.concat(received);
   return {
     conn,
