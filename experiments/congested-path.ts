@@ -3,7 +3,7 @@
  * 100 Mbit/s paths (each behind a jittered access link, lib/variation.ts), where path 2 also carries 0, 1, 2
  * or 4 regular TCP Reno flows (started at seeded random times). Measured: the share of the
  * connection's traffic on path 1, its goodput, and what each competing TCP flow gets, for MPTCP with
- * uncoupled Reno subflows and with LIA, OLIA and BALIA (60 s after a 10 s warm-up, 5 seeds).
+ * uncoupled Reno subflows and with LIA, OLIA and BALIA (40 s after a 10 s warm-up, 5 seeds).
  *
  * Expected (RFC 6356 §2 goal 3): coupled MPTCP moves its traffic to the uncongested path 1, leaving path 2 to
  * the TCP flows, more so than uncoupled Reno subflows do (which take 1/(k+1) of path 2 with k TCP flows).
@@ -95,7 +95,7 @@ export function congestedPathScenario(
 }
 
 function run(opts: RunOptions): CongestedPathResult {
-  const seconds = opts.quick ? 2 : 70;
+  const seconds = opts.quick ? 2 : 50;
   const from = opts.quick ? 0.5 : 10;
   const seeds = seedsUpTo(opts.quick ? 1 : 5);
   const competitorCounts = opts.quick ? [0, 2] : COMPETITORS;

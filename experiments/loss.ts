@@ -1,7 +1,7 @@
 /**
  * Loss on one path: an MPTCP connection (LIA) over two 100 Mbit/s paths with 20 ms RTT, with 0 to 5 % random
  * loss on path 2's data direction. Measured: the goodput of each subflow (its throughput less what it
- * retransmitted or reinjected) and of the connection (60 s after a 10 s warm-up, 5 seeds).
+ * retransmitted or reinjected) and of the connection (40 s after a 10 s warm-up, 5 seeds).
  *
  * Expected: the lossy subflow shrinks (Reno-like throughput ∝ 1/√p) while path 1 keeps its lossless goodput:
  * coupling must not drag the good path down, nor head-of-line blocking behind the lossy one (acceptance:
@@ -82,7 +82,7 @@ function resentShare(subflows: SubflowResult[], path: string): number {
 }
 
 function run(opts: RunOptions): LossResult {
-  const seconds = opts.quick ? 2 : 70;
+  const seconds = opts.quick ? 2 : 50;
   const from = opts.quick ? 0.5 : 10;
   const seeds = seedsUpTo(opts.quick ? 1 : 5);
   const losses = opts.quick ? [0, 3] : LOSS_PERCENT;
