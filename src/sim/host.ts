@@ -83,6 +83,10 @@ export class SimHost {
   private spins = 0;
   private busy = false;
   private again = false;
+  // The segment receive() is handing to the stack.
+  private rxSrc = '';
+  private rxDst = '';
+  private rxSegment: Uint8Array = EMPTY;
   // The addresses of the last segment sent and their bytes (null: not ours or not valid).
   private emitSrc = '';
   private emitDst = '';
@@ -156,8 +160,18 @@ export class SimHost {
       if (!sameBytes(packet, 8, this.bytesOf(src))) src = formatIpv6(packet, 8);
       if (!sameBytes(packet, 24, this.bytesOf(dst))) dst = formatIpv6(packet, 24);
     }
-    this.service(() => stack.receive(this.sim.now, src, dst, segment));
+    this.rxSrc = src;
+    this.rxDst = dst;
+    this.rxSegment = segment;
+    this.service(this.receiveNow);
   }
+
+  /** Hands the segment receive() stored to the stack (a bound method: no closure per packet). */
+  private readonly receiveNow = (): void => {
+    const segment = this.rxSegment;
+    this.rxSegment = EMPTY;
+    this.stack!.receive(this.sim.now, this.rxSrc, this.rxDst, segment);
+  };
 
   /** Called by the network: an interface of this host went down or came up. */
   addressChanged(address: string, up: boolean): void {
