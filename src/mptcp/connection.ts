@@ -299,20 +299,12 @@ export class MptcpConnection {
     return this.subflows.filter((s) => s.phase !== 'closed');
   }
 
-  /**
-   * Subflows that keep the connection alive: not closed, and not a join the peer is still opening (it may
-   * never complete, and it cannot carry the connection by itself).
-   */
-  private holdingSubflows(): number {
-    let n = 0;
-    for (const s of this.subflows) if (s.phase !== 'closed' && (s.initiator || s.phase !== 'connecting')) n++;
-    return n;
-  }
-
   /** Creates the subflow object for a new TCP connection (ours or the peer's). */
   newSubflow(kind: SubflowKind, initiator: boolean): Subflow {
     const sf = new Subflow(this, this.nextSubflowId++, kind, initiator);
-    this.subflows.push(sf);
+    // A join the peer is opening joins the list once its handshake completes (attach): until then it has
+    // no TCP connection to speak of, and it may never complete.
+    if (initiator || kind === 'initial') this.subflows.push(sf);
     return sf;
   }
 
@@ -598,6 +590,7 @@ export class MptcpConnection {
   /** Wires the TCP connection's callbacks to the subflow. */
   attach(sf: Subflow, tcp: TcpConnection): void {
     sf.tcp = tcp;
+    if (!this.subflows.includes(sf)) this.subflows.push(sf);
     tcp.onEstablished = () => this.subflowEstablished(sf);
     tcp.onClose = (reason) => this.subflowGone(sf, reason);
     tcp.onEnd = () => {
@@ -739,7 +732,7 @@ export class MptcpConnection {
       reason: why,
     });
     if (this.state === 'closed') return;
-    const live = this.holdingSubflows();
+    const live = this.liveSubflows().length;
     if (live === 0) {
       // The last subflow is gone: a clean end after the DATA_FIN exchange (or plain TCP's FIN exchange).
       const clean = this.fallback
@@ -752,7 +745,7 @@ export class MptcpConnection {
     }
     this.pm.subflowClosed?.(this, sf, why);
     // Nothing left and nothing the path manager will retry: the connection is over.
-    if (this.holdingSubflows() === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
+    if (this.liveSubflows().length === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
     else this.kick();
   }
 
@@ -1752,14 +1745,6 @@ export class MptcpConnection {
    */
   checkSubflowHealth(): void {
     for (const sf of this.subflows) {
-      // A join the peer started and abandoned dies quietly in the TCP layer (its half-open state expires).
-      if (
-        sf.phase === 'connecting' &&
-        !sf.initiator &&
-        sf.tcp !== undefined &&
-        sf.tcp.info().state === 'CLOSED'
-      )
-        this.subflowGone(sf, 'the join never completed');
       if (!sf.usable) continue;
       const rto = sf.tcp.info().retransmits;
       if (rto === 0) {
