@@ -89,14 +89,25 @@ export function fastest(sbfs: readonly SchedSubflow[]): SchedSubflow | null {
   return active ?? any;
 }
 
-/** Reinjection as the default does it: RQ's head on the lowest-RTT subflow that can send and lacks it. */
+/**
+ * Reinjection as the default does it: RQ's head on the lowest-RTT subflow that can send and lacks it,
+ * non-backup first (Linux's retransmission choice), backups only when no non-backup one is available.
+ */
 export function reinjectMinRtt(state: SchedState, re: SchedPacket, out: OutcomeBuffer): void {
   const sbfs = state.subflows;
-  let best: SchedSubflow | null = null;
+  let active: SchedSubflow | null = null;
+  let any: SchedSubflow | null = null;
+  let activeAvailable = false;
   for (let i = 0; i < sbfs.length; i++) {
     const s = sbfs[i]!;
-    if (canSend(s) && !sentOn(re, s) && (best === null || s.rtt < best.rtt)) best = s;
+    if (sentOn(re, s)) continue;
+    // Backups take reinjections too only when no non-backup subflow lacking the packet is available.
+    if (!s.isBackup && !s.lossy) activeAvailable = true;
+    if (!canSend(s)) continue;
+    if (any === null || s.rtt < any.rtt) any = s;
+    if (!s.isBackup && (active === null || s.rtt < active.rtt)) active = s;
   }
+  const best = activeAvailable ? active : any;
   if (best !== null) out.push(best, re);
 }
 
