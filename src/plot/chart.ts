@@ -176,8 +176,15 @@ function axisTicks(axis: Axis, values: number[], zeroBased: boolean): Ticks {
   for (const v of [...values, axis.min ?? 0, axis.max ?? 0])
     if (!Number.isFinite(v))
       throw new RangeError(`cannot plot ${v} on the '${axis.label}' axis: give finite values`);
-  let lo = axis.min ?? (values.length ? Math.min(...values) : 0);
-  let hi = axis.max ?? (values.length ? Math.max(...values) : 1);
+  // A loop, not Math.min(...values): a long time series would overflow the argument stack.
+  let least = Number.POSITIVE_INFINITY;
+  let most = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < least) least = v;
+    if (v > most) most = v;
+  }
+  let lo = axis.min ?? (values.length ? least : 0);
+  let hi = axis.max ?? (values.length ? most : 1);
   if (zeroBased && axis.min === undefined) lo = Math.min(0, lo);
   if (axis.min !== undefined && axis.max === undefined && hi <= lo) hi = lo + 1;
   if (axis.max !== undefined && axis.min === undefined && lo >= hi) lo = hi - 1;

@@ -166,6 +166,17 @@ describe('charts', () => {
     assert.equal(lefts[0]![3], lefts[1]![3], 'the same plot width whatever each legend holds');
   });
 
+  it('draws long time series (more points than a function may take arguments)', () => {
+    const points = Array.from({ length: 200_000 }, (_, i) => ({ x: i / 100, y: i % 977 }));
+    const svg = renderChart({
+      kind: 'xy',
+      x: { label: 't', unit: 's' },
+      y: { label: 'y' },
+      series: [{ kind: 'line', name: 'long', markers: false, points }],
+    });
+    assert.ok(texts(svg).includes('1000'), 'the y axis reaches the data maximum, 976');
+  });
+
   it('refuses non-finite data with a RangeError', () => {
     const bad = structuredClone(xy);
     bad.series[0]!.points[0]!.y = Number.POSITIVE_INFINITY;
