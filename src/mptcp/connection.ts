@@ -172,6 +172,7 @@ export class MptcpConnection {
   readonly backupList: AddressPair[] = [];
   private closeReason: string | null = null;
   private pmStarted = false;
+  private readonly pendingJoins = new Set<Subflow>();
   /** The server set the C flag: no joins to its initial address and port (RFC 8684 §3.1). */
   peerRefusesInitialJoins = false;
   bytesWritten = 0;
@@ -303,9 +304,17 @@ export class MptcpConnection {
   newSubflow(kind: SubflowKind, initiator: boolean): Subflow {
     const sf = new Subflow(this, this.nextSubflowId++, kind, initiator);
     // A join the peer is opening joins the list once its handshake completes (attach): until then it has
-    // no TCP connection to speak of, and it may never complete.
+    // no TCP connection to speak of, and it may never complete. It counts against the limits meanwhile.
     if (initiator || kind === 'initial') this.subflows.push(sf);
+    else this.pendingJoins.add(sf);
     return sf;
+  }
+
+  /** Live subflows plus joins the peer is still opening: what subflow limits count. */
+  subflowCount(): number {
+    for (const sf of this.pendingJoins)
+      if (sf.tcp !== undefined && sf.tcp.info().state === 'CLOSED') this.pendingJoins.delete(sf);
+    return this.liveSubflows().length + this.pendingJoins.size;
   }
 
   /** Opens the initial subflow (client role). */
@@ -590,7 +599,7 @@ export class MptcpConnection {
   /** Wires the TCP connection's callbacks to the subflow. */
   attach(sf: Subflow, tcp: TcpConnection): void {
     sf.tcp = tcp;
-    if (!this.subflows.includes(sf)) this.subflows.push(sf);
+    if (this.pendingJoins.delete(sf)) this.subflows.push(sf);
     tcp.onEstablished = () => this.subflowEstablished(sf);
     tcp.onClose = (reason) => this.subflowGone(sf, reason);
     tcp.onEnd = () => {

@@ -105,7 +105,7 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
         this.counters.MPRstTx++;
         return refuse(TcpRstReason.MPTCP_SPECIFIC);
       }
-      const ok = conn.pm.acceptJoin?.(conn) ?? conn.liveSubflows().length < conn.config.maxSubflows;
+      const ok = conn.pm.acceptJoin?.(conn) ?? conn.subflowCount() < conn.config.maxSubflows;
       const init = conn.initial();
       const toInitial =
         init !== undefined &&
@@ -126,6 +126,8 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
       const sf = conn.newSubflow('join', false);
       conn.acceptJoinSyn(sf, join);
       sf.localAddressId = conn.addressIdFor(syn.local.address);
+      // A join to an address we marked backup is backup from its SYN/ACK on (the B bit), as in Linux.
+      sf.backupLocal = conn.localAddresses.get(sf.localAddressId)?.backup ?? false;
       return sf;
     }
     const conn = new MptcpConnection(this, 'server', config, pm(), syn.remote.port);

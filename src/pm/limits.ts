@@ -11,8 +11,8 @@ export const PM_ADDR_MAX = 8;
 
 /** May one more subflow join, with at most `subflows` additional ones? */
 export function joinAllowed(conn: MptcpConnection, subflows: number): boolean {
-  const live = conn.liveSubflows().length;
-  return live < 1 + subflows && live < conn.config.maxSubflows;
+  const n = conn.subflowCount();
+  return n < 1 + subflows && n < conn.config.maxSubflows;
 }
 
 /** Checks a limit like `ip mptcp limits set` does (an integer in 0..8). */

@@ -44,7 +44,7 @@ test('userspace: joins are accepted by the application predicate; path-manager e
         // Only one join: the application wants two subflows at most.
         acceptJoin: (conn) => {
           asked++;
-          return conn.liveSubflows().length < 2;
+          return conn.subflowCount() < 2;
         },
       }),
     until: 3000 * MS,
