@@ -752,6 +752,18 @@ export class MptcpConnection {
         return;
       }
     }
+    // The last subflow died before the path manager started (waiting for the server's DATA_ACK): start it
+    // now, so the connection goes on over the other paths rather than ending with its first subflow.
+    if (
+      live === 0 &&
+      !this.pmStarted &&
+      !this.fallback &&
+      this.remoteKey !== null &&
+      this.state === 'established'
+    ) {
+      this.pmStarted = true;
+      this.pm.established?.(this);
+    }
     this.pm.subflowClosed?.(this, sf, why);
     // Nothing left and nothing the path manager will retry: the connection is over.
     if (this.liveSubflows().length === 0 && (this.pm.nextDeadline?.(this) ?? null) === null) this.finish(why);
