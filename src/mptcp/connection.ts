@@ -172,6 +172,7 @@ export class MptcpConnection {
   readonly backupList: AddressPair[] = [];
   private closeReason: string | null = null;
   private pmStarted = false;
+  private headRetransmitAt: Instant = -Infinity;
   private readonly pendingJoins = new Set<Subflow>();
   /** The server set the C flag: no joins to its initial address and port (RFC 8684 §3.1). */
   peerRefusesInitialJoins = false;
@@ -1567,6 +1568,7 @@ export class MptcpConnection {
         if (n === 0) {
           this.host.counters.SndWndBlocked++;
           this.sched.sendWindowBlocked++;
+          this.retransmitWindowHead();
           return null;
         }
       }
@@ -1699,6 +1701,23 @@ export class MptcpConnection {
     const ppos = this.primaryPathOnly !== null;
     for (const sf of this.usableSchedSubflows)
       sf.idle = (sf.view.isBackup && activeWorks) || (ppos && !sf.primary && primaryWorks);
+  }
+
+  /**
+   * Opportunistic retransmission (the Linux paper): the peer's window is full because the data at its left
+   * edge has not arrived; queue that packet for reinjection so another subflow carries it, at most once per
+   * retransmission interval.
+   */
+  private retransmitWindowHead(): void {
+    const head = this.send.qu.at(0);
+    const now = this.host.now;
+    if (!head || head.offset > this.send.acked || now - this.headRetransmitAt < this.finRetransmitInterval())
+      return;
+    if (this.send.reinject(head)) {
+      this.headRetransmitAt = now;
+      this.host.counters.MPTCPRetrans++;
+      this.kick();
+    }
   }
 
   /** Moves a subflow's data not yet DATA_ACKed to RQ so other subflows carry it (RFC 8684 §3.3.6). */
