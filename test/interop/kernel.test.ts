@@ -133,7 +133,11 @@ async function interop(name: string, body: (mon: { cli: PmMonitor; srv: PmMonito
     if (typeof c === 'string') problems.push(c);
     else {
       const seen = inspectSubflowPairs(c, outcome.session.conn.role === 'client');
-      assert.deepEqual(seen, outcome.subflows, 'inspect sees the subflows we established');
+      // A capture cut at its size bound (the 100 MB tests keep the first 20 MB) may end before a late join.
+      if (outcome.stack.pcap.dropped > 0)
+        for (const pair of seen)
+          assert.ok(outcome.subflows.includes(pair), `inspect sees ${pair}, which we did not establish`);
+      else assert.deepEqual(seen, outcome.subflows, 'inspect sees the subflows we established');
       assert.equal(c.fallback, outcome.session.conn.fallback, 'inspect agrees on fallback');
     }
   }
