@@ -16,8 +16,12 @@ export interface OutSegment {
 }
 
 export interface SegmentStack {
-  /** A TCP segment arrived for one of this stack's addresses. Never throws on bad input. */
-  receive(now: Instant, src: string, dst: string, segment: Uint8Array): void;
+  /**
+   * A TCP segment arrived for one of this stack's addresses. Never throws on bad input. `checksumVerified`
+   * is the driver's word that the bytes are those the sender checksummed (like a NIC's receive checksum
+   * offload: a simulated link that did not alter the packet); the stack then skips its own check.
+   */
+  receive(now: Instant, src: string, dst: string, segment: Uint8Array, checksumVerified?: boolean): void;
   /** The next segment to send now, or null when there is nothing more. */
   poll(now: Instant): OutSegment | null;
   /** When `onTimer` must be called next, or null when no timer is pending. */

@@ -182,9 +182,9 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
 
   // ------------------------------------------------------------------ SegmentStack
 
-  receive(now: Instant, src: string, dst: string, segment: Uint8Array): void {
+  receive(now: Instant, src: string, dst: string, segment: Uint8Array, checksumVerified = false): void {
     this.now = now;
-    this.tcp.receive(now, src, dst, segment);
+    this.tcp.receive(now, src, dst, segment, checksumVerified);
   }
 
   poll(now: Instant): OutSegment | null {

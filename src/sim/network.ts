@@ -68,6 +68,8 @@ interface SimPath {
 
 /** A packet on its way: the route is fixed when it is sent. */
 interface NetPacket extends Packet {
+  /** The array the sender framed: a link that corrupts or rewrites a packet replaces `bytes`. */
+  sent: Uint8Array;
   hops: LinkDirection<NetPacket>[];
   hop: number;
   src: string;
@@ -262,7 +264,7 @@ export class Network {
       return;
     }
     const hops = direction === 'up' ? path.up : path.down;
-    const p: NetPacket = { bytes, hops, hop: 0, src, dst, ipHeaderLength, to };
+    const p: NetPacket = { bytes, sent: bytes, hops, hop: 0, src, dst, ipHeaderLength, to };
     const now = this.sim.now;
     for (const o of this.sendObservers) o(p, path, direction, now);
     for (const o of path.observers) o(p, direction, now);
@@ -278,6 +280,6 @@ export class Network {
     }
     const arrival = this.arrivalObservers;
     for (let i = 0; i < arrival.length; i++) arrival[i]!(p, this.sim.now);
-    p.to.receive(p.bytes, p.src, p.dst);
+    p.to.receive(p.bytes, p.src, p.dst, p.bytes === p.sent);
   }
 }

@@ -26,10 +26,10 @@ const SERVER = '10.1.1.1';
 /** A stack that sends what the test queues and records what arrives. */
 class Recorder implements SegmentStack {
   readonly out: OutSegment[] = [];
-  readonly got: { time: number; src: string; dst: string; segment: Uint8Array }[] = [];
+  readonly got: { time: number; src: string; dst: string; segment: Uint8Array; verified: boolean }[] = [];
   readonly addressEvents: string[] = [];
-  receive(now: number, src: string, dst: string, segment: Uint8Array): void {
-    this.got.push({ time: now, src, dst, segment: segment.slice() });
+  receive(now: number, src: string, dst: string, segment: Uint8Array, checksumVerified = false): void {
+    this.got.push({ time: now, src, dst, segment: segment.slice(), verified: checksumVerified });
   }
   poll(): OutSegment | null {
     return this.out.shift() ?? null;
@@ -109,6 +109,8 @@ test('the client address picks the path: forward links up, reverse links down, i
   assert.deepEqual(server.got[0]!.segment, seg);
   assert.equal(server.got[0]!.src, CLIENT1);
   assert.equal(server.got[0]!.dst, SERVER);
+  // The bytes arrive as sent: the host vouches for the checksum (receive offload).
+  assert.equal(server.got[0]!.verified, true);
   // The server answers the client's other address: that reply crosses core then lte.
   fromServer({ src: SERVER, dst: CLIENT2, segment: segment(SERVER, CLIENT2) });
   sim.run(200 * MS);
@@ -227,7 +229,11 @@ test('corruption: a header bit fails the IP checksum at the host, a segment bit 
   // 20 of the 60 bytes are IP header: about a third of the flips hit it.
   assert.ok(sh.stats.badIpHeader > n / 5 && sh.stats.badIpHeader < n / 2, `${sh.stats.badIpHeader}`);
   assert.equal(server.got.length + sh.stats.badIpHeader, n);
-  for (const g of server.got) assert.ok(!verifyTcpChecksum(bytesOf(g.src), bytesOf(g.dst), g.segment));
+  for (const g of server.got) {
+    assert.ok(!verifyTcpChecksum(bytesOf(g.src), bytesOf(g.dst), g.segment));
+    // A corrupted packet is never vouched for: the stack sums it and drops it.
+    assert.equal(g.verified, false);
+  }
 });
 
 const mpCapable: TcpOption = {
@@ -254,6 +260,8 @@ test('the middlebox turns kind-30 options into NOPs and the TCP checksum stays v
   assert.equal(server.got.length, 3);
   for (const [i, g] of server.got.entries()) {
     assert.ok(verifyTcpChecksum(bytesOf(CLIENT1), bytesOf(SERVER), g.segment), `segment ${i}: bad checksum`);
+    // Rewritten segments are summed again by the stack; the untouched third one is vouched for.
+    assert.equal(g.verified, i === 2, `segment ${i}: verified`);
     const d = decodeTcp(g.segment);
     assert.ok(!(d instanceof DecodeError));
     assert.deepEqual(mptcpOptions(d), []);
