@@ -1600,7 +1600,8 @@ export class MptcpConnection {
 
   private runScheduler(): void {
     const s = this.send;
-    if (s.q.size === 0 && s.rq.size === 0) return;
+    // Unacknowledged data is an occasion too: redundant copies and compensation act on QU with Q empty.
+    if (s.q.size === 0 && s.rq.size === 0 && s.qu.size === 0) return;
     this.updateSchedState();
     for (let run = 0; run <= MAX_RERUNS; run++) {
       const out = this.scheduler.schedule(this.sched);
