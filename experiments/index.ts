@@ -10,6 +10,9 @@ export const EXPERIMENTS: Record<string, () => Promise<AnyExperiment>> = {
   rcvbuf: async () => (await import('./rcvbuf.ts')).rcvbuf,
   loss: async () => (await import('./loss.ts')).loss,
   mss: async () => (await import('./mss.ts')).mssExperiment,
+  'sched-redundant': async () => (await import('./sched-redundant.ts')).schedRedundant,
+  'sched-compensation': async () => (await import('./sched-compensation.ts')).schedCompensation,
+  'sched-tap': async () => (await import('./sched-tap.ts')).schedTap,
 };
 
 export type { Check, Experiment, ResultHeader } from './lib/experiment.ts';

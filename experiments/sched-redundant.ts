@@ -1,0 +1,260 @@
+/**
+ * The redundant schedulers of the ProgMP paper against the default: flow completion time against flow size
+ * over two lossy paths. An MPTCP connection over two 20 Mbit/s paths (20 ms and 40 ms RTT, 2 % random loss
+ * on each path's data direction) carries requests of one size, one after the other (200 ms apart); the
+ * completion time of a request runs from its write to the server's 8-byte acknowledgement of its last byte.
+ * The first request of each connection is left out (the second subflow joins during it), so every measured
+ * flow runs on two subflows. Schedulers: the built-in default (minimum RTT) and the programs redundant,
+ * opportunistic_redundant and redundant_if_no_q of schedulers/.
+ *
+ * Expected (issue 5): the redundant family beats default for short flows (a copy on the other path hides a
+ * loss that would cost a retransmission timeout or a recovery round trip); RedundantIfNoQ is best overall
+ * (minimum RTT while data is queued, so it keeps the full capacity of both paths for long flows).
+ *
+ * "Short" is fixed here before any run: a flow of at most 30 KB, sent within the first two round trips of
+ * slow start (10 + 20 segments, ~43 KB). "Overall" is the geometric mean over sizes of the mean completion
+ * time relative to default's.
+ */
+import { type BarChart, renderFigure } from '../src/plot/index.ts';
+import { round } from '../src/sim/result.ts';
+import {
+  type Check,
+  commandFor,
+  type Experiment,
+  type ResultHeader,
+  type RunOptions,
+  seedsUpTo,
+} from './lib/experiment.ts';
+import { groupBy, type Summary, summarize } from './lib/stats.ts';
+import { runTrial } from './lib/trial.ts';
+import { bytesSent, link, schedulerField } from './sched-common.ts';
+
+const SCHEDULERS = ['default', 'redundant', 'opportunistic_redundant', 'redundant_if_no_q'] as const;
+const SIZES_KB = [5, 10, 30, 100, 300, 1000] as const;
+const SHORT_KB = 30;
+const LOSS = '2%';
+const LINKS = { p1: { rateMbps: 20, delayMs: 10 }, p2: { rateMbps: 20, delayMs: 20 }, queue: '100KB' };
+const GAP = '200ms';
+
+interface Trial {
+  scheduler: string;
+  sizeKB: number;
+  seed: number;
+  /** Completion time of each measured request (ms). */
+  fctMs: number[];
+  meanFctMs: number;
+  /** Bytes put on the wire per payload byte delivered (1 = no copies, no retransmissions). */
+  sentPerDelivered: number;
+  integrity: boolean;
+}
+
+interface Row {
+  scheduler: string;
+  sizeKB: number;
+  /** Over seeds, of each seed's mean completion time. */
+  fctMs: Summary;
+  /** Mean completion time relative to default's at the same size (mean over seeds). */
+  relativeToDefault: number;
+  sentPerDelivered: Summary;
+}
+
+export interface SchedRedundantResult extends ResultHeader {
+  setup: {
+    links: typeof LINKS;
+    loss: string;
+    requestsPerConnection: number;
+    measured: string;
+    gap: string;
+    shortFlowsKB: number;
+    overall: string;
+  };
+  trials: Trial[];
+  rows: Row[];
+}
+
+export function schedRedundantScenario(
+  scheduler: string,
+  sizeKB: number,
+  count: number,
+): Record<string, unknown> {
+  const lossy = { directions: { up: { loss: LOSS } } };
+  return {
+    name: `sched-redundant-${scheduler}-${sizeKB}KB`,
+    until: '600s',
+    sample: '1s',
+    links: {
+      l1: link(LINKS.p1.rateMbps, LINKS.p1.delayMs, LINKS.queue, lossy),
+      l2: link(LINKS.p2.rateMbps, LINKS.p2.delayMs, LINKS.queue, lossy),
+    },
+    paths: { p1: ['l1'], p2: ['l2'] },
+    flows: [
+      {
+        name: 'requests',
+        protocol: 'mptcp',
+        scheduler: schedulerField(scheduler),
+        workload: { requests: { sizes: [`${sizeKB}KB`], count, gap: GAP } },
+      },
+    ],
+  };
+}
+
+function run(opts: RunOptions): SchedRedundantResult {
+  const seeds = seedsUpTo(opts.quick ? 1 : 10);
+  const count = opts.quick ? 3 : 21;
+  const sizes = opts.quick ? [10, 100] : SIZES_KB;
+  const trials: Trial[] = [];
+  for (const sizeKB of sizes) {
+    for (const scheduler of SCHEDULERS) {
+      for (const seed of seeds) {
+        const r = runTrial({ scenario: schedRedundantScenario(scheduler, sizeKB, count), seed });
+        const f = r.flows[0]!;
+        const fct = f.requests.slice(1).map((q) => q.fctMs ?? Number.NaN);
+        const trial: Trial = {
+          scheduler,
+          sizeKB,
+          seed,
+          fctMs: fct.map((x) => round(x)),
+          meanFctMs: round(fct.reduce((a, b) => a + b, 0) / Math.max(1, fct.length)),
+          sentPerDelivered: round(bytesSent(f) / Math.max(1, f.bytesDelivered), 4),
+          integrity: f.integrity && f.completed,
+        };
+        trials.push(trial);
+        opts.log(
+          `${sizeKB} KB, ${scheduler}, seed ${seed}: mean completion ${trial.meanFctMs} ms, ${trial.sentPerDelivered} bytes sent per byte delivered`,
+        );
+      }
+    }
+  }
+  const groups = groupBy(trials, (t) => `${t.sizeKB}/${t.scheduler}`);
+  const rows: Row[] = [...groups.values()].map((g) => ({
+    scheduler: g[0]!.scheduler,
+    sizeKB: g[0]!.sizeKB,
+    fctMs: summarize(g.map((t) => t.meanFctMs)),
+    relativeToDefault: 0,
+    sentPerDelivered: summarize(
+      g.map((t) => t.sentPerDelivered),
+      4,
+    ),
+  }));
+  for (const row of rows) {
+    const base = rows.find((x) => x.sizeKB === row.sizeKB && x.scheduler === 'default')!;
+    row.relativeToDefault = round(row.fctMs.mean / base.fctMs.mean, 4);
+  }
+  const result: SchedRedundantResult = {
+    experiment: 'sched-redundant',
+    title: schedRedundant.title,
+    quick: opts.quick,
+    seeds,
+    command: commandFor('sched-redundant', opts.quick),
+    setup: {
+      links: LINKS,
+      loss: `${LOSS} random loss on each path's data (client to server) direction`,
+      requestsPerConnection: count,
+      measured: 'every request but the first of each connection (the second subflow joins during the first)',
+      gap: GAP,
+      shortFlowsKB: SHORT_KB,
+      overall: "geometric mean over sizes of the mean completion time relative to default's",
+    },
+    trials,
+    rows,
+    checks: [],
+  };
+  result.checks = checks(result);
+  return result;
+}
+
+/** Geometric mean over sizes of a scheduler's completion time relative to default's. */
+function overall(r: SchedRedundantResult, scheduler: string): number {
+  const rel = r.rows.filter((x) => x.scheduler === scheduler).map((x) => x.relativeToDefault);
+  return rel.length === 0 ? Number.NaN : Math.exp(rel.reduce((a, x) => a + Math.log(x), 0) / rel.length);
+}
+
+function checks(r: SchedRedundantResult): Check[] {
+  const short = r.rows.filter((x) => x.sizeKB <= SHORT_KB && x.scheduler !== 'default');
+  const overalls = SCHEDULERS.map((s) => ({ s, v: overall(r, s) }));
+  const best = overalls.reduce((a, b) => (b.v < a.v ? b : a));
+  const intact = r.trials.every((t) => t.integrity);
+  return [
+    {
+      name: `the redundant family beats default for short flows (≤ ${SHORT_KB} KB): every one of them, at every such size`,
+      pass: short.length > 0 && short.every((x) => x.relativeToDefault < 1),
+      detail: short
+        .map((x) => `${x.sizeKB} KB ${x.scheduler} ${x.fctMs.mean} ms (${x.relativeToDefault} × default)`)
+        .join('; '),
+    },
+    {
+      name: 'RedundantIfNoQ is best overall (lowest geometric mean of completion time relative to default)',
+      pass: best.s === 'redundant_if_no_q',
+      detail: overalls.map((o) => `${o.s} ${o.v.toFixed(3)}`).join(', '),
+    },
+    {
+      name: 'every request completed with its bytes intact',
+      pass: intact,
+      detail: `${r.trials.filter((t) => !t.integrity).length} of ${r.trials.length} trials incomplete or corrupt`,
+    },
+  ];
+}
+
+const LABEL: Record<string, string> = {
+  default: 'default (minRTT)',
+  redundant: 'redundant',
+  opportunistic_redundant: 'opportunistic redundant',
+  redundant_if_no_q: 'RedundantIfNoQ',
+};
+
+function plot(r: SchedRedundantResult): string {
+  const sizes = [...new Set(r.rows.map((x) => x.sizeKB))].sort((a, b) => a - b);
+  const cell = (s: string, kb: number) => r.rows.find((x) => x.scheduler === s && x.sizeKB === kb);
+  const relative: BarChart = {
+    kind: 'bar',
+    title: "mean completion time relative to default's (whiskers: min–max over seeds of each seed's mean)",
+    categories: sizes.map((kb) => (kb >= 1000 ? `${kb / 1000} MB` : `${kb} KB`)),
+    xLabel: 'flow size',
+    y: { label: 'completion time / default', min: 0 },
+    groups: SCHEDULERS.map((s) => ({
+      name: LABEL[s]!,
+      values: sizes.map((kb) => {
+        const row = cell(s, kb);
+        const base = cell('default', kb);
+        if (row === undefined || base === undefined) return null;
+        return {
+          y: row.relativeToDefault,
+          lo: row.fctMs.min / base.fctMs.mean,
+          hi: row.fctMs.max / base.fctMs.mean,
+        };
+      }),
+    })),
+    refLines: [{ y: 1, label: 'default' }],
+  };
+  const overhead: BarChart = {
+    kind: 'bar',
+    title: 'bytes on the wire per payload byte delivered',
+    categories: relative.categories,
+    xLabel: 'flow size',
+    y: { label: 'bytes sent / delivered', min: 0 },
+    groups: SCHEDULERS.map((s) => ({
+      name: LABEL[s]!,
+      values: sizes.map((kb) => {
+        const row = cell(s, kb);
+        return row === undefined
+          ? null
+          : { y: row.sentPerDelivered.mean, lo: row.sentPerDelivered.min, hi: row.sentPerDelivered.max };
+      }),
+    })),
+  };
+  return renderFigure({
+    title: `Flow completion time against flow size, 2 × 20 Mbit/s (20 / 40 ms RTT), ${LOSS} loss (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''})`,
+    panels: [relative, overhead],
+    panelHeight: 360,
+  });
+}
+
+export const schedRedundant: Experiment<SchedRedundantResult> = {
+  name: 'sched-redundant',
+  title: 'Redundant schedulers: flow completion time against flow size with 2 % loss',
+  summary:
+    'default, redundant, opportunistic redundant, RedundantIfNoQ over 2 × 20 Mbit/s paths with 2 % loss',
+  run,
+  plot,
+  checks,
+};
