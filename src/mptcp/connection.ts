@@ -21,7 +21,7 @@ import {
 } from '../crypto.ts';
 import { createScheduler } from '../sched/registry.ts';
 import { ActionKind, type SchedState, type Scheduler } from '../sched/types.ts';
-import type { CcRequest, TcpConfig } from '../tcp/config.ts';
+import { type CcRequest, newPathState, type TcpConfig } from '../tcp/config.ts';
 import type { TcpConnection } from '../tcp/connection.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo } from '../tcp/hook.ts';
 import type { Rng } from '../util/rng.ts';
@@ -44,6 +44,8 @@ import { type SubflowOptions, type SubflowStatus, subflowStatus } from './subflo
 const COUPLED: readonly CcName[] = ['lia', 'olia', 'balia'];
 const MASK64 = (1n << 64n) - 1n;
 const EMPTY = new Uint8Array(0);
+/** Scratch space for a subflow's per-decision figures (filled and read at once, never kept). */
+const PATH = newPathState();
 const TWO32 = 4294967296;
 /** Scheduler re-runs in a row at most (PROGMP.md). */
 const MAX_RERUNS = 5;
@@ -1068,7 +1070,7 @@ export class MptcpConnection {
 
   private finRetransmitInterval(): number {
     let srtt = 0;
-    for (const sf of this.subflows) if (sf.usable) srtt = Math.max(srtt, sf.tcp.info().srtt);
+    for (const sf of this.subflows) if (sf.usable) srtt = Math.max(srtt, sf.tcp.pathState(PATH).srtt);
     return Math.max(200 * MS, 2 * srtt);
   }
 
@@ -1084,7 +1086,7 @@ export class MptcpConnection {
     if (this.fallback) return true;
     // A timeout episode ends when an ACK clears the backoff; the health check only runs on timers, so notice
     // it here, or the next episode would look like the old one and its data would not be reinjected.
-    if (sf.rtoSeen > 0 && sf.tcp.info().retransmits === 0) this.subflowRecovered(sf);
+    if (sf.rtoSeen > 0 && sf.tcp.pathState(PATH).retransmits === 0) this.subflowRecovered(sf);
     // Mappings the peer acknowledged at the subflow level are never retransmitted on this subflow.
     if (sf.seqOfSsn1 >= 0 && seg.flags & TcpFlag.ACK)
       sf.sendMap.pruneBefore(((seg.ack - sf.seqOfSsn1) >>> 0) + 1);
@@ -1147,7 +1149,7 @@ export class MptcpConnection {
     }
     if (!this.dataAckSeen && !dssSeen) {
       // Until the first DATA_ACK, the peer's window counts from the start of the stream (RFC 8684 §3.3.4).
-      const scale = seg.flags & TcpFlag.SYN ? 1 : 2 ** sf.tcp.info().sndWscale;
+      const scale = seg.flags & TcpFlag.SYN ? 1 : 2 ** sf.tcp.pathState(PATH).sndWscale;
       const edge = this.send.acked + seg.window * scale;
       if (edge > this.peerEdge) {
         this.peerEdge = edge;
@@ -1297,7 +1299,7 @@ export class MptcpConnection {
       const top = this.send.written + (this.localFinAt !== null ? 1 : 0);
       if (off < 0 || off > top) c.DataAckInvalid++;
       else {
-        const edge = off + seg.window * 2 ** sf.tcp.info().sndWscale;
+        const edge = off + seg.window * 2 ** sf.tcp.pathState(PATH).sndWscale;
         const opened = edge > this.peerEdge || off > this.send.acked;
         if (edge > this.peerEdge) this.peerEdge = edge;
         if (off > this.send.acked) this.dataAcked(off);
@@ -1496,7 +1498,7 @@ export class MptcpConnection {
     let rttMax = 0;
     for (const sf of this.subflows) {
       if (!sf.usable) continue;
-      const i = sf.tcp.info();
+      const i = sf.tcp.pathState(PATH);
       rttMax = Math.max(rttMax, i.srtt, i.rcvRtt);
     }
     const elapsed = now - this.rcvTuneStart;
@@ -1670,7 +1672,7 @@ export class MptcpConnection {
     st.queuedBytes = this.send.bytesInQ;
     st.sendWindow = Math.max(0, this.peerEdge - this.send.acked);
     for (const sf of this.usableSchedSubflows) {
-      const i = sf.tcp.info();
+      const i = sf.tcp.pathState(PATH);
       const v = sf.view;
       const mss = Math.max(1, i.mss);
       v.rtt = i.srtt * 8;
@@ -1681,7 +1683,7 @@ export class MptcpConnection {
       v.queued = sf.pushed.length;
       v.lostSkbs = Math.ceil(i.lost / mss);
       v.isBackup = sf.isBackup;
-      v.lossy = i.caState === 'loss';
+      v.lossy = i.loss;
       v.throttled = false;
       v.windowFree = Math.max(0, i.sndWnd - i.inFlight);
       v.mss = mss;
@@ -1741,11 +1743,9 @@ export class MptcpConnection {
 
   /** Earliest instant this connection needs `timer` (ADD_ADDR, third-ACK and DATA_FIN retransmission, PM). */
   nextDeadline(): Instant | null {
-    let t: Instant | null = null;
-    const min = (x: Instant | null) => {
-      if (x !== null && (t === null || x < t)) t = x;
-    };
-    for (const a of this.localAddresses.values()) if (a.announce) min(a.announce.at);
+    // Called after every event: plain loops, no closures.
+    let t = Number.POSITIVE_INFINITY;
+    for (const a of this.localAddresses.values()) if (a.announce && a.announce.at < t) t = a.announce.at;
     for (const sf of this.subflows)
       if (
         sf.kind === 'join' &&
@@ -1754,17 +1754,19 @@ export class MptcpConnection {
         !sf.fullyEstablished &&
         sf.ack3SentAt >= 0
       )
-        min(sf.ack3SentAt + Math.max(200 * MS, 2 * sf.tcp.info().srtt));
+        t = Math.min(t, sf.ack3SentAt + Math.max(200 * MS, 2 * sf.tcp.pathState(PATH).srtt));
     // Only while nothing else is queued: queued data or reinjections carry the DATA_FIN's turn first.
     if (this.finPending() && this.localFinSentAt >= 0)
-      min(this.localFinSentAt + this.finRetransmitInterval());
-    min(this.pm.nextDeadline?.(this) ?? null);
-    if (this.hasStaleCandidates()) min(this.host.now + 50 * MS);
-    return t;
+      t = Math.min(t, this.localFinSentAt + this.finRetransmitInterval());
+    const pm = this.pm.nextDeadline?.(this) ?? null;
+    if (pm !== null) t = Math.min(t, pm);
+    if (this.hasStaleCandidates()) t = Math.min(t, this.host.now + 50 * MS);
+    return t === Number.POSITIVE_INFINITY ? null : t;
   }
 
   private hasStaleCandidates(): boolean {
-    return this.subflows.some((s) => s.usable && (s.rtoSeen > 0 || s.stale));
+    for (const s of this.subflows) if (s.usable && (s.rtoSeen > 0 || s.stale)) return true;
+    return false;
   }
 
   timer(now: Instant): void {
@@ -1772,7 +1774,7 @@ export class MptcpConnection {
     if (this.dueAnnouncement()) this.sendSignal();
     for (const sf of this.subflows) {
       if (sf.kind === 'join' && sf.initiator && sf.phase === 'established' && !sf.fullyEstablished) {
-        if (now - sf.ack3SentAt >= Math.max(200 * MS, 2 * sf.tcp.info().srtt)) sf.tcp.requestAck();
+        if (now - sf.ack3SentAt >= Math.max(200 * MS, 2 * sf.tcp.pathState(PATH).srtt)) sf.tcp.requestAck();
       }
     }
     if (this.localFinAt !== null && !this.localFinAcked && this.dataFinDue())
@@ -1787,7 +1789,7 @@ export class MptcpConnection {
   checkSubflowHealth(): void {
     for (const sf of this.subflows) {
       if (!sf.usable) continue;
-      const rto = sf.tcp.info().retransmits;
+      const rto = sf.tcp.pathState(PATH).retransmits;
       if (rto === 0) {
         this.subflowRecovered(sf);
         continue;

@@ -139,6 +139,42 @@ export function resolveConfig(base: Readonly<TcpConfig>, over?: Partial<TcpConfi
   return c;
 }
 
+/** The part of TcpInfo a scheduler reads per decision (TcpConnection.pathState fills it in place). */
+export interface TcpPathState {
+  srtt: Duration;
+  rttvar: Duration;
+  rcvRtt: Duration;
+  cwnd: number;
+  ssthresh: number;
+  mss: number;
+  inFlight: number;
+  lost: number;
+  /** caState is 'loss' (after an RTO). */
+  loss: boolean;
+  sndWnd: number;
+  sndWscale: number;
+  /** Consecutive timeouts (TcpInfo.retransmits). */
+  retransmits: number;
+  deliveryRate: number;
+}
+
+/** A fresh TcpPathState to be filled. */
+export const newPathState = (): TcpPathState => ({
+  srtt: 0,
+  rttvar: 0,
+  rcvRtt: 0,
+  cwnd: 0,
+  ssthresh: 0,
+  mss: 0,
+  inFlight: 0,
+  lost: 0,
+  loss: false,
+  sndWnd: 0,
+  sndWscale: 0,
+  retransmits: 0,
+  deliveryRate: 0,
+});
+
 /** A tcp_info-like snapshot. Byte counts unless the name says segments; times in µs (0 = not measured). */
 export interface TcpInfo {
   state: TcpState;

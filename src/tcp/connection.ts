@@ -20,7 +20,7 @@ import {
   type TcpOption,
   tcpOptionsLength,
 } from '../wire/tcp.ts';
-import type { CcRequest, TcpConfig, TcpInfo, TcpState } from './config.ts';
+import type { CcRequest, TcpConfig, TcpInfo, TcpPathState, TcpState } from './config.ts';
 import type { TcpCounters } from './counters.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo, SegmentKind, SubflowHook } from './hook.ts';
 import { SubflowHookError } from './hook.ts';
@@ -429,6 +429,27 @@ export class TcpConnection implements SubflowView {
   /** Polls this connection again: the hook has new data to be pulled. */
   wake(): void {
     if (!this.isClosed()) this.owner.activate(this);
+  }
+
+  /**
+   * The figures a multipath scheduler reads on every decision, written into `out` (info() builds a full
+   * snapshot object; this runs per segment and allocates nothing).
+   */
+  pathState(out: TcpPathState): TcpPathState {
+    out.srtt = Math.round(this.rtt.srtt);
+    out.rttvar = Math.round(this.rtt.rttvar);
+    out.rcvRtt = Math.round(this.rcvRtt);
+    out.cwnd = this.cc.cwnd;
+    out.ssthresh = this.cc.ssthresh;
+    out.mss = this.effMss();
+    out.inFlight = this.pipe();
+    out.lost = this.sb.lostBytes;
+    out.loss = this.caState === 'loss';
+    out.sndWnd = this.sndWnd;
+    out.sndWscale = this.sndShift;
+    out.retransmits = this.timeouts;
+    out.deliveryRate = Math.round(this.deliveryRate);
+    return out;
   }
 
   /** A tcp_info-like snapshot. */
