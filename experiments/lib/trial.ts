@@ -10,6 +10,7 @@ import { runScenario } from '../../src/sim/runner.ts';
 import { parseScenario } from '../../src/sim/scenario.ts';
 import type { TcpConfig } from '../../src/tcp/config.ts';
 import { runOnBed } from './bed.ts';
+import { type Shard, TrialSharer } from './shards.ts';
 
 /** Engine settings of one flow beyond the scenario format: MPTCP connection settings or plain TCP ones. */
 export interface FlowEngine {
@@ -25,8 +26,21 @@ export interface TrialSpec {
   engine?: Record<string, FlowEngine>;
 }
 
+let sharer: TrialSharer | null = null;
+
+/** From now on, trials are split between the processes of `shard` (null: this process runs them all). */
+export function shareTrials(shard: Shard | null): void {
+  sharer = shard === null ? null : new TrialSharer(shard);
+}
+
 /** Runs the trial; the result is a pure function of the spec (wallMs and eventsPerSecond are 0). */
 export function runTrial(spec: TrialSpec): SimResult {
+  // Through JSON either way, as shared trials are: one process or several give the same bytes.
+  if (sharer === null) return JSON.parse(JSON.stringify(runLocally(spec))) as SimResult;
+  return sharer.next(spec, () => runLocally(spec));
+}
+
+function runLocally(spec: TrialSpec): SimResult {
   const scenario = parseScenario(spec.scenario);
   const engine = spec.engine ?? {};
   if (Object.keys(engine).length === 0) return runScenario(scenario, { seed: spec.seed });

@@ -3,18 +3,30 @@
  * simulator and writes DIR/NAME.json (the result, byte for byte the same for the same options) and
  * DIR/NAME.svg (its plot), then prints the acceptance checks. --replot redraws the SVG and re-evaluates the
  * checks from an existing JSON file without running anything. `mptcp-ts experiment list` names them all.
+ * --jobs N splits the trials between N processes (experiments/lib/shards.ts); the result is the same.
  * Exit 0 when it ran (whatever the checks say), 2 for a bad name or option, 1 for a failure.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Option } from 'commander';
 import { EXPERIMENTS, type ResultHeader } from '../../experiments/index.ts';
+import { shareTrials } from '../../experiments/lib/trial.ts';
 import type { CommandRegistrar } from './main.ts';
 
 interface ExperimentOptions {
   quick?: boolean;
   out: string;
   replot?: boolean;
+  jobs: string;
+  /** Internal: this process is shard "k/N" of a --jobs run sharing trials in --shard-dir. */
+  shard?: string;
+  shardDir?: string;
 }
+
+const CLI = fileURLToPath(new URL('../../bin/mptcp-ts', import.meta.url));
 
 const DEFAULT_OUT = 'experiments/results';
 
@@ -34,6 +46,9 @@ export const registerExperiment: CommandRegistrar = (program, setCode) => {
     .option('--quick', 'fewer seeds and shorter runs (for tests)')
     .option('--out <dir>', 'directory for NAME.json and NAME.svg', DEFAULT_OUT)
     .option('--replot', 'redraw the SVG and re-check from the existing JSON result; run nothing')
+    .option('--jobs <n>', 'split the trials between n processes (same result)', '1')
+    .addOption(new Option('--shard <k/n>').hideHelp())
+    .addOption(new Option('--shard-dir <dir>').hideHelp())
     .action(async (name: string, opts: ExperimentOptions) => {
       setCode(await experimentCommand(name, opts));
     });
@@ -56,6 +71,12 @@ async function experimentCommand(name: string, opts: ExperimentOptions): Promise
   }
   const e = await load();
   const quick = opts.quick === true;
+  if (opts.shard !== undefined) return runShard(e.run.bind(e), quick, opts.shard, opts.shardDir);
+  const jobs = Number(opts.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
+    process.stderr.write(`experiment: --jobs expects a whole number from 1 to 64, got "${opts.jobs}"\n`);
+    return 2;
+  }
   const files = resultFiles(opts.out, name, quick);
   let result: ResultHeader;
   if (opts.replot) {
@@ -67,7 +88,16 @@ async function experimentCommand(name: string, opts: ExperimentOptions): Promise
     }
     result.checks = e.checks(result);
   } else {
-    result = e.run({ quick, log: (line) => process.stderr.write(`${line}\n`) });
+    const helpers = jobs > 1 ? startShards(name, quick, jobs) : null;
+    try {
+      result = e.run({ quick, log: (line) => process.stderr.write(`${line}\n`) });
+    } catch (err) {
+      // The other shards would wait for this one's trials for ever.
+      for (const c of helpers?.children ?? []) c.kill();
+      throw err;
+    } finally {
+      if (helpers !== null) await stopShards(helpers);
+    }
   }
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(files.json, `${JSON.stringify(result, null, 1)}\n`);
@@ -75,5 +105,55 @@ async function experimentCommand(name: string, opts: ExperimentOptions): Promise
   process.stdout.write(`${e.title}\nwrote ${files.json} and ${files.svg}\n`);
   for (const c of result.checks)
     process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}\n`);
+  return 0;
+}
+
+interface Shards {
+  dir: string;
+  children: ChildProcess[];
+}
+
+/** Makes this process shard 0 of `jobs` and starts the others. */
+function startShards(name: string, quick: boolean, jobs: number): Shards {
+  const dir = mkdtempSync(join(tmpdir(), `mptcp-ts-${name}-`));
+  shareTrials({ index: 0, count: jobs, dir });
+  const children: ChildProcess[] = [];
+  for (let k = 1; k < jobs; k++) {
+    const args = [CLI, 'experiment', name, '--shard', `${k}/${jobs}`, '--shard-dir', dir];
+    if (quick) args.push('--quick');
+    children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+  }
+  return { dir, children };
+}
+
+/** Waits for the other shards (they end with the last trial) and removes the shared directory. */
+async function stopShards(s: Shards): Promise<void> {
+  shareTrials(null);
+  await Promise.all(
+    s.children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) resolve();
+          else c.once('exit', () => resolve());
+        }),
+    ),
+  );
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** A helper process of a --jobs run: runs its share of the trials (and reads the rest), writes nothing. */
+function runShard(
+  run: (opts: { quick: boolean; log: (line: string) => void }) => unknown,
+  quick: boolean,
+  shard: string,
+  dir: string | undefined,
+): number {
+  const m = /^(\d+)\/(\d+)$/.exec(shard);
+  if (m === null || dir === undefined || Number(m[1]) >= Number(m[2])) {
+    process.stderr.write('experiment: --shard k/n needs 0 <= k < n and --shard-dir\n');
+    return 2;
+  }
+  shareTrials({ index: Number(m[1]), count: Number(m[2]), dir });
+  run({ quick, log: () => {} });
   return 0;
 }

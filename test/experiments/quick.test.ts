@@ -100,4 +100,27 @@ describe('experiments --quick', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('--jobs 2 splits the trials between two processes and writes the same bytes as one process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'experiment-'));
+    try {
+      const files = ['congested-path.quick.json', 'congested-path.quick.svg'];
+      assert.equal((await cli(['experiment', 'congested-path', '--quick', '--out', join(dir, '1')])).code, 0);
+      const two = await cli([
+        'experiment',
+        'congested-path',
+        '--quick',
+        '--jobs',
+        '2',
+        '--out',
+        join(dir, '2'),
+      ]);
+      assert.equal(two.code, 0, two.stderr);
+      for (const f of files)
+        assert.equal(readFileSync(join(dir, '2', f), 'utf8'), readFileSync(join(dir, '1', f), 'utf8'), f);
+      assert.equal((await cli(['experiment', 'loss', '--quick', '--jobs', '0'])).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
