@@ -51,7 +51,7 @@ interface Phases {
 }
 
 const FULL: Phases = { seconds: 12, riseAt: 6, phase1: [1, 6], phase2: [8, 12] };
-const QUICK: Phases = { seconds: 4, riseAt: 2, phase1: [0.5, 2], phase2: [3, 4] };
+const QUICK: Phases = { seconds: 3, riseAt: 1.5, phase1: [0.5, 1.5], phase2: [2.5, 3] };
 
 interface Trial {
   config: Config;
