@@ -90,7 +90,8 @@ export class StackHost {
       ...(opts.cc !== undefined ? { cc: opts.cc } : {}),
       ...(opts.checksum !== undefined ? { checksum: opts.checksum } : {}),
       ...(opts.maxSubflows !== undefined ? { maxSubflows: opts.maxSubflows } : {}),
-      tcp: subflowTcp,
+      // TCP-in-UDP carries no TCP checksum (UDP's covers the datagram): no need to compute it.
+      tcp: { ...subflowTcp, checksumOffload: (opts.transport ?? 'udp') === 'udp' },
     };
     const seed = opts.seed ?? randomInt(0, 2 ** 32);
     this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config });

@@ -62,12 +62,12 @@ export class StackDriver {
     this.pollCap = opts.pollCap ?? DEFAULT_POLL_CAP;
     this.batch = opts.batchReceive ?? process.env.MPTCP_TS_BATCH !== '0';
     transport.attach({
-      receive: (src, dst, segment) => {
+      receive: (src, dst, segment, verified) => {
         this.stats.received++;
         if (this.batch) {
-          this.guard(() => stack.receive(this.now(), src, dst, segment));
+          this.guard(() => stack.receive(this.now(), src, dst, segment, verified));
           this.wakeLater();
-        } else this.service(() => stack.receive(this.now(), src, dst, segment));
+        } else this.service(() => stack.receive(this.now(), src, dst, segment, verified));
       },
       addressChanged: (address, up) => {
         const s = this.stack;

@@ -56,14 +56,15 @@ export function payloadProblem(p: Uint8Array): string | null {
 }
 
 /**
- * The TCP segment (fresh bytes, checksum filled in) for a UDP payload that `payloadProblem` accepted.
- * `pseudo` is the un-folded pseudo-header sum for the addresses with length 0 (the length is added here).
+ * The TCP segment (fresh bytes) for a UDP payload that `payloadProblem` accepted. With `pseudo`, the
+ * un-folded pseudo-header sum for the addresses with length 0 (the length is added here), the checksum is
+ * filled in; with null it stays 0, for a receiver told that UDP's checksum already covered the bytes.
  */
 export function payloadToSegment(
   p: Uint8Array,
   srcPort: number,
   dstPort: number,
-  pseudo: number,
+  pseudo: number | null,
 ): Uint8Array {
   const n = p.length + TIU_SAVED;
   const seg = allocBytes(n);
@@ -85,6 +86,7 @@ export function payloadToSegment(
   seg[15] = p[3]!;
   // Bytes 16..19 (checksum, urgent pointer) are zero in fresh bytes.
   if (p.length > TIU_HEADER) seg.set(p.subarray(TIU_HEADER), 20);
+  if (pseudo === null) return seg;
   const sum = segmentChecksum(pseudo + n, seg, 0, n);
   seg[16] = sum >>> 8;
   seg[17] = sum;

@@ -7,8 +7,11 @@ import type { OutSegment } from '../stack.ts';
 
 /** Where a transport hands what it receives. */
 export interface TransportSink {
-  /** A TCP segment (checksum valid for src/dst) arrived for one of our addresses. */
-  receive(src: string, dst: string, segment: Uint8Array): void;
+  /**
+   * A TCP segment arrived for one of our addresses: its checksum is valid for src/dst, or the transport
+   * already verified the bytes some other way (`checksumVerified`, SegmentStack.receive).
+   */
+  receive(src: string, dst: string, segment: Uint8Array, checksumVerified?: boolean): void;
   /** A local address disappeared from the host or came back. */
   addressChanged(address: string, up: boolean): void;
 }

@@ -17,7 +17,7 @@ import dgram from 'node:dgram';
 import type { OutSegment } from '../stack.ts';
 import { writeHeader } from '../tcp/segment.ts';
 import { parseIp } from '../wire/address.ts';
-import { pseudoHeaderSum, transportChecksum } from '../wire/checksum.ts';
+import { transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
 import { type AddressSource, canonicalAddress, familyOf, hasAddress, systemAddresses } from './interfaces.ts';
@@ -63,8 +63,8 @@ export type UdpStats = {
 
 const DEFAULT_BUFFER = 4 * 1024 * 1024;
 const DEFAULT_ADDRESS_CHECK_MS = 1000;
-/** Pseudo-header sums cached per socket (one per peer address), bounded. */
-const PSEUDO_CACHE_MAX = 1024;
+/** Peer addresses known to be valid for a socket's family (one entry per peer), bounded. */
+const PEER_CACHE_MAX = 1024;
 /** Payloads held while a socket connects (a handshake sends one or two). */
 const MAX_WAITING = 64;
 /** Error codes that say the local address (or its route) is gone. */
@@ -90,7 +90,7 @@ interface UdpPort {
   waiting: Uint8Array[] | null;
   /** SYNs sent while the socket was binding: answered with a local RST if the bind fails. */
   syns: PendingSyn[];
-  pseudo: Map<string, number>;
+  peers: Set<string>;
   bytes: Uint8Array;
   onSent: (err: Error | null) => void;
 }
@@ -266,7 +266,7 @@ export class UdpTransport implements Transport {
       peer: null,
       waiting: null,
       syns: [],
-      pseudo: new Map(),
+      peers: new Set(),
       bytes: bytes instanceof DecodeError ? new Uint8Array(0) : bytes,
       onSent: (err) => {
         if (err) this.sendFailed(err as NodeJS.ErrnoException);
@@ -303,18 +303,17 @@ export class UdpTransport implements Transport {
       return;
     }
     const src = rinfo.family === 'IPv6' ? this.v6Name(rinfo.address) : rinfo.address;
-    let pseudo = p.pseudo.get(src);
-    if (pseudo === undefined) {
+    if (!p.peers.has(src)) {
       const sb = parseIp(src);
       if (sb instanceof DecodeError || sb.length !== p.bytes.length) {
         this.stats.dropMalformed++;
         return;
       }
-      pseudo = pseudoHeaderSum(sb, p.bytes, IPPROTO_TCP, 0);
-      if (p.pseudo.size >= PSEUDO_CACHE_MAX) p.pseudo.clear();
-      p.pseudo.set(src, pseudo);
+      if (p.peers.size >= PEER_CACHE_MAX) p.peers.clear();
+      p.peers.add(src);
     }
-    this.sink?.receive(src, p.address, payloadToSegment(msg, rinfo.port, p.port, pseudo));
+    // The kernel verified UDP's checksum, which covers these bytes: the TCP one is neither carried nor needed.
+    this.sink?.receive(src, p.address, payloadToSegment(msg, rinfo.port, p.port, null), true);
   }
 
   /** Node prints IPv6 like inet_ntop; the stack's canonical text may differ (IPv4-compatible forms). */
@@ -322,7 +321,7 @@ export class UdpTransport implements Transport {
     let n = this.v6Names.get(text);
     if (n === undefined) {
       n = canonicalAddress(text.replace(/%.*$/, '')) ?? text;
-      if (this.v6Names.size > PSEUDO_CACHE_MAX) this.v6Names.clear();
+      if (this.v6Names.size > PEER_CACHE_MAX) this.v6Names.clear();
       this.v6Names.set(text, n);
     }
     return n;

@@ -81,6 +81,11 @@ export interface TcpConfig {
   challengeAckLimit: number;
   /** Duplicate-ACK / SACK threshold for fast retransmit (RFC 5681, RFC 6675). */
   dupThresh: number;
+  /**
+   * The driver does not need the TCP checksum: segments go out with 0 in the field (TCP-in-UDP carries no
+   * TCP checksum, UDP's covers the datagram; a NIC's transmit checksum offload).
+   */
+  checksumOffload: boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -116,6 +121,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   invalidAckInterval: 500 * MS,
   challengeAckLimit: 1000,
   dupThresh: 3,
+  checksumOffload: false,
 });
 
 /** Thrown when a configuration value cannot work. */

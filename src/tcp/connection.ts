@@ -1601,7 +1601,7 @@ export class TcpConnection implements SubflowView {
 
   private finish(b: Uint8Array, _flags: number): OutSegment {
     const n = b.length;
-    const sum = segmentChecksum(this.pseudoSum + n, b, 0, n);
+    const sum = this.config.checksumOffload ? 0 : segmentChecksum(this.pseudoSum + n, b, 0, n);
     b[16] = sum >>> 8;
     b[17] = sum;
     this.segsOut++;

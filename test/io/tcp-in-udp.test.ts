@@ -56,7 +56,13 @@ test('a payload turns back into the same TCP segment, with a valid checksum', ()
     const original = seg.slice();
     const srcPort = (original[0]! << 8) | original[1]!;
     const dstPort = (original[2]! << 8) | original[3]!;
-    const back = payloadToSegment(segmentToPayload(seg).slice(), srcPort, dstPort, pseudo);
+    const payload = segmentToPayload(seg).slice();
+    // Without a pseudo-header sum (UDP's checksum covered the bytes) the checksum field stays 0.
+    const unsummed = payloadToSegment(payload, srcPort, dstPort, null);
+    assert.deepEqual([...unsummed.subarray(16, 18)], [0, 0]);
+    assert.deepEqual([...unsummed.subarray(18)], [...original.subarray(18)]);
+    assert.deepEqual([...unsummed.subarray(0, 16)], [...original.subarray(0, 16)]);
+    const back = payloadToSegment(payload, srcPort, dstPort, pseudo);
     assert.deepEqual(back, original);
     assert.ok(verifyTcpChecksum(SRC, DST, back));
     assert.ok(!(decodeTcp(back) instanceof Error));
