@@ -19,7 +19,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { runTrial, windowMean } from './lib/trial.ts';
+import { forEachTrial, windowMean } from './lib/trial.ts';
 import { ACCESS, startTimes } from './lib/variation.ts';
 
 const CCS = ['reno', 'lia', 'olia', 'balia'] as const;
@@ -100,34 +100,39 @@ function run(opts: RunOptions): CongestedPathResult {
   const seeds = seedsUpTo(opts.quick ? 1 : 5);
   const competitorCounts = opts.quick ? [0, 2] : COMPETITORS;
   const trials: Trial[] = [];
-  for (const competitors of competitorCounts) {
-    for (const cc of CCS) {
-      for (const seed of seeds) {
-        const r = runTrial({ scenario: congestedPathScenario(cc, competitors, seconds, seed), seed });
-        const m = r.flows[0]!;
-        const p1 = windowMean(m.timeline, from, seconds, 'p1');
-        const p2 = windowMean(m.timeline, from, seconds, 'p2');
-        const tcps = r.flows.slice(1);
-        const trial: Trial = {
-          cc,
-          competitors,
-          seed,
-          path1Mbps: round(p1),
-          path2Mbps: round(p2),
-          goodputMbps: round(windowMean(m.timeline, from, seconds)),
-          path1Share: round(p1 / (p1 + p2), 4),
-          tcpEachMbps: tcps.length
-            ? round(tcps.reduce((a, f) => a + windowMean(f.timeline, from, seconds), 0) / tcps.length)
-            : null,
-          integrity: r.flows.every((f) => f.integrity),
-        };
-        trials.push(trial);
-        opts.log(
-          `congested-path ${cc} with ${competitors} TCP on p2, seed ${seed}: p1 ${trial.path1Mbps}, p2 ${trial.path2Mbps} Mbit/s (p1 share ${trial.path1Share}), each TCP ${trial.tcpEachMbps ?? '-'}`,
-        );
-      }
-    }
-  }
+  const grid = competitorCounts.flatMap((competitors) =>
+    CCS.flatMap((cc) => seeds.map((seed) => ({ competitors, cc, seed }))),
+  );
+  forEachTrial(
+    grid,
+    ({ cc, competitors, seed }) => ({
+      scenario: congestedPathScenario(cc, competitors, seconds, seed),
+      seed,
+    }),
+    ({ cc, competitors, seed }, r) => {
+      const m = r.flows[0]!;
+      const p1 = windowMean(m.timeline, from, seconds, 'p1');
+      const p2 = windowMean(m.timeline, from, seconds, 'p2');
+      const tcps = r.flows.slice(1);
+      const trial: Trial = {
+        cc,
+        competitors,
+        seed,
+        path1Mbps: round(p1),
+        path2Mbps: round(p2),
+        goodputMbps: round(windowMean(m.timeline, from, seconds)),
+        path1Share: round(p1 / (p1 + p2), 4),
+        tcpEachMbps: tcps.length
+          ? round(tcps.reduce((a, f) => a + windowMean(f.timeline, from, seconds), 0) / tcps.length)
+          : null,
+        integrity: r.flows.every((f) => f.integrity),
+      };
+      trials.push(trial);
+      opts.log(
+        `congested-path ${cc} with ${competitors} TCP on p2, seed ${seed}: p1 ${trial.path1Mbps}, p2 ${trial.path2Mbps} Mbit/s (p1 share ${trial.path1Share}), each TCP ${trial.tcpEachMbps ?? '-'}`,
+      );
+    },
+  );
   const rows: Row[] = [];
   for (const g of groupBy(trials, (t) => `${t.cc}/${t.competitors}`).values()) {
     const tcp = g.flatMap((t) => (t.tcpEachMbps === null ? [] : [t.tcpEachMbps]));

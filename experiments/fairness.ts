@@ -20,7 +20,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { runTrial, windowMean } from './lib/trial.ts';
+import { forEachTrial, windowMean } from './lib/trial.ts';
 import { ACCESS, startTimes } from './lib/variation.ts';
 
 const CCS = ['reno', 'lia', 'olia', 'balia'] as const;
@@ -112,33 +112,35 @@ function run(opts: RunOptions): FairnessResult {
   const from = opts.quick ? 0.5 : 10;
   const seeds = seedsUpTo(opts.quick ? 1 : 5);
   const trials: Trial[] = [];
-  for (const subflows of SUBFLOWS) {
-    for (const cc of CCS) {
-      for (const seed of seeds) {
-        const r = runTrial({ scenario: fairnessScenario(cc, subflows, seconds, seed), seed });
-        const [tcp, mptcp] = [r.flows[0]!, r.flows[1]!];
-        const t = windowMean(tcp.timeline, from, seconds);
-        const m = windowMean(mptcp.timeline, from, seconds);
-        const trial: Trial = {
-          cc,
-          subflows,
-          seed,
-          mptcpMbps: round(m),
-          tcpMbps: round(t),
-          share: round(m / (m + t), 4),
-          jain: round(jainIndex([m, t]), 4),
-          perSubflowMbps: SUBFLOW_PATHS.slice(0, subflows).map((p) =>
-            round(windowMean(mptcp.timeline, from, seconds, p)),
-          ),
-          integrity: tcp.integrity && mptcp.integrity,
-        };
-        trials.push(trial);
-        opts.log(
-          `fairness ${cc} ×${subflows} seed ${seed}: MPTCP ${trial.mptcpMbps} Mbit/s, TCP ${trial.tcpMbps} Mbit/s, share ${trial.share}, Jain ${trial.jain}`,
-        );
-      }
-    }
-  }
+  const grid = SUBFLOWS.flatMap((subflows) =>
+    CCS.flatMap((cc) => seeds.map((seed) => ({ subflows, cc, seed }))),
+  );
+  forEachTrial(
+    grid,
+    ({ cc, subflows, seed }) => ({ scenario: fairnessScenario(cc, subflows, seconds, seed), seed }),
+    ({ cc, subflows, seed }, r) => {
+      const [tcp, mptcp] = [r.flows[0]!, r.flows[1]!];
+      const t = windowMean(tcp.timeline, from, seconds);
+      const m = windowMean(mptcp.timeline, from, seconds);
+      const trial: Trial = {
+        cc,
+        subflows,
+        seed,
+        mptcpMbps: round(m),
+        tcpMbps: round(t),
+        share: round(m / (m + t), 4),
+        jain: round(jainIndex([m, t]), 4),
+        perSubflowMbps: SUBFLOW_PATHS.slice(0, subflows).map((p) =>
+          round(windowMean(mptcp.timeline, from, seconds, p)),
+        ),
+        integrity: tcp.integrity && mptcp.integrity,
+      };
+      trials.push(trial);
+      opts.log(
+        `fairness ${cc} ×${subflows} seed ${seed}: MPTCP ${trial.mptcpMbps} Mbit/s, TCP ${trial.tcpMbps} Mbit/s, share ${trial.share}, Jain ${trial.jain}`,
+      );
+    },
+  );
   const rows: Row[] = [];
   for (const group of groupBy(trials, (t) => `${t.cc}/${t.subflows}`).values()) {
     rows.push({

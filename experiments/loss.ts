@@ -18,7 +18,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { runTrial, windowMean } from './lib/trial.ts';
+import { forEachTrial, windowMean } from './lib/trial.ts';
 
 const LOSS_PERCENT = [0, 0.5, 1, 2, 3, 4, 5] as const;
 const LINK = { rate: '100Mbps', delay: '10ms', queue: '250KB' };
@@ -87,9 +87,11 @@ function run(opts: RunOptions): LossResult {
   const seeds = seedsUpTo(opts.quick ? 1 : 5);
   const losses = opts.quick ? [0, 3] : LOSS_PERCENT;
   const trials: Trial[] = [];
-  for (const lossPercent of losses) {
-    for (const seed of seeds) {
-      const r = runTrial({ scenario: lossScenario(lossPercent, seconds), seed });
+  const grid = losses.flatMap((lossPercent) => seeds.map((seed) => ({ lossPercent, seed })));
+  forEachTrial(
+    grid,
+    ({ lossPercent, seed }) => ({ scenario: lossScenario(lossPercent, seconds), seed }),
+    ({ lossPercent, seed }, r) => {
       const f = r.flows[0]!;
       const r1 = resentShare(f.subflows, 'p1');
       const r2 = resentShare(f.subflows, 'p2');
@@ -107,8 +109,8 @@ function run(opts: RunOptions): LossResult {
       opts.log(
         `loss ${lossPercent} % on path 2, seed ${seed}: path 1 ${trial.path1Mbps}, path 2 ${trial.path2Mbps}, connection ${trial.connectionMbps} Mbit/s`,
       );
-    }
-  }
+    },
+  );
   const rows: Row[] = [...groupBy(trials, (t) => String(t.lossPercent)).values()].map((g) => ({
     lossPercent: g[0]!.lossPercent,
     path1Mbps: summarize(g.map((t) => t.path1Mbps)),

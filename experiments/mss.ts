@@ -19,7 +19,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { type FlowEngine, runTrial, windowMean } from './lib/trial.ts';
+import { type FlowEngine, forEachTrial, windowMean } from './lib/trial.ts';
 
 const MSS = [1400, 2000, 3000, 4500, 6000, 9000] as const;
 const PATHS = [1, 2] as const;
@@ -89,26 +89,26 @@ function run(opts: RunOptions): MssResult {
   const seeds = seedsUpTo(opts.quick ? 1 : 3);
   const values = opts.quick ? [1400, 9000] : MSS;
   const trials: Trial[] = [];
-  for (const paths of PATHS) {
-    for (const mss of values) {
-      for (const seed of seeds) {
-        const r = runTrial({ scenario: mssScenario(mss, paths, seconds), seed, engine: mssEngine(mss) });
-        const f = r.flows[0]!;
-        const trial: Trial = {
-          mss,
-          paths,
-          seed,
-          goodputMbps: round(windowMean(f.timeline, from, seconds)),
-          eventsPerMB: round(r.events / Math.max(1e-9, f.bytesDelivered / 1e6), 1),
-          integrity: f.integrity,
-        };
-        trials.push(trial);
-        opts.log(
-          `mss ${mss}, ${paths} path${paths > 1 ? 's' : ''}, seed ${seed}: ${trial.goodputMbps} Mbit/s (header limit ${headerLimit(mss, paths)}), ${trial.eventsPerMB} events/MB`,
-        );
-      }
-    }
-  }
+  const grid = PATHS.flatMap((paths) => values.flatMap((mss) => seeds.map((seed) => ({ paths, mss, seed }))));
+  forEachTrial(
+    grid,
+    ({ paths, mss, seed }) => ({ scenario: mssScenario(mss, paths, seconds), seed, engine: mssEngine(mss) }),
+    ({ paths, mss, seed }, r) => {
+      const f = r.flows[0]!;
+      const trial: Trial = {
+        mss,
+        paths,
+        seed,
+        goodputMbps: round(windowMean(f.timeline, from, seconds)),
+        eventsPerMB: round(r.events / Math.max(1e-9, f.bytesDelivered / 1e6), 1),
+        integrity: f.integrity,
+      };
+      trials.push(trial);
+      opts.log(
+        `mss ${mss}, ${paths} path${paths > 1 ? 's' : ''}, seed ${seed}: ${trial.goodputMbps} Mbit/s (header limit ${headerLimit(mss, paths)}), ${trial.eventsPerMB} events/MB`,
+      );
+    },
+  );
   const rows: Row[] = [...groupBy(trials, (t) => `${t.paths}/${t.mss}`).values()].map((g) => ({
     mss: g[0]!.mss,
     paths: g[0]!.paths,

@@ -20,7 +20,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { type FlowEngine, payloadCapacity, runTrial, windowMean } from './lib/trial.ts';
+import { type FlowEngine, forEachTrial, payloadCapacity, windowMean } from './lib/trial.ts';
 
 const EXTRA_DELAYS_MS = [0, 10, 100, 500] as const;
 const BUFFERS_MB = [2, 3, 4, 6, 8, 12, 16] as const;
@@ -97,32 +97,34 @@ function run(opts: RunOptions): RcvbufResult {
   const buffers = opts.quick ? [2, 16] : BUFFERS_MB;
   const trials: Trial[] = [];
   const delays = opts.quick ? [0, 500] : EXTRA_DELAYS_MS;
-  for (const extra of [...delays, null]) {
-    for (const bufferMB of buffers) {
-      for (const seed of seeds) {
-        const r = runTrial({
-          scenario: rcvbufScenario(extra, seconds),
-          seed,
-          engine: rcvbufEngine(extra !== null, bufferMB * MB),
-        });
-        const f = r.flows[0]!;
-        const trial: Trial = {
-          kind: extra === null ? 'tcp' : 'mptcp',
-          extraDelayMs: extra,
-          bufferMB,
-          seed,
-          goodputMbps: round(windowMean(f.timeline, from, seconds)),
-          path1Mbps: round(windowMean(f.timeline, from, seconds, 'p1')),
-          path2Mbps: extra === null ? null : round(windowMean(f.timeline, from, seconds, 'p2')),
-          integrity: f.integrity,
-        };
-        trials.push(trial);
-        opts.log(
-          `rcvbuf ${extra === null ? 'TCP on path 1' : `MPTCP, +${extra} ms on path 2`}, ${bufferMB} MB, seed ${seed}: ${trial.goodputMbps} Mbit/s (p1 ${trial.path1Mbps}, p2 ${trial.path2Mbps ?? '-'})`,
-        );
-      }
-    }
-  }
+  const grid = [...delays, null].flatMap((extra) =>
+    buffers.flatMap((bufferMB) => seeds.map((seed) => ({ extra, bufferMB, seed }))),
+  );
+  forEachTrial(
+    grid,
+    ({ extra, bufferMB, seed }) => ({
+      scenario: rcvbufScenario(extra, seconds),
+      seed,
+      engine: rcvbufEngine(extra !== null, bufferMB * MB),
+    }),
+    ({ extra, bufferMB, seed }, r) => {
+      const f = r.flows[0]!;
+      const trial: Trial = {
+        kind: extra === null ? 'tcp' : 'mptcp',
+        extraDelayMs: extra,
+        bufferMB,
+        seed,
+        goodputMbps: round(windowMean(f.timeline, from, seconds)),
+        path1Mbps: round(windowMean(f.timeline, from, seconds, 'p1')),
+        path2Mbps: extra === null ? null : round(windowMean(f.timeline, from, seconds, 'p2')),
+        integrity: f.integrity,
+      };
+      trials.push(trial);
+      opts.log(
+        `rcvbuf ${extra === null ? 'TCP on path 1' : `MPTCP, +${extra} ms on path 2`}, ${bufferMB} MB, seed ${seed}: ${trial.goodputMbps} Mbit/s (p1 ${trial.path1Mbps}, p2 ${trial.path2Mbps ?? '-'})`,
+      );
+    },
+  );
   const rows: Row[] = [...groupBy(trials, (t) => `${t.kind}/${t.extraDelayMs}/${t.bufferMB}`).values()].map(
     (g) => ({
       kind: g[0]!.kind,

@@ -1,29 +1,25 @@
 /**
- * Runs an experiment's trials in several processes without changing how experiments are written: every
- * process runs the same experiment from the start, and its n-th runTrial call is the same trial in all of
- * them (run() is deterministic). Process k of N runs the trials whose call number is k modulo N and writes
- * each result to a shared directory; for the others it waits for the file the owning process writes. So all
- * processes end with the same trials and the same result, and the wall time divides by about N.
+ * Runs a batch of trials in several processes. Every process runs the same experiment, so it reaches the same
+ * runTrials call with the same list of trials; each then works through the list, claiming a trial by creating
+ * its claim file (exclusive create: one process wins) and publishing the result in a shared directory, and
+ * then waits for the results the others publish. All continue with the same results (only the first process
+ * writes the experiment's files). Uneven trials balance themselves.
  *
- * Every result goes through JSON in every process, the one that ran it included, so all of them compute on
- * identical numbers. A file records the trial it answers; a process that finds another trial there (two
- * processes calling trials in a different order) stops with an error instead of mixing results. A process
- * whose owner of a trial died runs that trial itself.
+ * Every result goes through JSON in every process, so one process or several give the same bytes. A claim
+ * records the trial it is for and the claimer's process id: a trial claimed by a process that died without
+ * publishing is run by the waiting process itself.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimResult } from '../../src/sim/result.ts';
 
 export interface Shard {
-  /** This process's share: call numbers ≡ index (mod count). */
-  index: number;
-  count: number;
-  /** Directory shared by the processes; each writes its process id there (to notice a dead one). */
+  /** Directory shared by the processes. */
   dir: string;
 }
 
-/** Raised when the shards disagree on the order of trials. */
+/** Raised when the processes disagree on the trials (an experiment whose trials are not deterministic). */
 export class ShardMismatchError extends Error {
   override name = 'ShardMismatchError';
 }
@@ -49,32 +45,50 @@ interface Stored {
   result: SimResult;
 }
 
-/** Runs trials through a shard: its own ones locally, the others' from the shared directory. */
+/** Runs batches of trials shared with the other processes of a --jobs run. */
 export class TrialSharer {
-  private calls = 0;
+  /** Batches so far: the n-th runTrials call of every process is the same batch. */
+  private batches = 0;
 
-  constructor(private readonly shard: Shard) {
-    writeFileSync(this.pidFile(shard.index), String(process.pid));
-  }
+  constructor(private readonly shard: Shard) {}
 
-  /** The result of the next trial, whose identity is `spec` (any JSON value) and which `run` computes. */
-  next(spec: unknown, run: () => SimResult): SimResult {
-    const n = this.calls++;
-    const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
-    const file = join(this.shard.dir, `trial-${n}.json`);
-    if (n % this.shard.count === this.shard.index) return this.publish(file, key, run());
-    const owner = this.pidFile(n % this.shard.count);
-    for (;;) {
-      if (existsSync(file)) return this.read(file, key, n);
-      // An owner not started yet has no pid file: wait for it.
-      if (existsSync(owner) && !alive(Number(readFileSync(owner, 'utf8'))) && !existsSync(file))
-        return this.publish(file, key, run());
-      sleepSync(POLL_MS);
+  /** The results of `specs` (any JSON values naming the trials) in order; `run` computes one. */
+  runAll(specs: readonly unknown[], run: (i: number) => SimResult): SimResult[] {
+    const batch = this.batches++;
+    const keys = specs.map((s) => createHash('sha256').update(JSON.stringify(s)).digest('hex'));
+    const file = (i: number, ext: string) => join(this.shard.dir, `b${batch}-t${i}.${ext}`);
+    for (let i = 0; i < specs.length; i++) {
+      if (!this.claim(file(i, 'claim'), keys[i]!)) continue;
+      this.publish(file(i, 'json'), keys[i]!, run(i));
     }
+    return specs.map((_, i) => {
+      for (;;) {
+        const f = file(i, 'json');
+        if (existsSync(f)) return this.read(f, keys[i]!, i);
+        // A claim without its line yet is being written: wait for it.
+        const claimer = Number(readFileSync(file(i, 'claim'), 'utf8').split(' ')[1] ?? Number.NaN);
+        if (Number.isInteger(claimer) && !alive(claimer) && !existsSync(f))
+          return this.publish(f, keys[i]!, run(i));
+        sleepSync(POLL_MS);
+      }
+    });
   }
 
-  private pidFile(index: number): string {
-    return join(this.shard.dir, `shard-${index}.pid`);
+  /** Creates the claim file; false when another process holds it (checked to be for the same trial). */
+  private claim(file: string, key: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(file, 'wx');
+    } catch {
+      const [held] = readFileSync(file, 'utf8').split(' ');
+      // The winner may not have written its line yet: an empty claim is not a mismatch.
+      if (held !== '' && held !== key)
+        throw new ShardMismatchError(`${file} claims another trial: the processes' trials differ`);
+      return false;
+    }
+    writeSync(fd, `${key} ${process.pid}`);
+    closeSync(fd);
+    return true;
   }
 
   private publish(file: string, key: string, result: SimResult): SimResult {
@@ -84,12 +98,9 @@ export class TrialSharer {
     return (JSON.parse(text) as Stored).result;
   }
 
-  private read(file: string, key: string, n: number): SimResult {
+  private read(file: string, key: string, i: number): SimResult {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as Stored;
-    if (stored.key !== key)
-      throw new ShardMismatchError(
-        `trial ${n}: ${file} holds another trial; the shards called their trials in different orders`,
-      );
+    if (stored.key !== key) throw new ShardMismatchError(`trial ${i}: ${file} holds another trial`);
     return stored.result;
   }
 }

@@ -116,7 +116,7 @@ interface Shards {
 /** Makes this process shard 0 of `jobs` and starts the others. */
 function startShards(name: string, quick: boolean, jobs: number): Shards {
   const dir = mkdtempSync(join(tmpdir(), `mptcp-ts-${name}-`));
-  shareTrials({ index: 0, count: jobs, dir });
+  shareTrials({ dir });
   const children: ChildProcess[] = [];
   for (let k = 1; k < jobs; k++) {
     const args = [CLI, 'experiment', name, '--shard', `${k}/${jobs}`, '--shard-dir', dir];
@@ -153,7 +153,7 @@ function runShard(
     process.stderr.write('experiment: --shard k/n needs 0 <= k < n and --shard-dir\n');
     return 2;
   }
-  shareTrials({ index: Number(m[1]), count: Number(m[2]), dir });
+  shareTrials({ dir });
   run({ quick, log: () => {} });
   return 0;
 }
