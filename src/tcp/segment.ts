@@ -164,8 +164,10 @@ class Slabs {
 
 const segmentSlabs = new Slabs(4 * 1024 * 1024);
 const dataSlabs = new Slabs(256 * 1024);
-/** Larger requests get an ArrayBuffer of their own. */
+/** Larger requests for bytes that may be kept get an ArrayBuffer of their own. */
 const CARVE_MAX = 32 * 1024;
+/** Outgoing segments are short-lived: even the largest (64 KB over loopback or TCP-in-UDP) share slabs. */
+const SEGMENT_CARVE_MAX = 128 * 1024;
 
 /** Bytes kept free in front of each outgoing segment (allocFramed) for a driver's IPv4 or IPv6 header. */
 export const HEADROOM = 40;
@@ -184,7 +186,7 @@ export function allocBytes(n: number): Uint8Array {
  * this segment from poll() can put its IP header there (framed()) instead of copying the segment.
  */
 export function allocFramed(n: number): Uint8Array {
-  if (n > CARVE_MAX) return new Uint8Array(n);
+  if (n > SEGMENT_CARVE_MAX) return new Uint8Array(n);
   const b = segmentSlabs.carve(n, HEADROOM);
   unframed = b;
   return b;
