@@ -80,8 +80,8 @@ export type Direction = 'upload' | 'download';
 export type CcName = 'reno' | 'cubic' | 'lia' | 'olia' | 'balia';
 export type PathManagerName = 'passive' | 'fullmesh' | 'ndiffports' | 'endpoints';
 
-/** Built-in scheduler names (DESIGN.md: minRTT default, round robin, redundant, primary-path-only). */
-export const BUILTIN_SCHEDULERS = ['default', 'minrtt', 'roundrobin', 'redundant', 'ppos'] as const;
+/** Built-in scheduler names: those of src/sched/registry.ts ('default' is minimum RTT). */
+export const BUILTIN_SCHEDULERS = ['default', 'roundrobin', 'redundant', 'ppos', 'blest', 'ecf'] as const;
 
 export type SchedulerSpec =
   | { kind: 'builtin'; name: string }

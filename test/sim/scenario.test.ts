@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseScenario } from '../../src/sim/scenario.ts';
+import { builtinSchedulers } from '../../src/sched/registry.ts';
+import { BUILTIN_SCHEDULERS, parseScenario } from '../../src/sim/scenario.ts';
 import { ScenarioError } from '../../src/sim/units.ts';
 
 /** The example of SCENARIOS.md, comments removed. */
@@ -365,5 +366,11 @@ describe('parseScenario: errors name the field', () => {
   it('not an object', () => {
     rejects([], 'expected a scenario object, got []');
     rejects({ ...minimal(), links: {} }, 'links: expected at least one link');
+  });
+});
+
+describe('scheduler names', () => {
+  it('a scenario accepts exactly the built-in schedulers of the registry', () => {
+    assert.deepEqual([...BUILTIN_SCHEDULERS].sort(), Object.keys(builtinSchedulers).sort());
   });
 });
