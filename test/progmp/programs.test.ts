@@ -137,7 +137,7 @@ test('redundant_if_no_q: minimum RTT while Q has data, then the oldest packet ag
 });
 
 const inFlight = (endOfFlow: number, slowRtt: number) => () => {
-  const c = new FakeConn(two({ rtt: ms(slowRtt) }, { rtt: ms(10) }));
+  const c = new FakeConn(two({ rtt: ms(slowRtt), skbsInFlight: 1 }, { rtt: ms(10), skbsInFlight: 1 }));
   c.qu.packets.push(packet(5, { queue: PacketQueue.QU, sentOn: [c.subflows[0]!] }));
   c.qu.packets.push(packet(6, { queue: PacketQueue.QU, sentOn: [c.subflows[1]!] }));
   c.registers[0] = endOfFlow;
@@ -147,6 +147,19 @@ const inFlight = (endOfFlow: number, slowRtt: number) => () => {
 test('compensating: at the end of the flow, in-flight packets go to the subflows that lack them', () => {
   assert.deepEqual(drive('compensating', inFlight(0, 80)).log, []);
   assert.deepEqual(drive('compensating', inFlight(1, 80)).log, ['redundant 6 -> 2', 'redundant 5 -> 1']);
+});
+
+test('compensating: a packet that already arrived (waiting in QU for the DATA_ACK) is not copied', () => {
+  // The slow subflow carried 4 and 5 and has one packet in flight: 5. Packet 4 arrived; it waits behind a hole.
+  const c = () => {
+    const x = new FakeConn(two({ rtt: ms(80), skbsInFlight: 1 }, { rtt: ms(10) }));
+    x.qu.packets.push(packet(4, { queue: PacketQueue.QU, sentOn: [x.subflows[0]!] }));
+    x.qu.packets.push(packet(5, { queue: PacketQueue.QU, sentOn: [x.subflows[0]!] }));
+    x.registers[0] = 1;
+    return x;
+  };
+  assert.deepEqual(drive('compensating', c).log, ['redundant 5 -> 1']);
+  assert.deepEqual(drive('selective_compensation', c).log, ['redundant 5 -> 1']);
 });
 
 test('selective_compensation: only when max RTT / min RTT exceeds 2', () => {
