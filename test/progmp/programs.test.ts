@@ -120,6 +120,22 @@ test('opportunistic_redundant: the head of Q on every subflow with room, once', 
   );
 });
 
+test('opportunistic_redundant: reinjections first; a subflow in RTO recovery gets nothing', () => {
+  const c = () => {
+    const x = new FakeConn([subflow({ id: 3, lossy: true }), subflow({ id: 2 }), subflow({ id: 1 })]);
+    x.write(1);
+    x.rq.packets.push(packet(7, { queue: PacketQueue.RQ, sentOn: [x.subflows[2]!] }));
+    return x;
+  };
+  assert.deepEqual(drive('opportunistic_redundant', c).log, ['reinject 7 -> 2']);
+  const noRq = () => {
+    const x = c();
+    x.rq.packets.length = 0;
+    return x;
+  };
+  assert.deepEqual(drive('opportunistic_redundant', noRq).log, ['push 0 -> 2', 'redundant 0 -> 1']);
+});
+
 test('redundant_if_no_q: minimum RTT while Q has data, then the oldest packet again on another subflow', () => {
   const withQ = () => {
     const c = new FakeConn(two({ rtt: ms(80) }, { rtt: ms(10) }));
