@@ -238,9 +238,22 @@ export class MptcpConnection {
   write(data: Uint8Array, props?: WriteProps): number {
     if (this.localFinAt !== null || this.state === 'closed')
       throw new MptcpStateError('write after end() or on a closed connection: open a new connection');
-    const n = this.send.write(data, props?.user ?? this.defaultUser);
+    const user = props?.user ?? this.defaultUser;
+    let n = 0;
+    for (;;) {
+      const k = this.send.write(n === 0 ? data : data.subarray(n), user);
+      n += k;
+      if (k === 0) break;
+      this.writing = true;
+      try {
+        this.kick();
+      } finally {
+        this.writing = false;
+      }
+      // In fallback the kick moves bytes into TCP's buffer at once, making room for more of this write.
+      if (n === data.length || !this.fallback) break;
+    }
     this.bytesWritten += n;
-    if (n > 0) this.kick();
     return n;
   }
 
@@ -614,10 +627,7 @@ export class MptcpConnection {
     // its send buffer is room for the application.
     tcp.onData = (bytes) => this.deliverFallback(bytes);
     tcp.onWritable = () => {
-      if (!this.fallback || sf.kind !== 'initial') return;
-      const before = this.send.space;
-      this.pumpFallback();
-      if (this.send.space > before) this.onWritable?.();
+      if (this.fallback && sf.kind === 'initial') this.pumpFallback();
     };
   }
 
@@ -674,9 +684,7 @@ export class MptcpConnection {
     if (sf.kind === 'initial' || sf.fullyEstablished) this.subflowReady(sf);
     if (this.fallback && sf.kind === 'initial') {
       // Data the application wrote while the handshake finished (a listener's fallback) can go now.
-      const before = this.send.space;
       this.pumpFallback();
-      if (this.send.space > before) this.onWritable?.();
     }
   }
 
@@ -1598,6 +1606,8 @@ export class MptcpConnection {
   private sentHigh = 0;
   /** After a fallback: the data stream offset up to which the initial subflow's TCP stream holds the data. */
   private fallbackSent = 0;
+  /** Inside write(): room made there is reported by write()'s return value, not by onWritable. */
+  private writing = false;
   private dataAckSeen = false;
 
   private runScheduler(): void {
@@ -1831,18 +1841,22 @@ export class MptcpConnection {
       sf.pushedSent = 0;
     }
     this.emit({ type: 'fallback', reason });
-    const before = this.send.space;
     this.pumpFallback();
-    if (this.send.space > before) this.onWritable?.();
   }
 
   /**
    * After a fallback the initial subflow is a plain TCP connection: copy the data stream past what its TCP
    * stream already holds into its send buffer (as far as it takes), and end it after the last byte.
    */
+  /**
+   * Fallback: moves queued stream bytes into the initial subflow's TCP send buffer. Every path that frees
+   * connection-level room in fallback goes through here, so here the application hears of it (not from
+   * inside its own write(): it sees the room in write()'s return value).
+   */
   private pumpFallback(): void {
     const sf = this.initial();
     if (sf?.phase !== 'established') return;
+    const before = this.send.space;
     const write = (p: DataPacket): boolean => {
       if (p.end <= this.fallbackSent) return true;
       const from = this.fallbackSent - p.offset;
@@ -1861,6 +1875,7 @@ export class MptcpConnection {
     }
     this.send.ack(this.fallbackSent);
     if (this.localFinAt !== null && this.fallbackSent >= this.localFinAt) sf.tcp.end();
+    if (this.send.space > before && !this.writing) this.onWritable?.();
   }
 
   private maybeClose(): void {
