@@ -16,9 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadTunAddon, TUN_ADDON_BINARY } from '../src/io/tun-addon.ts';
 import { IpFramer } from '../src/io/tun-frame.ts';
+import { fullmeshManager } from '../src/pm/fullmesh.ts';
 import { ipFromText } from '../src/wire/address.ts';
 import { Ipv4Flag, writeIpv4Header } from '../src/wire/ip.ts';
-import { confirmedFullmesh, ourStack, Session, sleep, until } from '../test/interop/harness/ours.ts';
+import { ourStack, Session, sleep, until } from '../test/interop/harness/ours.ts';
 import { KernelPeer } from '../test/interop/harness/peer.ts';
 import {
   CLIENT_TUN,
@@ -278,7 +279,7 @@ async function benchGoodput(): Promise<BenchResult[]> {
         local: locals[0]!,
         remote: kernelServerAddress(1),
         remotePort: PORT + 1,
-        pathManager: confirmedFullmesh(locals),
+        pathManager: fullmeshManager({ localAddresses: locals }),
       });
       const session = new Session(conn, stack.driver, Number.MAX_SAFE_INTEGER);
       stack.driver.wake();

@@ -32,16 +32,7 @@ import {
   snapshot,
   tshark,
 } from './harness/checks.ts';
-import {
-  bracket,
-  confirmedFullmesh,
-  type OurStack,
-  ourStack,
-  Session,
-  sleep,
-  until,
-  within,
-} from './harness/ours.ts';
+import { bracket, type OurStack, ourStack, Session, sleep, until, within } from './harness/ours.ts';
 import { KernelPeer, type PeerDone } from './harness/peer.ts';
 import {
   CLIENT_TUN,
@@ -159,8 +150,6 @@ function ourClient(o: {
   send: number;
   locals?: string[];
   wrap?: (e: MptcpEndpoint) => SegmentStack;
-  /** Plain fullmesh (joins at once) instead of joins after the MP_CAPABLE confirmation. */
-  eagerJoins?: boolean;
 }): { stack: OurStack; session: Session } {
   const locals = o.locals ?? [ourClientAddress(1), ourClientAddress(2)];
   const stack = ourStack({
@@ -175,7 +164,7 @@ function ourClient(o: {
     local: locals[0]!,
     remote: kernelServerAddress(1),
     remotePort: o.port,
-    pathManager: o.eagerJoins ? fullmeshManager({ localAddresses: locals }) : confirmedFullmesh(locals),
+    pathManager: fullmeshManager({ localAddresses: locals }),
   });
   const session = new Session(conn, stack.driver, o.send);
   stack.driver.wake();
@@ -278,15 +267,11 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
     });
   });
 
-  test('joins wait for the MP_CAPABLE confirmation (plain fullmesh, 5 MB down)', {
-    todo:
-      'fullmesh opens the MP_JOIN as soon as the initial subflow is up: its SYN leaves before the MP_CAPABLE ' +
-      'third ACK, Linux finds no token yet and resets it (MP_TCPRST reason 1); the join only succeeds on the retry',
-  }, async () => {
+  test('joins wait for the MP_CAPABLE confirmation (plain fullmesh, 5 MB down)', async () => {
     await interop('eager-join', async () => {
       const peer = KernelPeer.server(tb, 'mpt-srv', { port: 45115, send: 5 * MB });
       await peer.listening();
-      const { stack, session } = ourClient({ seed: 115, port: 45115, send: 0, eagerJoins: true });
+      const { stack, session } = ourClient({ seed: 115, port: 45115, send: 0 });
       await peer.done(30_000);
       await within(session.closed, 10_000, 'our connection to close');
       assertIntact(session, 5 * MB, 'download');
@@ -567,12 +552,7 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
     });
   });
 
-  const serverFallbackStall =
-    'after a server-side fallback (SYN without MP_CAPABLE) the server sends only the first 4 MiB (one TCP send ' +
-    'buffer) and then stalls; reproduced in the simulator with a plain TcpEndpoint client (see the report)';
-  test('fallback: a plain-TCP kernel client to our server; 5 MB each way', {
-    todo: serverFallbackStall,
-  }, async () => {
+  test('fallback: a plain-TCP kernel client to our server; 5 MB each way', async () => {
     await interop('fallback-server', async () => {
       const { stack, accepted } = ourServer({ seed: 111, port: 45111, send: 5 * MB });
       const peer = KernelPeer.client(tb, 'mpt-cli', ourServerAddress(1), {

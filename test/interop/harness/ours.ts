@@ -1,13 +1,11 @@
 /** Our side of a test: an MptcpEndpoint on a TUN (with a capture), and sessions that send and check the pattern. */
 import { TunDriver } from '../../../src/io/tun.ts';
 import type { MptcpConfig } from '../../../src/mptcp/config.ts';
-import type { MptcpConnection, PathManager } from '../../../src/mptcp/connection.ts';
+import type { MptcpConnection } from '../../../src/mptcp/connection.ts';
 import { MptcpEndpoint } from '../../../src/mptcp/endpoint.ts';
 import type { MptcpEvent } from '../../../src/mptcp/events.ts';
-import { fullmeshManager } from '../../../src/pm/fullmesh.ts';
 import type { SegmentStack } from '../../../src/stack.ts';
 import { Rng } from '../../../src/util/rng.ts';
-import { MS } from '../../../src/util/time.ts';
 import { LinkType } from '../../../src/wire/link.ts';
 import { PcapWriter } from '../../../src/wire/pcap.ts';
 
@@ -41,48 +39,6 @@ export function ourStack(o: {
     pcap: o.capture === false ? undefined : pcap,
   });
   return { endpoint, driver, pcap, close: () => driver.close() };
-}
-
-/**
- * Fullmesh that opens its joins only once the server has shown it holds our key (a DATA_ACK or data from
- * it), as Linux's client does (its PM starts on MPTCP_EVENT_ESTABLISHED, when fully established). Plain
- * fullmesh sends the first MP_JOIN SYN before the MP_CAPABLE third ACK, which Linux refuses: see the todo
- * test "joins wait for the MP_CAPABLE confirmation" in kernel.test.ts.
- */
-export function confirmedFullmesh(localAddresses: string[]): PathManager {
-  const inner = fullmeshManager({ localAddresses });
-  let phase: 'idle' | 'waiting' | 'started' = 'idle';
-  /** While waiting: when to look again (a fixed instant, so that the deadline does come). */
-  let checkAt = 0;
-  const confirmed = (c: MptcpConnection) => {
-    const i = c.info();
-    return i.bytesAcked > 0 || i.bytesReceived > 0;
-  };
-  const start = (c: MptcpConnection) => {
-    if (phase !== 'waiting' || c.fallback) return;
-    if (!confirmed(c)) {
-      checkAt = c.now + 5 * MS;
-      return;
-    }
-    phase = 'started';
-    inner.established?.(c);
-  };
-  return {
-    ...inner,
-    name: 'fullmesh-after-confirmation',
-    established: (c) => {
-      phase = 'waiting';
-      start(c);
-    },
-    timer: (c, now) => {
-      if (phase === 'waiting' && now >= checkAt) start(c);
-      if (phase === 'started') inner.timer?.(c, now);
-    },
-    nextDeadline: (c) => {
-      if (phase === 'started') return inner.nextDeadline?.(c) ?? null;
-      return phase === 'waiting' && !c.fallback && c.state === 'established' ? checkAt : null;
-    },
-  };
 }
 
 const PATTERN = Uint8Array.from({ length: 251 * 1024 }, (_, i) => i % 251);
