@@ -73,6 +73,9 @@ export class StackHost {
     this.mss = opts.mss ?? defaultMss(localAddresses);
     const subflowTcp: Partial<TcpConfig> = {
       mss: this.mss,
+      // Linux's default (tcp_frto 2): a real process can be descheduled past an RTO, and F-RTO undoes the
+      // spurious timeout instead of retransmitting the whole flight.
+      frto: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

@@ -202,6 +202,13 @@ export class StackDriver {
     this.timer = null;
     this.timerAt = null;
     this.stats.timerFires++;
+    // Datagrams that arrived while the process was busy are read first (setImmediate runs after this turn's
+    // I/O): an ACK waiting in the socket must not lose to the retransmission timer (a spurious timeout
+    // retransmits the whole flight).
+    setImmediate(this.expire);
+  };
+
+  private readonly expire = (): void => {
     const stack = this.stack;
     this.service(() => {
       const now = this.now();

@@ -274,6 +274,12 @@ export class TunDriver {
   private readonly fire = (): void => {
     this.timer = null;
     this.timerAt = null;
+    // Packets that arrived while the process was busy are read first (setImmediate runs after this turn's
+    // I/O): an ACK waiting on the TUN must not lose to the retransmission timer.
+    setImmediate(this.expire);
+  };
+
+  private readonly expire = (): void => {
     if (this.closed) return;
     const stack = this.stack;
     this.service(() => {

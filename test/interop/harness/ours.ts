@@ -30,7 +30,9 @@ export function ourStack(o: {
   /** Wraps the endpoint (e.g. to inject forged segments); the driver then carries the wrapper. */
   wrap?: (e: MptcpEndpoint) => SegmentStack;
 }): OurStack {
-  const endpoint = new MptcpEndpoint({ rng: new Rng(o.seed), config: o.config });
+  // F-RTO on, as the API sets it for real drivers (src/api/host.ts) and Linux has it.
+  const config = { ...o.config, tcp: { frto: true, ...o.config?.tcp } };
+  const endpoint = new MptcpEndpoint({ rng: new Rng(o.seed), config });
   const pcap = new PcapWriter(LinkType.RAW, 262144, { maxBytes: o.capture === false ? 24 : CAPTURE_BYTES });
   const driver = new TunDriver(o.wrap ? o.wrap(endpoint) : endpoint, {
     device: o.device,
