@@ -76,6 +76,8 @@ export class StackHost {
       // Linux's default (tcp_frto 2): a real process can be descheduled past an RTO, and F-RTO undoes the
       // spurious timeout instead of retransmitting the whole flight.
       frto: true,
+      // A late process gets many ACKs at once: pacing keeps the window they open from leaving as one burst.
+      pacing: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

@@ -86,6 +86,13 @@ export interface TcpConfig {
    * TCP checksum, UDP's covers the datagram; a NIC's transmit checksum offload).
    */
   checksumOffload: boolean;
+  /**
+   * Spread data segments over the round trip instead of sending each window as one burst (Linux's pacing
+   * rates: 2·cwnd/srtt in slow start, 1.2·cwnd/srtt after), with bursts of at most PACING_QUANTUM. Real
+   * drivers turn it on: a process that runs late gets many ACKs at once, and without pacing the window they
+   * open leaves as one burst that overflows a shallow bottleneck queue.
+   */
+  pacing: boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -122,6 +129,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   challengeAckLimit: 1000,
   dupThresh: 3,
   checksumOffload: false,
+  pacing: false,
 });
 
 /** Thrown when a configuration value cannot work. */

@@ -34,6 +34,8 @@ import { seqDiff, seqLt } from './seq.ts';
 const { FIN: F_FIN, SYN: F_SYN, RST: F_RST, PSH: F_PSH, ACK: F_ACK } = TcpFlag;
 const INF = Number.POSITIVE_INFINITY;
 const TS_LEN = 12;
+/** Pacing sends up to this far ahead of its schedule: bursts of about a millisecond (a driver's timer step). */
+export const PACING_QUANTUM = 1000;
 const MAX_WSCALE = 14;
 /** Linux's TCP_MSS_DEFAULT: the receive-MSS guess before segments arrive. */
 const RCV_MSS_DEFAULT = 536;
@@ -216,6 +218,9 @@ export class TcpConnection implements SubflowView {
   private maxPipePrev = 0;
   private roundEndOff = 0;
   private lastSendAt = -1;
+  /** Pacing: when the next data segment is due, and whether one is waiting for that. */
+  private paceAt = 0;
+  private paceWait = false;
   private bytesSent = 0;
   private bytesRetrans = 0;
   private bytesReceived = 0;
@@ -1274,7 +1279,26 @@ export class TcpConnection implements SubflowView {
   }
 
   /** Retransmissions first (RFC 6675 NextSeg rule 1), then new data, under cwnd and the peer's window. */
+  /** Pacing (config.pacing): the next data segment waits until `paceAt - PACING_QUANTUM`. */
   private trySendData(now: Instant): OutSegment | null {
+    const pacing = this.config.pacing && this.rtt.srtt > 0;
+    if (pacing && this.paceAt > now + PACING_QUANTUM) {
+      this.paceWait = true;
+      return null;
+    }
+    this.paceWait = false;
+    const seg = this.nextDataSegment(now);
+    if (seg !== null && pacing) {
+      const cc = this.cc;
+      const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
+      // The window that bounds the flight: the peer's when it is the smaller (cwnd grows past it unused).
+      const window = Math.max(Math.min(cc.cwnd, this.sndWnd), this.effMss());
+      this.paceAt = Math.max(this.paceAt, now) + (seg.segment.length * this.rtt.srtt) / (ratio * window);
+    }
+    return seg;
+  }
+
+  private nextDataSegment(now: Instant): OutSegment | null {
     const s = this.state;
     if (s === 'FIN_WAIT_2' || (this.finSent && this.sb.size === 0)) return null;
     const sb = this.sb;
@@ -1665,6 +1689,7 @@ export class TcpConnection implements SubflowView {
   /** @internal The earliest armed timer, or Infinity. */
   deadline(): Instant {
     let t = this.rtoAt;
+    if (this.paceWait) t = Math.min(t, Math.ceil(this.paceAt - PACING_QUANTUM));
     if (this.delackAt < t) t = this.delackAt;
     if (this.persistAt < t) t = this.persistAt;
     if (this.timeWaitAt < t) t = this.timeWaitAt;
