@@ -78,6 +78,8 @@ export class StackHost {
       frto: true,
       // A late process gets many ACKs at once: pacing keeps the window they open from leaving as one burst.
       pacing: true,
+      // Slow start ends when the RTT rises, not after a window of drops at the bottleneck (Linux's HyStart).
+      hystart: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

@@ -5,6 +5,7 @@
  */
 import type { Instant } from '../util/time.ts';
 import type { Couplable, CouplingGroupHandle, GroupMember } from './coupling.ts';
+import { HyStart } from './hystart.ts';
 import type { CcContext, SubflowView } from './types.ts';
 
 /** Options every controller takes (see `createCc`). */
@@ -19,6 +20,8 @@ export interface CcOptions {
   view?: SubflowView;
   /** Creation time (µs). */
   now?: Instant;
+  /** Leave the initial slow start on an RTT rise (HyStart++, RFC 9406) instead of on the first loss. */
+  hystart?: boolean;
 }
 
 /** Invalid controller options. */
@@ -43,6 +46,8 @@ export class Reno implements Couplable {
   private caCredit = 0;
   private sinceLoss = 0;
   private betweenLosses = 0;
+  /** HyStart++ for the initial slow start; dropped once it is over. */
+  private hystart: HyStart | null;
 
   constructor(opts: CcOptions) {
     const iw = opts.initialCwnd ?? 10;
@@ -61,6 +66,7 @@ export class Reno implements Couplable {
     this.initialWindow = iw * opts.mss;
     this.cw = this.initialWindow;
     this.member = opts.group && opts.view ? opts.group.add(this, opts.view) : undefined;
+    this.hystart = opts.hystart ? new HyStart() : null;
   }
 
   get cwnd(): number {
@@ -91,7 +97,17 @@ export class Reno implements Couplable {
     let rest = ackedBytes;
     if (this.cw < this.thresh) {
       // RFC 5681 §3.1 slow start, counting bytes (RFC 3465) so delayed or stretch ACKs grow the window fairly.
-      const increase = Math.min(ackedBytes, ABC_LIMIT * this.smss);
+      let increase = Math.min(ackedBytes, ABC_LIMIT * this.smss);
+      if (this.hystart !== null) {
+        const divisor = this.hystart.onAck(ackedBytes, this.cw, ctx.rttSample);
+        if (divisor === 0) {
+          this.hystart = null;
+          this.thresh = this.cw;
+          this.congestionAvoidance(now, ackedBytes, ctx);
+          return;
+        }
+        increase /= divisor;
+      }
       const room = this.thresh - this.cw;
       if (increase < room) {
         this.cw += increase;
@@ -106,6 +122,7 @@ export class Reno implements Couplable {
 
   onCongestionEvent(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
+    this.hystart = null;
     this.noteLoss();
     this.thresh = this.lossSsthresh(ctx);
     // RFC 6675 §5: the window becomes ssthresh when recovery starts; the engine paces recovery with pipe.
@@ -123,6 +140,7 @@ export class Reno implements Couplable {
 
   onRto(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
+    this.hystart = null;
     this.noteLoss();
     if (!this.rtoBackedOff) this.thresh = this.lossSsthresh(ctx);
     this.rtoBackedOff = true;

@@ -593,7 +593,8 @@ export class MptcpConnection {
    * window does not hold back the subflows carrying the data.
    */
   subflowCc(cc: CcName, r: CcRequest, sf: Subflow): CongestionControl {
-    if (!COUPLED.includes(cc)) return createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now });
+    const base = { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now, hystart: r.hystart };
+    if (!COUPLED.includes(cc)) return createCc(cc, base);
     if (this.coupling === null) this.coupling = createCouplingGroup();
     const group = this.coupling;
     const tcp = r.view;
@@ -605,7 +606,7 @@ export class MptcpConnection {
         return tcp.active && !sf.idle;
       },
     };
-    return createCc(cc, { mss: r.mss, initialCwnd: r.initialCwnd, now: r.now, group, view });
+    return createCc(cc, { ...base, group, view });
   }
 
   private subflowTcpConfig(): Partial<TcpConfig> {

@@ -25,6 +25,8 @@ export interface CcRequest {
   now: number;
   /** The connection's live view (srtt, active) for coupling groups. */
   view: SubflowView;
+  /** HyStart++ in the initial slow start (TcpConfig.hystart). */
+  hystart: boolean;
 }
 
 export interface TcpConfig {
@@ -93,6 +95,11 @@ export interface TcpConfig {
    * open leaves as one burst that overflows a shallow bottleneck queue.
    */
   pacing: boolean;
+  /**
+   * Leave the initial slow start when the RTT rises (HyStart++, RFC 9406; Linux's CUBIC has HyStart) rather
+   * than at the first loss, which costs up to a window of drops at a shallow bottleneck. Real drivers turn it on.
+   */
+  hystart: boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -130,6 +137,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   dupThresh: 3,
   checksumOffload: false,
   pacing: false,
+  hystart: false,
 });
 
 /** Thrown when a configuration value cannot work. */

@@ -349,8 +349,8 @@ export class TcpConnection implements SubflowView {
     const initialCwnd = Math.max(2, Math.floor(this.cc.cwnd / mss));
     this.cc.detach();
     this.cc = factory
-      ? factory({ name, mss, initialCwnd, now, view: this })
-      : createCc(name, { mss, initialCwnd, now });
+      ? factory({ name, mss, initialCwnd, now, view: this, hystart: this.config.hystart })
+      : createCc(name, { mss, initialCwnd, now, hystart: this.config.hystart });
   }
 
   /** The name of the congestion controller in use (or to be used once established). */
@@ -545,8 +545,15 @@ export class TcpConnection implements SubflowView {
     this.ctx.mss = this.effMss();
     const mss = this.effMss();
     this.cc = this.ccFactory
-      ? this.ccFactory({ name: this.ccName, mss, initialCwnd: c.initialCwnd, now, view: this })
-      : createCc(this.ccName, { mss, initialCwnd: c.initialCwnd, now });
+      ? this.ccFactory({
+          name: this.ccName,
+          mss,
+          initialCwnd: c.initialCwnd,
+          now,
+          view: this,
+          hystart: c.hystart,
+        })
+      : createCc(this.ccName, { mss, initialCwnd: c.initialCwnd, now, hystart: c.hystart });
   }
 
   /** Smoothed RTT (µs), for coupled congestion control. */
@@ -1278,7 +1285,6 @@ export class TcpConnection implements SubflowView {
     ctx.appLimited = !this.isCwndLimited();
   }
 
-  /** Retransmissions first (RFC 6675 NextSeg rule 1), then new data, under cwnd and the peer's window. */
   /** Pacing (config.pacing): the next data segment waits until `paceAt - PACING_QUANTUM`. */
   private trySendData(now: Instant): OutSegment | null {
     const pacing = this.config.pacing && this.rtt.srtt > 0;
@@ -1298,6 +1304,7 @@ export class TcpConnection implements SubflowView {
     return seg;
   }
 
+  /** Retransmissions first (RFC 6675 NextSeg rule 1), then new data, under cwnd and the peer's window. */
   private nextDataSegment(now: Instant): OutSegment | null {
     const s = this.state;
     if (s === 'FIN_WAIT_2' || (this.finSent && this.sb.size === 0)) return null;
