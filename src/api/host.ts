@@ -103,7 +103,7 @@ export class StackHost {
     const seed = opts.seed ?? randomInt(0, 2 ** 32);
     this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config });
     const kind = opts.transport ?? 'udp';
-    this.transport = createTransport(kind, opts.transportOptions?.[kind]);
+    this.transport = createTransport(kind, opts.transportOptions?.[kind], localAddresses);
     this.driver = new StackDriver(this.endpoint, this.transport);
   }
 

@@ -4,6 +4,7 @@
  * variables (src/api/env.ts), so an unmodified application can be configured from outside.
  */
 import { CC_NAMES, type CcName } from '../cc/index.ts';
+import type { TunTransportOptions } from '../io/tun-transport.ts';
 import type { UdpTransportOptions } from '../io/udp.ts';
 import type { MptcpConfig } from '../mptcp/config.ts';
 import type { AddressPair, PathManager } from '../mptcp/connection.ts';
@@ -22,10 +23,13 @@ export interface MultipathOptions {
    * every other non-loopback address of the host of the same family (only that first one for a loopback peer).
    */
   addresses?: string[];
-  /** 'udp' (default; TCP-in-UDP, no privileges) or another registered transport ('tun' once available). */
+  /**
+   * 'udp' (default; TCP-in-UDP, no privileges) or 'tun' (real IP through a TUN device, root; `addresses`
+   * are then the stack's own addresses behind the device).
+   */
   transport?: string;
   /** Options handed to the transport of that kind. */
-  transportOptions?: { udp?: UdpTransportOptions; [kind: string]: unknown };
+  transportOptions?: { udp?: UdpTransportOptions; tun?: TunTransportOptions; [kind: string]: unknown };
   /** Default: 'fullmesh' for a client, 'passive' for a server. */
   pathManager?: PathManagerSpec;
   /** fullmesh: subflows per address pair; ndiffports: subflows on the initial pair. */

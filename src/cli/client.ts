@@ -1,5 +1,5 @@
 /**
- * `mptcp-ts client HOST [--port P] [--local A,B] [--time S | --bytes N] [--reverse] [--scheduler NAME|FILE]
+ * `mptcp-ts client HOST [--port P] [--local A,B] [--time S | --bytes N] [--reverse | --raw] [--scheduler NAME|FILE]
  * [--cc NAME] [--json]`: an iperf-like multipath test against `mptcp-ts server`. Prints per-interval,
  * per-subflow throughput and RTT, a live progress line on a terminal, and a summary (or one JSON object).
  * Exit 0 when the test ran (and the pattern verified, when this side received), 1 otherwise.
@@ -26,6 +26,10 @@ export interface ClientOptions {
   cc?: string;
   pathManager?: string;
   mss?: string;
+  transport?: string;
+  tunDevice?: string;
+  tunNetns?: string;
+  raw?: boolean;
   interval: string;
   json?: boolean;
 }
@@ -51,9 +55,14 @@ export function optionsFromFlags(o: {
   cc?: string;
   pathManager?: string;
   mss?: string;
+  transport?: string;
+  tunDevice?: string;
+  tunNetns?: string;
 }): MultipathOptions {
   const out: MultipathOptions = {};
   if (o.local) out.addresses = o.local.split(',').map((a) => a.trim());
+  if (o.transport) out.transport = o.transport;
+  if (o.tunDevice) out.transportOptions = { tun: { device: o.tunDevice, netns: o.tunNetns } };
   if (o.scheduler) out.scheduler = schedulerFrom(o.scheduler);
   if (o.cc) out.cc = o.cc as CcName;
   if (o.pathManager) out.pathManager = o.pathManager as PathManagerSpec;
@@ -84,6 +93,7 @@ export async function runClient(host: string, o: ClientOptions): Promise<number>
   const port = Number(o.port);
   const interval = Number(o.interval);
   if (o.time !== undefined && o.bytes !== undefined) throw new Error('give --time or --bytes, not both');
+  if (o.raw && o.reverse) throw new Error('--raw sends without the request header: a reverse test needs it');
   const bytes = o.bytes !== undefined ? parseBytes(o.bytes) : undefined;
   const seconds = bytes === undefined ? (o.time !== undefined ? positive(o.time, '--time') : 10) : undefined;
   const live = new LiveLine(!o.json && process.stdout.isTTY === true);
@@ -110,13 +120,17 @@ export async function runClient(host: string, o: ClientOptions): Promise<number>
   // With --json, stdout carries only the result: the connected line goes to stderr.
   if (o.json) process.stderr.write(`${hello}\n`);
   else live.print(hello);
-  s.write(encodeRequest({ reverse: o.reverse === true, timeMs: (seconds ?? 0) * 1000, bytes: bytes ?? 0 }));
+  // --raw: the pattern from the first byte, for a server that is not mptcp-ts (it can verify every byte).
+  if (!o.raw)
+    s.write(encodeRequest({ reverse: o.reverse === true, timeMs: (seconds ?? 0) * 1000, bytes: bytes ?? 0 }));
   let r: FlowResult;
   if (o.reverse) {
     s.end();
     r = await receivePattern(s, flow);
-  } else
-    r = await sendPattern(s, { ...(bytes !== undefined ? { bytes } : { seconds }) }, flow, HEADER_LENGTH);
+  } else {
+    const limit = bytes !== undefined ? { bytes } : { seconds };
+    r = await sendPattern(s, limit, flow, o.raw ? 0 : HEADER_LENGTH);
+  }
   live.clear();
   if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {
@@ -138,10 +152,17 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('-t, --time <seconds>', 'test length in seconds (default 10)')
     .option('-n, --bytes <n>', 'test length in bytes (K, M, G suffixes), instead of --time')
     .option('-R, --reverse', 'the server sends; this side receives and verifies the pattern')
+    .option(
+      '--raw',
+      'send the pattern from the first byte, without the request header (a server that is not mptcp-ts)',
+    )
     .option('--scheduler <name|file>', 'scheduler name, or a ProgMP file to load')
     .option('--cc <name>', 'congestion control: lia, olia, balia, reno, cubic')
     .option('--path-manager <pm>', 'fullmesh (default), passive, ndiffports or endpoints')
     .option('--mss <bytes>', 'subflow MSS (default from the interface MTU)')
+    .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
+    .option('--tun-device <name>', 'with --transport tun: the device; --local gives the addresses behind it')
+    .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')
     .option('-i, --interval <seconds>', 'report interval', '1')
     .option('--json', 'print one JSON object at the end')
     .action(async (host: string, opts: ClientOptions) => {

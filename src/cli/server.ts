@@ -20,6 +20,9 @@ export interface ServerCliOptions {
   announce?: boolean;
   scheduler?: string;
   cc?: string;
+  transport?: string;
+  tunDevice?: string;
+  tunNetns?: string;
   interval: string;
 }
 
@@ -52,7 +55,7 @@ export async function runServer(o: ServerCliOptions): Promise<number> {
   const interval = Number(o.interval);
   const live = new LiveLine(false);
   const server = createServer({
-    ...optionsFromFlags({ local: o.addresses, scheduler: o.scheduler, cc: o.cc }),
+    ...optionsFromFlags({ ...o, local: o.addresses }),
     ...(o.announce ? { announce: true } : {}),
   });
   let code = 0;
@@ -106,6 +109,12 @@ export const registerServer: CommandRegistrar = (program, setCode) => {
     .option('--announce', 'announce the other addresses to each client (ADD_ADDR)')
     .option('--scheduler <name|file>', 'scheduler for data the server sends')
     .option('--cc <name>', 'congestion control')
+    .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
+    .option(
+      '--tun-device <name>',
+      'with --transport tun: the device; --addresses gives the addresses behind it',
+    )
+    .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')
     .option('-i, --interval <seconds>', 'report interval', '1')
     .action(async (opts: ServerCliOptions) => {
       try {

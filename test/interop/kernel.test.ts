@@ -6,6 +6,7 @@
  * capture. Needs root; skips with the reason otherwise. One test bed for the whole file, always torn down.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,7 @@ import {
 
 const SKIP = skipReason();
 const MB = 1_000_000;
+const CLI = new URL('../../bin/mptcp-ts', import.meta.url).pathname;
 const BULK = 100 * MB;
 
 let tb: Testbed;
@@ -707,6 +709,96 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
         allowRstReasons: [1],
       };
     });
+  });
+
+  test('the CLI over TUN: kernel client → `mptcp-ts server --transport tun`, 20 MB of the pattern verified', async () => {
+    tb.resetEndpoints();
+    kernelClientSecondPath();
+    const total = 20 * MB;
+    const server = spawn(
+      process.execPath,
+      [
+        CLI,
+        'server',
+        '--port',
+        '45119',
+        '--transport',
+        'tun',
+        '--tun-device',
+        SERVER_TUN,
+        '--tun-netns',
+        'mpt-srv',
+        '--addresses',
+        `${ourServerAddress(1)},${ourServerAddress(2)}`,
+        '--once',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    server.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    server.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    await sleep(2000); // the server opens the device and listens
+    const peer = KernelPeer.client(tb, 'mpt-cli', ourServerAddress(1), { port: 45119, send: total });
+    const done = await peer.done(60_000);
+    const code = await within(exited, 20_000, 'the server to exit after its one connection');
+    assert.equal(done.error, null, 'kernel client error');
+    assert.equal(done.sent, total);
+    assert.ok(done.mptcp, 'the kernel socket stayed MPTCP');
+    assert.equal(code, 0, `server: ${err}`);
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { bytes: number; integrity: boolean };
+    assert.equal(r.integrity, true, 'the server verified every byte of the pattern');
+    assert.equal(r.bytes, total);
+  });
+
+  test('the CLI over TUN: `mptcp-ts client --transport tun` → kernel server, 20 MB of the pattern up, both paths', async () => {
+    tb.resetEndpoints();
+    const total = 20 * MB;
+    const peer = KernelPeer.server(tb, 'mpt-srv', { port: 45118 });
+    await peer.listening();
+    const client = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'client',
+        kernelServerAddress(1),
+        '--port',
+        '45118',
+        '--transport',
+        'tun',
+        '--tun-device',
+        CLIENT_TUN,
+        '--tun-netns',
+        'mpt-cli',
+        '--local',
+        `${ourClientAddress(1)},${ourClientAddress(2)}`,
+        '--bytes',
+        String(total),
+        '--raw',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 90_000 },
+    );
+    assert.equal(client.status, 0, `client: ${client.stderr}`);
+    const r = JSON.parse(client.stdout) as {
+      bytes: number;
+      subflows: { local: string; bytesSent: number }[];
+    };
+    const done = await peer.done(30_000);
+    assertPeerIntact(done, total, 'upload from the CLI over TUN');
+    assert.ok(done.mptcp, 'the kernel socket stayed MPTCP');
+    assert.equal(r.bytes, total);
+    for (const k of [1, 2])
+      assert.ok(
+        r.subflows.some((f) => f.local.startsWith(`${ourClientAddress(k)}:`) && f.bytesSent > MB),
+        `path ${k} carried data: ${JSON.stringify(r.subflows)}`,
+      );
   });
 });
 
