@@ -54,6 +54,14 @@ const MAX_CLOSED_KEPT = 32;
 /** Lines of scheduler trace (PRINT) kept per connection. */
 const MAX_TRACE_LINES = 1000;
 
+/**
+ * The subflow sequence number of a DSS mapping is 32 bits on the wire; the TCP layer counts it without wrapping.
+ * The mapping's number is the one within 2^31 of the segment's own (a subflow past 4 GiB wraps the field).
+ */
+export function widenSsn(wire: number, near: number): number {
+  return near + ((wire - near) | 0);
+}
+
 /** What the endpoint provides to its connections. */
 export interface ConnectionHost {
   readonly now: Instant;
@@ -1097,8 +1105,9 @@ export class MptcpConnection {
     // it here, or the next episode would look like the old one and its data would not be reinjected.
     if (sf.rtoSeen > 0 && sf.tcp.pathState(PATH).retransmits === 0) this.subflowRecovered(sf);
     // Mappings the peer acknowledged at the subflow level are never retransmitted on this subflow.
-    if (sf.seqOfSsn1 >= 0 && seg.flags & TcpFlag.ACK)
-      sf.sendMap.pruneBefore(((seg.ack - sf.seqOfSsn1) >>> 0) + 1);
+    const first = sf.sendMap.first;
+    if (first !== undefined && sf.seqOfSsn1 >= 0 && seg.flags & TcpFlag.ACK)
+      sf.sendMap.pruneBefore(widenSsn(((seg.ack - sf.seqOfSsn1) >>> 0) + 1, first.ssn));
     const c = this.host.counters;
     let sawMptcp = false;
     let dssSeen = false;
@@ -1324,7 +1333,7 @@ export class MptcpConnection {
       const finOnly = d.dataFin && d.ssn === 0;
       if (!finOnly && d.dataLength > 0)
         sf.recvMap.add(
-          d.ssn,
+          widenSsn(d.ssn, seg.ssn),
           d.dataLength - (d.dataFin ? 1 : 0),
           off,
           this.checksums ? d.checksum : undefined,

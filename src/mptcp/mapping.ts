@@ -65,6 +65,11 @@ export class MappingTable {
     }
   }
 
+  /** The oldest mapping still held. */
+  get first(): Mapping | undefined {
+    return this.list[this.head];
+  }
+
   /** Every mapping still held (for reinjection of a failed subflow's data). */
   *entries(): Iterable<Mapping> {
     for (let i = this.head; i < this.list.length; i++) yield this.list[i]!;
