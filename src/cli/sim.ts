@@ -2,9 +2,10 @@
  * `mptcp-ts sim SCENARIO.json [--json] [--seed N] [--pcap FILE] [--plot FILE.svg]`: runs one scenario in the
  * deterministic simulator (SCENARIOS.md). Exit 0 when it ran, 2 for an invalid scenario, 1 for a failure.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { plotSimResult } from '../plot/index.ts';
 import { type FlowResult, round, type SimResult } from '../sim/result.ts';
 import { runScenario } from '../sim/runner.ts';
 import { parseScenario, type Scenario, type SchedulerSpec } from '../sim/scenario.ts';
@@ -158,7 +159,7 @@ export const registerSim: CommandRegistrar = (program, setCode) => {
     .option('--json', 'print the result object as JSON')
     .option('--seed <n>', "replace the scenario's seed")
     .option('--pcap <file>', 'capture every packet of every path into one raw-IPv4 pcap file')
-    .option('--plot <file>', 'SVG plot of the time series (not available yet)')
+    .option('--plot <file>', 'SVG plot of each flow: throughput per path and goodput over time')
     .action((file: string, opts: SimOptions) => {
       setCode(simCommand(file, opts));
     });
@@ -173,7 +174,6 @@ function simCommand(file: string, opts: SimOptions): number {
       return 2;
     }
   }
-  if (opts.plot !== undefined) process.stderr.write('sim: --plot is not available yet; no plot written\n');
   let sink: FileSink | null = null;
   try {
     const scenario = loadScenario(file);
@@ -194,6 +194,14 @@ function simCommand(file: string, opts: SimOptions): number {
     });
     sink?.close();
     sink = null;
+    if (opts.plot !== undefined) {
+      try {
+        writeFileSync(opts.plot, plotSimResult(result));
+      } catch (e) {
+        process.stderr.write(`sim: --plot: cannot write ${opts.plot}: ${(e as Error).message}\n`);
+        return 2;
+      }
+    }
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSimResult(result)}\n`);
     return 0;
   } catch (e) {

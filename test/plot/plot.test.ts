@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -257,6 +257,24 @@ describe('plotSimResult (sim --plot)', () => {
         execFileSync('/usr/bin/rsvg-convert', [join(dir, `${name}.svg`), '-o', join(dir, `${name}.png`)]);
         assert.ok(existsSync(join(dir, `${name}.png`)));
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`mptcp-ts sim --plot FILE` writes the plot of the run it prints', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plot-'));
+    try {
+      const bin = new URL('../../bin/mptcp-ts', import.meta.url).pathname;
+      const scenario = new URL('../../scenarios/example.json', import.meta.url).pathname;
+      const file = join(dir, 'run.svg');
+      const out = execFileSync(process.execPath, [bin, 'sim', scenario, '--json', '--plot', file], {
+        encoding: 'utf8',
+      });
+      const result = JSON.parse(out) as SimResult;
+      assert.equal(readFileSync(file, 'utf8'), plotSimResult(result));
+      for (const f of result.flows)
+        assert.ok(readFileSync(file, 'utf8').includes(`${f.name} (${f.protocol})`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
