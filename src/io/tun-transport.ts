@@ -9,6 +9,7 @@ import type { OutSegment } from '../stack.ts';
 import { type Transport, TransportError, type TransportSink } from './transport.ts';
 import { loadTunAddon, type TunAddon, type TunHandle } from './tun-addon.ts';
 import { type DropReason, IpFramer } from './tun-frame.ts';
+import { TunWriter } from './tun-writer.ts';
 
 export interface TunTransportOptions {
   /** The TUN device: opened when it exists (e.g. made persistent by `ip tuntap add`), created otherwise. */
@@ -17,9 +18,6 @@ export interface TunTransportOptions {
   netns?: string;
 }
 
-const OUT_SLAB = 256 * 1024;
-const OUT_PACKETS = 1024;
-const MAX_PACKET = 65535;
 /** Local ports the transport hands out for port 0 (the IANA dynamic range). */
 const EPHEMERAL_LOW = 49152;
 const EPHEMERAL_SPAN = 16384;
@@ -45,10 +43,7 @@ export class TunTransport implements Transport {
   private closed = false;
   private readonly ports = new Set<string>();
   private nextPort = 0;
-  private readonly out = new Uint8Array(OUT_SLAB);
-  private readonly outEnds = new Uint32Array(OUT_PACKETS);
-  private outCount = 0;
-  private outUsed = 0;
+  private readonly writer: TunWriter;
   private flushQueued = false;
 
   /** `addresses`: the stack's own addresses behind the device (TunUnavailableError when TUN cannot work here). */
@@ -66,6 +61,7 @@ export class TunTransport implements Transport {
     this.handle = opened.handle;
     this.device = opened.name;
     this.framer = new IpFramer(addresses);
+    this.writer = new TunWriter(this.addon, this.handle, this.framer, this.stats);
   }
 
   attach(sink: TransportSink): void {
@@ -75,23 +71,8 @@ export class TunTransport implements Transport {
 
   send(o: OutSegment): void {
     if (this.closed) return;
-    const len = this.framer.packetLength(o.src, o.dst, o.segment.length);
-    if (len < 0 || len > MAX_PACKET || !this.framer.owns(o.src)) {
-      this.stats.badSource++;
-      return;
-    }
-    if (this.outUsed + len > OUT_SLAB || this.outCount === OUT_PACKETS) this.flush();
-    if (len > OUT_SLAB) {
-      const big = new Uint8Array(len);
-      this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, big, 0);
-      if (this.addon.write(this.handle, big) < 0) this.stats.writeErrors++;
-      else this.stats.packetsOut++;
-      return;
-    }
-    this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, this.out, this.outUsed);
-    this.outUsed += len;
-    this.outEnds[this.outCount++] = this.outUsed;
-    if (!this.flushQueued) {
+    this.writer.add(o);
+    if (this.writer.pending && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flush);
     }
@@ -145,15 +126,7 @@ export class TunTransport implements Transport {
 
   private readonly flush = (): void => {
     this.flushQueued = false;
-    if (this.outCount === 0 || this.closed) {
-      this.outCount = 0;
-      this.outUsed = 0;
-      return;
-    }
-    const written = this.addon.writeMany(this.handle, this.out, this.outEnds, this.outCount);
-    this.stats.packetsOut += written;
-    this.stats.writeErrors += this.outCount - written;
-    this.outCount = 0;
-    this.outUsed = 0;
+    if (this.closed) this.writer.drop();
+    else this.writer.flush();
   };
 }

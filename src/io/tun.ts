@@ -6,11 +6,12 @@
  * one drain are written with one call into the addon. An optional PcapWriter (LinkType.RAW) records every
  * packet in both directions.
  */
-import type { OutSegment, SegmentStack } from '../stack.ts';
+import type { SegmentStack } from '../stack.ts';
 import type { Instant } from '../util/time.ts';
 import type { PcapWriter } from '../wire/pcap.ts';
 import { loadTunAddon, type TunAddon, type TunAddonStats, type TunHandle } from './tun-addon.ts';
 import { type DropReason, IpFramer } from './tun-frame.ts';
+import { TunWriter } from './tun-writer.ts';
 
 export { TunUnavailableError, tunUnavailableReason } from './tun-addon.ts';
 
@@ -51,9 +52,6 @@ export class TunDriverError extends Error {
 }
 
 const DEFAULT_POLL_CAP = 10_000;
-const OUT_SLAB = 256 * 1024;
-const OUT_PACKETS = 1024;
-const MAX_PACKET = 65535;
 
 export class TunDriver {
   readonly stats: TunDriverStats = {
@@ -85,11 +83,8 @@ export class TunDriver {
   private again = false;
   private closed = false;
   private continueLater: NodeJS.Immediate | null = null;
-  // Packets of the current drain, written together (the kernel copies them; the slab is reused).
-  private readonly out = new Uint8Array(OUT_SLAB);
-  private readonly outEnds = new Uint32Array(OUT_PACKETS);
-  private outCount = 0;
-  private outUsed = 0;
+  // Packets of the current drain, written together.
+  private readonly writer: TunWriter;
 
   constructor(
     private readonly stack: SegmentStack,
@@ -103,6 +98,14 @@ export class TunDriver {
     this.name = opened.name;
     this.framer = new IpFramer(opts.addresses);
     this.pcap = opts.pcap;
+    const pcap = opts.pcap;
+    this.writer = new TunWriter(
+      this.addon,
+      this.handle,
+      this.framer,
+      this.stats,
+      pcap ? (packet) => pcap.add(this.wallEpochUs + this.now(), packet) : undefined,
+    );
     this.pollCap = opts.pollCap ?? DEFAULT_POLL_CAP;
     this.epoch = process.hrtime();
     this.wallEpochUs = Date.now() * 1000;
@@ -202,7 +205,7 @@ export class TunDriver {
           }
           const out = this.stack.poll(this.now());
           if (out === null) break;
-          this.emit(out);
+          this.writer.add(out);
         }
       } while (this.again && !capped);
     } finally {
@@ -218,44 +221,9 @@ export class TunDriver {
     this.reschedule();
   }
 
-  private emit(o: OutSegment): void {
-    const len = this.framer.packetLength(o.src, o.dst, o.segment.length);
-    if (len < 0 || len > MAX_PACKET || !this.framer.owns(o.src)) {
-      this.stats.badSource++;
-      return;
-    }
-    if (this.outUsed + len > OUT_SLAB || this.outCount === OUT_PACKETS) this.flush();
-    if (len > OUT_SLAB) {
-      // Larger than the slab (an MTU near 64 KB): framed and written alone.
-      const big = new Uint8Array(len);
-      this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, big, 0);
-      this.record(big);
-      if (this.addon.write(this.handle, big) < 0) this.stats.writeErrors++;
-      else this.stats.packetsOut++;
-      return;
-    }
-    const at = this.outUsed;
-    this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, this.out, at);
-    this.record(this.out.subarray(at, at + len));
-    this.outUsed = at + len;
-    this.outEnds[this.outCount++] = this.outUsed;
-  }
-
-  private record(packet: Uint8Array): void {
-    this.pcap?.add(this.wallEpochUs + this.now(), packet);
-  }
-
   private flush(): void {
-    if (this.outCount === 0 || this.closed) {
-      this.outCount = 0;
-      this.outUsed = 0;
-      return;
-    }
-    const written = this.addon.writeMany(this.handle, this.out, this.outEnds, this.outCount);
-    this.stats.packetsOut += written;
-    this.stats.writeErrors += this.outCount - written;
-    this.outCount = 0;
-    this.outUsed = 0;
+    if (this.closed) this.writer.drop();
+    else this.writer.flush();
   }
 
   /** One timer at the stack's next deadline (setTimeout has millisecond resolution: rounded up). */
