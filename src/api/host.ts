@@ -76,8 +76,6 @@ export class StackHost {
       // Linux's default (tcp_frto 2): a real process can be descheduled past an RTO, and F-RTO undoes the
       // spurious timeout instead of retransmitting the whole flight.
       frto: true,
-      // A late process gets many ACKs at once: pacing keeps the window they open from leaving as one burst.
-      pacing: true,
       // Slow start ends when the RTT rises, not after a window of drops at the bottleneck (Linux's HyStart).
       hystart: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),

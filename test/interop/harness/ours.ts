@@ -30,8 +30,8 @@ export function ourStack(o: {
   /** Wraps the endpoint (e.g. to inject forged segments); the driver then carries the wrapper. */
   wrap?: (e: MptcpEndpoint) => SegmentStack;
 }): OurStack {
-  // F-RTO, pacing and HyStart++ on, as the API sets them for real drivers (src/api/host.ts).
-  const config = { ...o.config, tcp: { frto: true, pacing: true, hystart: true, ...o.config?.tcp } };
+  // F-RTO and HyStart++ on, as the API sets them for real drivers (src/api/host.ts).
+  const config = { ...o.config, tcp: { frto: true, hystart: true, ...o.config?.tcp } };
   const endpoint = new MptcpEndpoint({ rng: new Rng(o.seed), config });
   const pcap = new PcapWriter(LinkType.RAW, 262144, { maxBytes: o.capture === false ? 24 : CAPTURE_BYTES });
   const driver = new TunDriver(o.wrap ? o.wrap(endpoint) : endpoint, {
