@@ -49,6 +49,9 @@ interface Stored {
 export class TrialSharer {
   /** Batches so far: the n-th runTrials call of every process is the same batch. */
   private batches = 0;
+  /** Trials this process ran, of all it was given. */
+  ranHere = 0;
+  total = 0;
 
   constructor(private readonly shard: Shard) {}
 
@@ -57,8 +60,10 @@ export class TrialSharer {
     const batch = this.batches++;
     const keys = specs.map((s) => createHash('sha256').update(JSON.stringify(s)).digest('hex'));
     const file = (i: number, ext: string) => join(this.shard.dir, `b${batch}-t${i}.${ext}`);
+    this.total += specs.length;
     for (let i = 0; i < specs.length; i++) {
       if (!this.claim(file(i, 'claim'), keys[i]!)) continue;
+      this.ranHere++;
       this.publish(file(i, 'json'), keys[i]!, run(i));
     }
     return specs.map((_, i) => {

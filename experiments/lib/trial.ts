@@ -28,9 +28,13 @@ export interface TrialSpec {
 
 let sharer: TrialSharer | null = null;
 
-/** From now on, runTrials splits its trials between the processes of `shard` (null: this one runs them all). */
-export function shareTrials(shard: Shard | null): void {
+/**
+ * From now on, runTrials splits its trials between the processes of `shard` (null: this one runs them all).
+ * Returns the sharer, which counts the trials this process ran.
+ */
+export function shareTrials(shard: Shard | null): TrialSharer | null {
   sharer = shard === null ? null : new TrialSharer(shard);
+  return sharer;
 }
 
 /** Runs one trial; the result is a pure function of the spec (wallMs and eventsPerSecond are 0). */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option } from 'commander';
 import { EXPERIMENTS, type ResultHeader } from '../../experiments/index.ts';
+import type { TrialSharer } from '../../experiments/lib/shards.ts';
 import { shareTrials } from '../../experiments/lib/trial.ts';
 import type { CommandRegistrar } from './main.ts';
 
@@ -111,19 +112,20 @@ async function experimentCommand(name: string, opts: ExperimentOptions): Promise
 interface Shards {
   dir: string;
   children: ChildProcess[];
+  sharer: TrialSharer;
 }
 
 /** Makes this process shard 0 of `jobs` and starts the others. */
 function startShards(name: string, quick: boolean, jobs: number): Shards {
   const dir = mkdtempSync(join(tmpdir(), `mptcp-ts-${name}-`));
-  shareTrials({ dir });
+  const sharer = shareTrials({ dir })!;
   const children: ChildProcess[] = [];
   for (let k = 1; k < jobs; k++) {
     const args = [CLI, 'experiment', name, '--shard', `${k}/${jobs}`, '--shard-dir', dir];
     if (quick) args.push('--quick');
     children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
   }
-  return { dir, children };
+  return { dir, children, sharer };
 }
 
 /** Waits for the other shards (they end with the last trial) and removes the shared directory. */
@@ -139,6 +141,9 @@ async function stopShards(s: Shards): Promise<void> {
     ),
   );
   rmSync(s.dir, { recursive: true, force: true });
+  process.stderr.write(
+    `experiment: this process ran ${s.sharer.ranHere} of the ${s.sharer.total} trials, ${s.children.length} helper process(es) the rest\n`,
+  );
 }
 
 /** A helper process of a --jobs run: runs its share of the trials (and reads the rest), writes nothing. */

@@ -116,6 +116,10 @@ describe('experiments --quick', () => {
         join(dir, '2'),
       ]);
       assert.equal(two.code, 0, two.stderr);
+      // The helper process did run some of the trials (same bytes alone would not show a split).
+      const m = /this process ran (\d+) of the (\d+) trials/.exec(two.stderr);
+      assert.ok(m !== null, two.stderr);
+      assert.ok(Number(m[1]) < Number(m[2]), m[0]);
       for (const f of files)
         assert.equal(readFileSync(join(dir, '2', f), 'utf8'), readFileSync(join(dir, '1', f), 'utf8'), f);
       assert.equal((await cli(['experiment', 'loss', '--quick', '--jobs', '0'])).code, 2);
