@@ -71,6 +71,8 @@ export class StackHost {
 
   constructor(opts: MultipathOptions, localAddresses: string[]) {
     this.mss = opts.mss ?? defaultMss(localAddresses);
+    const kind = opts.transport ?? 'udp';
+    const transport = createTransport(kind, opts.transportOptions?.[kind], localAddresses);
     const subflowTcp: Partial<TcpConfig> = {
       mss: this.mss,
       // Linux's default (tcp_frto 2): a real process can be descheduled past an RTO, and F-RTO undoes the
@@ -95,13 +97,11 @@ export class StackHost {
       ...(opts.cc !== undefined ? { cc: opts.cc } : {}),
       ...(opts.checksum !== undefined ? { checksum: opts.checksum } : {}),
       ...(opts.maxSubflows !== undefined ? { maxSubflows: opts.maxSubflows } : {}),
-      // TCP-in-UDP carries no TCP checksum (UDP's covers the datagram): no need to compute it.
-      tcp: { ...subflowTcp, checksumOffload: (opts.transport ?? 'udp') === 'udp' },
+      tcp: { ...subflowTcp, checksumOffload: !transport.carriesTcpChecksum },
     };
     const seed = opts.seed ?? randomInt(0, 2 ** 32);
     this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config });
-    const kind = opts.transport ?? 'udp';
-    this.transport = createTransport(kind, opts.transportOptions?.[kind], localAddresses);
+    this.transport = transport;
     this.driver = new StackDriver(this.endpoint, this.transport);
   }
 

@@ -19,6 +19,11 @@ export interface TransportSink {
 export interface Transport {
   /** 'udp', 'tun', ... */
   readonly kind: string;
+  /**
+   * Whether segments cross the wire with their TCP checksum (a TUN does; TCP-in-UDP carries none, UDP's
+   * checksum covers the datagram): when not, the stack need not compute it (TcpConfig.checksumOffload).
+   */
+  readonly carriesTcpChecksum: boolean;
   /** Named counters (datagrams, drops by reason, send errors). */
   readonly stats: Readonly<Record<string, number>>;
   /** Called once by the driver before anything else. */

@@ -24,6 +24,7 @@ const EPHEMERAL_SPAN = 16384;
 
 export class TunTransport implements Transport {
   readonly kind = 'tun';
+  readonly carriesTcpChecksum = true;
   readonly stats = {
     packetsIn: 0,
     packetsOut: 0,

@@ -97,6 +97,7 @@ interface UdpPort {
 
 export class UdpTransport implements Transport {
   readonly kind = 'udp';
+  readonly carriesTcpChecksum = false;
   readonly stats: UdpStats = {
     datagramsIn: 0,
     datagramsOut: 0,

@@ -25,3 +25,9 @@ test('the TUN transport needs a device and the addresses behind it', () => {
     (e) => e instanceof TransportError && /addresses the stack owns/.test(e.message),
   );
 });
+
+test('TCP-in-UDP carries no TCP checksum, so the stack over it need not compute one', async () => {
+  const udp = createTransport('udp', undefined, ['127.0.0.1']);
+  assert.equal(udp.carriesTcpChecksum, false);
+  await udp.close();
+});
