@@ -847,17 +847,7 @@ export class MptcpConnection {
           }),
         ];
       case 'ack3':
-        if (sf.kind === 'initial')
-          return [
-            mp({
-              subtype: 'MP_CAPABLE',
-              version: 1,
-              flags: this.capableFlags(),
-              senderKey: this.localKey,
-              receiverKey: this.remoteKey ?? 0n,
-            }),
-          ];
-        return [this.joinAck(sf)];
+        return [sf.kind === 'initial' ? this.capableAck() : this.joinAck(sf)];
       case 'rst': {
         const out: TcpOption[] = [];
         if (sf.fastClose && this.remoteKey !== null)
@@ -891,6 +881,17 @@ export class MptcpConnection {
     return CapableFlag.H | c | (this.config.checksum || this.checksums ? CapableFlag.A : 0);
   }
 
+  /** The client's MP_CAPABLE ACK (RFC 8684 §3.1): both keys, no data. */
+  private capableAck(): TcpOption {
+    return mp({
+      subtype: 'MP_CAPABLE',
+      version: 1,
+      flags: this.capableFlags(),
+      senderKey: this.localKey,
+      receiverKey: this.remoteKey ?? 0n,
+    });
+  }
+
   private joinAck(sf: Subflow): TcpOption {
     return mp({
       subtype: 'MP_JOIN',
@@ -921,15 +922,7 @@ export class MptcpConnection {
       this.remoteKey !== null &&
       !(seg.kind === 'data' && seg.len > 0)
     )
-      return [
-        mp({
-          subtype: 'MP_CAPABLE',
-          version: 1,
-          flags: this.capableFlags(),
-          senderKey: this.localKey,
-          receiverKey: this.remoteKey,
-        }),
-      ];
+      return [this.capableAck()];
     const out: TcpOption[] = [];
     const dataAck = this.remoteKey !== null ? this.dataAckValue() : undefined;
     if (seg.kind === 'data' && seg.len > 0) {
