@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HyStart, SlowStartPhase } from '../../src/cc/hystart.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { A, B, Net } from '../tcp/net.ts';
+import { bulkTransfer, Net } from '../tcp/net.ts';
 
 const MSS = 1000;
 
@@ -65,27 +65,7 @@ function transfer(hystart: boolean) {
     configB: { rcvBuf: 4_000_000, rcvBufMax: 4_000_000 },
   });
   const total = 8_000_000;
-  let got = 0;
-  let doneAt = -1;
-  net.b.listen(80, (c) => {
-    c.onData = (b) => {
-      got += b.length;
-      if (got === total) doneAt = net.now;
-    };
-  });
-  const conn = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
-  let sent = 0;
-  const chunk = new Uint8Array(65536);
-  const fill = () => {
-    while (sent < total) {
-      const k = conn.write(chunk.subarray(0, Math.min(chunk.length, total - sent)));
-      if (k === 0) return;
-      sent += k;
-    }
-  };
-  conn.onEstablished = fill;
-  conn.onWritable = fill;
-  net.run(30 * SECOND, () => doneAt >= 0);
+  const { got, doneAt } = bulkTransfer(net, total, 30 * SECOND);
   return { got, doneAt, retrans: net.a.counters.RetransSegs, total };
 }
 

@@ -240,3 +240,32 @@ export class Sink {
     return out;
   }
 }
+
+/**
+ * `total` bytes from a to b (port 80), written as fast as a's send buffer takes them, until they have all
+ * arrived or `until`; returns when they did (-1: not all) and the sending connection.
+ */
+export function bulkTransfer(net: Net, total: number, until: Instant) {
+  let got = 0;
+  let doneAt = -1;
+  net.b.listen(80, (c) => {
+    c.onData = (b) => {
+      got += b.length;
+      if (got === total) doneAt = net.now;
+    };
+  });
+  const conn = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  let sent = 0;
+  const chunk = new Uint8Array(65536);
+  const fill = () => {
+    while (sent < total) {
+      const k = conn.write(chunk.subarray(0, Math.min(chunk.length, total - sent)));
+      if (k === 0) return;
+      sent += k;
+    }
+  };
+  conn.onEstablished = fill;
+  conn.onWritable = fill;
+  net.run(until, () => doneAt >= 0);
+  return { got, doneAt, conn };
+}

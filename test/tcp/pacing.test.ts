@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PACING_QUANTUM } from '../../src/tcp/connection.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { A, B, Net } from './net.ts';
+import { bulkTransfer, Net } from './net.ts';
 
 const TOTAL = 3_000_000;
 
@@ -19,27 +19,7 @@ function run(pacing: boolean) {
     const ms = Math.floor(s.at / PACING_QUANTUM);
     perMs.set(ms, (perMs.get(ms) ?? 0) + 1);
   };
-  let got = 0;
-  let doneAt = -1;
-  net.b.listen(80, (c) => {
-    c.onData = (b) => {
-      got += b.length;
-      if (got === TOTAL) doneAt = net.now;
-    };
-  });
-  const conn = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
-  let sent = 0;
-  const chunk = new Uint8Array(65536);
-  const fill = () => {
-    while (sent < TOTAL) {
-      const k = conn.write(chunk.subarray(0, Math.min(chunk.length, TOTAL - sent)));
-      if (k === 0) return;
-      sent += k;
-    }
-  };
-  conn.onEstablished = fill;
-  conn.onWritable = fill;
-  net.run(20 * SECOND, () => doneAt >= 0);
+  const { doneAt, got, conn } = bulkTransfer(net, TOTAL, 20 * SECOND);
   return { doneAt, got, maxBurst: Math.max(...perMs.values()), info: conn.info() };
 }
 
