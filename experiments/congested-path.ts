@@ -12,8 +12,8 @@ import { type BarChart, renderFigure } from '../src/plot/index.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -149,19 +149,11 @@ function run(opts: RunOptions): CongestedPathResult {
       tcpEachMbps: tcp.length ? summarize(tcp) : null,
     });
   }
-  const result: CongestedPathResult = {
-    experiment: 'congested-path',
-    title: congestedPath.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('congested-path', opts.quick),
+  return finishResult<CongestedPathResult>(congestedPath, opts, seeds, checks, {
     setup: { links: LINK, access: ACCESS, seconds, measuredFrom: from },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 const rowsOf = (r: CongestedPathResult, cc: string): Row[] =>

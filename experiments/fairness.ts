@@ -13,8 +13,8 @@ import { type BarChart, renderFigure } from '../src/plot/index.ts';
 import { jainIndex, round } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -162,12 +162,7 @@ function run(opts: RunOptions): FairnessResult {
       ),
     });
   }
-  const result: FairnessResult = {
-    experiment: 'fairness',
-    title: fairness.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('fairness', opts.quick),
+  return finishResult<FairnessResult>(fairness, opts, seeds, checks, {
     setup: {
       bottleneck: BOTTLENECK,
       accessLinks:
@@ -177,10 +172,7 @@ function run(opts: RunOptions): FairnessResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 function rowOf(r: FairnessResult, cc: string, n: number): Row {

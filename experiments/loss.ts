@@ -11,8 +11,8 @@ import { renderFigure, type XYChart } from '../src/plot/index.ts';
 import { round, type SubflowResult } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -117,12 +117,7 @@ function run(opts: RunOptions): LossResult {
     path2Mbps: summarize(g.map((t) => t.path2Mbps)),
     connectionMbps: summarize(g.map((t) => t.connectionMbps)),
   }));
-  const result: LossResult = {
-    experiment: 'loss',
-    title: loss.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('loss', opts.quick),
+  return finishResult<LossResult>(loss, opts, seeds, checks, {
     setup: {
       links: LINK,
       lossOn: 'path 2, data (client to server) direction, independent per packet',
@@ -134,10 +129,7 @@ function run(opts: RunOptions): LossResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 function checks(r: LossResult): Check[] {

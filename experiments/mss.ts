@@ -12,8 +12,8 @@ import { renderFigure, type Series, type XYChart } from '../src/plot/index.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -119,12 +119,7 @@ function run(opts: RunOptions): MssResult {
     ),
     headerLimitMbps: headerLimit(g[0]!.mss, g[0]!.paths),
   }));
-  const result: MssResult = {
-    experiment: 'mss',
-    title: mssExperiment.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('mss', opts.quick),
+  return finishResult<MssResult>(mssExperiment, opts, seeds, checks, {
     setup: {
       rateMbps: RATE_MBPS,
       delay: LINK.delay,
@@ -135,10 +130,7 @@ function run(opts: RunOptions): MssResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 function checks(r: MssResult): Check[] {

@@ -13,8 +13,8 @@ import { renderFigure, type Series, type XYChart } from '../src/plot/index.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -133,12 +133,7 @@ function run(opts: RunOptions): RcvbufResult {
       goodputMbps: summarize(g.map((t) => t.goodputMbps)),
     }),
   );
-  const result: RcvbufResult = {
-    experiment: 'rcvbuf',
-    title: rcvbuf.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('rcvbuf', opts.quick),
+  return finishResult<RcvbufResult>(rcvbuf, opts, seeds, checks, {
     setup: {
       links: LINK,
       extraDelayOn: 'path 2, data (client to server) direction',
@@ -150,10 +145,7 @@ function run(opts: RunOptions): RcvbufResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 const curve = (r: RcvbufResult, extra: number | null): Row[] =>

@@ -14,8 +14,8 @@ import { renderFigure, type XYChart } from '../src/plot/index.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -127,12 +127,7 @@ function run(opts: RunOptions): SchedCompensationResult {
       copiedKB: summarize(g.map((t) => t.copiedKB)),
     }),
   );
-  const result: SchedCompensationResult = {
-    experiment: 'sched-compensation',
-    title: schedCompensation.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('sched-compensation', opts.quick),
+  return finishResult<SchedCompensationResult>(schedCompensation, opts, seeds, checks, {
     setup: {
       rateMbps: RATE_MBPS,
       queue: QUEUE,
@@ -144,10 +139,7 @@ function run(opts: RunOptions): SchedCompensationResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 function checks(r: SchedCompensationResult): Check[] {

@@ -19,8 +19,8 @@ import { type BarChart, renderFigure } from '../src/plot/index.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -140,12 +140,7 @@ function run(opts: RunOptions): SchedRedundantResult {
     const base = rows.find((x) => x.sizeKB === row.sizeKB && x.scheduler === 'default')!;
     row.relativeToDefault = round(row.fctMs.mean / base.fctMs.mean, 4);
   }
-  const result: SchedRedundantResult = {
-    experiment: 'sched-redundant',
-    title: schedRedundant.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('sched-redundant', opts.quick),
+  return finishResult<SchedRedundantResult>(schedRedundant, opts, seeds, checks, {
     setup: {
       links: LINKS,
       loss: `${LOSS} random loss on each path's data (client to server) direction`,
@@ -157,10 +152,7 @@ function run(opts: RunOptions): SchedRedundantResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 /** Geometric mean over sizes of a scheduler's completion time relative to default's. */

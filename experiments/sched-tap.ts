@@ -21,8 +21,8 @@ import { renderFigure, type XYChart } from '../src/plot/index.ts';
 import { round, type TimelinePoint } from '../src/sim/result.ts';
 import {
   type Check,
-  commandFor,
   type Experiment,
+  finishResult,
   type ResultHeader,
   type RunOptions,
   seedsUpTo,
@@ -153,12 +153,7 @@ function run(opts: RunOptions): SchedTapResult {
       phase2: { goodput: s((t) => t.phase2.goodput), p1: s((t) => t.phase2.p1), p2: s((t) => t.phase2.p2) },
     };
   });
-  const result: SchedTapResult = {
-    experiment: 'sched-tap',
-    title: schedTap.title,
-    quick: opts.quick,
-    seeds,
-    command: commandFor('sched-tap', opts.quick),
+  return finishResult<SchedTapResult>(schedTap, opts, seeds, checks, {
     setup: {
       rateMbps: RATE_MBPS,
       payloadCapacityMbps: CAPACITY_MBPS,
@@ -169,10 +164,7 @@ function run(opts: RunOptions): SchedTapResult {
     },
     trials,
     rows,
-    checks: [],
-  };
-  result.checks = checks(result);
-  return result;
+  });
 }
 
 function checks(r: SchedTapResult): Check[] {

@@ -45,5 +45,29 @@ export function commandFor(name: string, quick: boolean): string {
   return `mptcp-ts experiment ${name}${quick ? ' --quick' : ''}`;
 }
 
+/**
+ * A finished result: the header every result carries (in this key order), the experiment's own fields, and
+ * the checks evaluated on the whole.
+ */
+export function finishResult<D extends ResultHeader>(
+  e: { name: string; title: string },
+  opts: RunOptions,
+  seeds: number[],
+  checks: (r: D) => Check[],
+  own: Omit<D, keyof ResultHeader>,
+): D {
+  const r = {
+    experiment: e.name,
+    title: e.title,
+    quick: opts.quick,
+    seeds,
+    command: commandFor(e.name, opts.quick),
+    ...own,
+    checks: [] as Check[],
+  } as D;
+  r.checks = checks(r);
+  return r;
+}
+
 /** Seeds 1..n. */
 export const seedsUpTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
