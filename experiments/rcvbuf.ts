@@ -24,8 +24,13 @@ import { type FlowEngine, forEachTrial, payloadCapacity, windowMean } from './li
 
 const EXTRA_DELAYS_MS = [0, 10, 100, 500] as const;
 const BUFFERS_MB = [2, 3, 4, 6, 8, 12, 16] as const;
-/** A little jitter so that seeds differ (a lone flow on a lossless link is otherwise deterministic). */
-const LINK = { rate: '100Mbps', delay: '5ms', jitter: '200us', queue: '250pkt' };
+/**
+ * A little jitter so that seeds differ (a lone flow on a lossless link is otherwise deterministic). Queues hold
+ * 1000 packets, Linux's default (txqueuelen, and netem's limit on a delay-shaped link), as on a testbed of Linux
+ * hosts: a shorter queue is a fraction of path 2's BDP once it has 100 ms more delay (250 packets were a
+ * quarter), and the sawtooth of its subflow, not the receive buffer, then capped the goodput.
+ */
+const LINK = { rate: '100Mbps', delay: '5ms', jitter: '200us', queue: '1000pkt' };
 const SEND_BUFFER = 64 * 1024 * 1024;
 /** Buffers are in MiB (2^20 bytes), as Linux's tcp_rmem figures in the paper. */
 const MB = 1024 * 1024;
