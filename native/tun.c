@@ -1,7 +1,7 @@
 /*
  * mptcp-ts TUN addon: opens a TUN device (IFF_TUN | IFF_NO_PI), optionally inside another network
- * namespace, reads it on its own thread and hands the packets to JavaScript in batches; writes go straight
- * to the descriptor from the JavaScript thread.
+ * namespace, reads it on its own thread and hands the packets to JavaScript in batches, and writes on another
+ * thread the packets JavaScript queues.
  *
  * Why a thread: a blocking read on the libuv thread pool starves it, and several reads in flight reorder
  * packets. The reader thread reads (non-blocking, poll() when empty) straight into a single-producer /
@@ -10,6 +10,12 @@
  * never reused) and frees the ring space. Notifications coalesce: while JavaScript is busy, packets
  * accumulate and arrive as one larger batch. When the ring is full the reader waits, and the kernel's TUN
  * queue (txqueuelen) is where packets drop, as on a real interface.
+ *
+ * Why a writer thread: a TUN write runs the kernel's whole receive path for the packet (routing, forwarding,
+ * the next device's queue) before it returns, about as long as the engine takes to make the packet. Done
+ * on the JavaScript thread it stalled the engine for a third of its time; queued to a thread of its own it
+ * runs on another core. The queue is a second single-producer/single-consumer ring (JavaScript produces);
+ * when it is full a packet is dropped and counted, as a full interface queue drops it.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -36,6 +42,7 @@
 /* Largest packet a read may return (a TUN MTU is at most 65535) plus its 4-byte length word. */
 #define SLOT_MAX (65536u + 4u)
 #define SKIP_MARK 0xffffffffu
+#define OUT_RING_BYTES (8u << 20)
 
 typedef struct tun {
   int fd;
@@ -65,9 +72,23 @@ typedef struct tun {
   _Atomic uint64_t ring_full_waits;
   _Atomic uint64_t read_errors;
   _Atomic int last_read_errno;
-  uint64_t written;
-  uint64_t write_errors;
+  /* The write queue: ohead is advanced by JavaScript only, otail by the writer thread only. */
+  uint8_t *oring;
+  _Atomic uint64_t ohead;
+  _Atomic uint64_t otail;
+  _Atomic int osleeping;
+  _Atomic int ostopping;
+  pthread_mutex_t olock;
+  pthread_cond_t oready;
+  pthread_t writer;
+  int writer_started;
+  _Atomic uint64_t written;
+  _Atomic uint64_t write_errors;
+  _Atomic uint64_t write_drops;
+  _Atomic int last_write_errno;
 } tun_t;
+
+static void *writer_main(void *arg);
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
@@ -148,9 +169,21 @@ static void stop_reader(tun_t *t) {
   t->tsfn = NULL;
 }
 
+/* Lets the writer drain what is queued, then joins it. */
+static void stop_writer(tun_t *t) {
+  if (!t->writer_started) return;
+  atomic_store(&t->ostopping, 1);
+  pthread_mutex_lock(&t->olock);
+  pthread_cond_signal(&t->oready);
+  pthread_mutex_unlock(&t->olock);
+  pthread_join(t->writer, NULL);
+  t->writer_started = 0;
+}
+
 static void close_tun(tun_t *t) {
   if (t->closed) return;
   stop_reader(t);
+  stop_writer(t);
   close(t->fd);
   close(t->wake_fd);
   t->closed = 1;
@@ -162,7 +195,10 @@ static void release_owner(tun_t *t) {
   if (--t->owners > 0) return;
   pthread_mutex_destroy(&t->lock);
   pthread_cond_destroy(&t->space);
+  pthread_mutex_destroy(&t->olock);
+  pthread_cond_destroy(&t->oready);
   free(t->ring);
+  free(t->oring);
   free(t);
 }
 
@@ -212,11 +248,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
   tun_t *t = calloc(1, sizeof *t);
   uint8_t *ring = malloc(RING_BYTES);
+  uint8_t *oring = malloc(OUT_RING_BYTES);
   int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (!t || !ring || wake < 0) {
+  if (!t || !ring || !oring || wake < 0) {
     int e = wake < 0 ? errno : ENOMEM;
     free(t);
     free(ring);
+    free(oring);
     if (wake >= 0) close(wake);
     close(r.fd);
     return throw_errno(env, "allocating the TUN reader", e);
@@ -225,10 +263,21 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->owners = 1;
   t->wake_fd = wake;
   t->ring = ring;
+  t->oring = oring;
   t->env = env;
   memcpy(t->name, r.ifname, IFNAMSIZ);
   pthread_mutex_init(&t->lock, NULL);
   pthread_cond_init(&t->space, NULL);
+  pthread_mutex_init(&t->olock, NULL);
+  pthread_cond_init(&t->oready, NULL);
+  int e = pthread_create(&t->writer, NULL, writer_main, t);
+  if (e != 0) {
+    close(r.fd);
+    close(wake);
+    release_owner(t);
+    return throw_errno(env, "pthread_create (TUN writer)", e);
+  }
+  t->writer_started = 1;
   napi_add_env_cleanup_hook(env, cleanup_hook, t);
 
   napi_value handle, result, ifname;
@@ -432,7 +481,77 @@ static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return 1;
 }
 
-/* write(handle, packet: Uint8Array) -> bytes written, or -errno */
+/* Queues one packet for the writer thread (JavaScript thread only); false when the queue is full. Records
+ * are a 4-byte length and the packet, 4-byte aligned; a record that would straddle the end of the ring is
+ * preceded by a skip mark, as in the read ring. */
+static int enqueue(tun_t *t, const uint8_t *data, uint32_t len) {
+  uint64_t head = atomic_load_explicit(&t->ohead, memory_order_relaxed);
+  uint64_t rec = (4 + (uint64_t)len + 3) & ~3ull;
+  uint32_t idx = (uint32_t)(head % OUT_RING_BYTES);
+  uint32_t contiguous = OUT_RING_BYTES - idx;
+  uint64_t need = rec + (contiguous < rec ? contiguous : 0);
+  if (OUT_RING_BYTES - (head - atomic_load(&t->otail)) < need) {
+    atomic_fetch_add(&t->write_drops, 1);
+    return 0;
+  }
+  if (contiguous < rec) {
+    memcpy(t->oring + idx, &(uint32_t){SKIP_MARK}, 4);
+    head += contiguous;
+    idx = 0;
+  }
+  memcpy(t->oring + idx, &len, 4);
+  memcpy(t->oring + idx + 4, data, len);
+  atomic_store(&t->ohead, head + rec);
+  return 1;
+}
+
+/* Wakes the writer thread if it sleeps (it rechecks the queue under the lock before sleeping). */
+static void wake_writer(tun_t *t) {
+  if (!atomic_load(&t->osleeping)) return;
+  pthread_mutex_lock(&t->olock);
+  pthread_cond_signal(&t->oready);
+  pthread_mutex_unlock(&t->olock);
+}
+
+static void *writer_main(void *arg) {
+  tun_t *t = arg;
+  uint64_t tail = atomic_load(&t->otail);
+  for (;;) {
+    uint64_t head = atomic_load(&t->ohead);
+    if (head == tail) {
+      if (atomic_load(&t->ostopping)) break;
+      pthread_mutex_lock(&t->olock);
+      atomic_store(&t->osleeping, 1);
+      if (atomic_load(&t->ohead) == tail && !atomic_load(&t->ostopping)) pthread_cond_wait(&t->oready, &t->olock);
+      atomic_store(&t->osleeping, 0);
+      pthread_mutex_unlock(&t->olock);
+      continue;
+    }
+    while (tail < head) {
+      uint32_t idx = (uint32_t)(tail % OUT_RING_BYTES), len;
+      memcpy(&len, t->oring + idx, 4);
+      if (len == SKIP_MARK) {
+        tail += OUT_RING_BYTES - idx;
+        continue;
+      }
+      ssize_t n;
+      do n = write(t->fd, t->oring + idx + 4, len);
+      while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        atomic_fetch_add(&t->write_errors, 1);
+        atomic_store(&t->last_write_errno, errno);
+      } else {
+        atomic_fetch_add(&t->written, 1);
+      }
+      tail += (4 + (uint64_t)len + 3) & ~3ull;
+      atomic_store(&t->otail, tail);
+    }
+  }
+  return NULL;
+}
+
+/* write(handle, packet: Uint8Array) -> 1 when queued, 0 when the write queue is full (the packet is dropped
+ * and counted). Errors of the write itself come later, in stats(). */
 static napi_value js_write(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
@@ -441,20 +560,17 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   uint8_t *data;
   size_t len;
   if (!t || !get_bytes(env, argv[1], &data, &len)) return NULL;
-  ssize_t n;
-  do n = write(t->fd, data, len);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    t->write_errors++;
-    n = -errno;
-  } else {
-    t->written++;
+  if (len > 65535) {
+    napi_throw_range_error(env, "ERR_TUN_ARG", "write(handle, packet): a packet is at most 65535 bytes");
+    return NULL;
   }
-  napi_create_int32(env, (int32_t)n, &result);
+  int ok = enqueue(t, data, (uint32_t)len);
+  wake_writer(t);
+  napi_create_int32(env, ok, &result);
   return result;
 }
 
-/* writeMany(handle, data: Uint8Array, ends: Uint32Array, count) -> packets written; packet i is
+/* writeMany(handle, data: Uint8Array, ends: Uint32Array, count) -> packets queued; packet i is
  * data[ends[i-1] .. ends[i]). One call per batch saves the per-packet crossing into native code. */
 static napi_value js_write_many(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -476,17 +592,11 @@ static napi_value js_write_many(napi_env env, napi_callback_info info) {
   uint32_t ok = 0, start = 0;
   for (uint32_t i = 0; i < count; i++) {
     uint32_t stop = ends[i];
-    if (stop < start || stop > len) break;
-    ssize_t n;
-    do n = write(t->fd, data + start, stop - start);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) t->write_errors++;
-    else {
-      t->written++;
-      ok++;
-    }
+    if (stop < start || stop > len || stop - start > 65535) break;
+    ok += (uint32_t)enqueue(t, data + start, stop - start);
     start = stop;
   }
+  wake_writer(t);
   napi_create_uint32(env, ok, &result);
   return result;
 }
@@ -529,8 +639,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_number(env, obj, "ringFullWaits", (double)atomic_load(&t->ring_full_waits));
   set_number(env, obj, "readErrors", (double)atomic_load(&t->read_errors));
   set_number(env, obj, "lastReadErrno", (double)atomic_load(&t->last_read_errno));
-  set_number(env, obj, "packetsWritten", (double)t->written);
-  set_number(env, obj, "writeErrors", (double)t->write_errors);
+  set_number(env, obj, "packetsWritten", (double)atomic_load(&t->written));
+  set_number(env, obj, "writeErrors", (double)atomic_load(&t->write_errors));
+  set_number(env, obj, "lastWriteErrno", (double)atomic_load(&t->last_write_errno));
+  set_number(env, obj, "writeQueueDrops", (double)atomic_load(&t->write_drops));
   return obj;
 }
 

@@ -19,8 +19,12 @@ export interface TunAddonStats {
   ringFullWaits: number;
   readErrors: number;
   lastReadErrno: number;
+  /** Packets the writer thread wrote to the device, and writes the device refused (lastWriteErrno: the last). */
   packetsWritten: number;
   writeErrors: number;
+  lastWriteErrno: number;
+  /** Packets dropped because the write queue (8 MB) was full. */
+  writeQueueDrops: number;
 }
 
 /** The addon's functions (see native/tun.c). */
@@ -29,9 +33,12 @@ export interface TunAddon {
   open(name: string, netns?: string): { handle: TunHandle; name: string };
   /** Starts the reader thread; packet i of a batch is data[ends[i-1] .. ends[i]) (a fresh buffer per batch). */
   start(handle: TunHandle, onPackets: (data: Uint8Array, ends: Uint32Array, count: number) => void): void;
-  /** Writes one IP packet; returns its length or -errno. */
+  /**
+   * Queues one IP packet for the writer thread; returns 1, or 0 when the write queue is full and the packet
+   * was dropped. Errors of the write itself are counted in stats().
+   */
   write(handle: TunHandle, packet: Uint8Array): number;
-  /** Writes `count` packets laid out like a batch; returns how many were written. */
+  /** Queues `count` packets laid out like a batch; returns how many were queued (the rest were dropped). */
   writeMany(handle: TunHandle, data: Uint8Array, ends: Uint32Array, count: number): number;
   close(handle: TunHandle): void;
   stats(handle: TunHandle): TunAddonStats;

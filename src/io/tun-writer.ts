@@ -1,6 +1,6 @@
 /**
  * Outgoing packets of a TUN device, batched: each segment is framed as an IP packet straight into a slab, and
- * the slab goes to the device in one addon call (the kernel copies the packets, so the slab is reused). Shared
+ * the slab goes to the addon in one call (it copies the packets into its write queue, so the slab is reused). Shared
  * by the TUN driver and the TUN transport.
  */
 import type { OutSegment } from '../stack.ts';
@@ -51,7 +51,7 @@ export class TunWriter {
       const big = new Uint8Array(len);
       this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, big, 0);
       this.record?.(big);
-      if (this.addon.write(this.handle, big) < 0) this.stats.writeErrors++;
+      if (this.addon.write(this.handle, big) === 0) this.stats.writeErrors++;
       else this.stats.packetsOut++;
       return;
     }
@@ -62,7 +62,7 @@ export class TunWriter {
     this.ends[this.count++] = this.used;
   }
 
-  /** Writes the batch to the device. */
+  /** Hands the batch to the addon's writer thread (packets it cannot queue are counted as write errors). */
   flush(): void {
     if (this.count === 0) return;
     const written = this.addon.writeMany(this.handle, this.out, this.ends, this.count);
