@@ -996,9 +996,13 @@ export class TcpConnection implements SubflowView {
     this.recoveryPoint = this.sndNxtOff;
     if (this.sackOk) this.counters.TCPSackRecovery++;
     else this.counters.TCPRenoRecovery++;
-    // RFC 6675 §5 step 4.2: ssthresh from FlightSize, the data outstanding.
+    // RFC 6675 §5 step 4.2: ssthresh from FlightSize, the data outstanding, but never above cwnd. RFC 5681
+    // §3.2 leaves limited-transmit segments out of FlightSize (they are what exceeds cwnd at the third
+    // duplicate ACK), and data sent while pipe was small (holes marked lost that were only late) can leave
+    // far more outstanding than the window: halving that would raise the window on a loss, and each
+    // recovery would raise it again.
     this.fillCtx();
-    this.ctx.bytesInFlight = this.sb.outstanding;
+    this.ctx.bytesInFlight = Math.min(this.sb.outstanding, this.cc.cwnd);
     this.cc.onCongestionEvent(now, this.ctx);
     if (this.sb.toRetransBytes === 0) this.sb.markHeadLost();
     this.owner.activate(this);

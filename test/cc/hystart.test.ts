@@ -80,5 +80,7 @@ test('on a bottleneck, HyStart++ leaves slow start before the queue overflows', 
   assert.ok(plain.retrans > 50, `standard slow start overflows the queue (${plain.retrans} retransmissions)`);
   // Conservative slow start still grows a quarter per round for five rounds, so some overflow remains.
   assert.ok(hy.retrans * 3 < plain.retrans, `${hy.retrans} retransmissions with HyStart++`);
-  assert.ok(hy.doneAt < plain.doneAt, 'and the transfer ends sooner for it');
+  // It costs little time: the retransmissions it saves no longer come with a window raised on re-entering
+  // recovery (measured 827 against 804 ms; before that fix, 813 against 1199 ms with 3284 retransmissions).
+  assert.ok(hy.doneAt < plain.doneAt * 1.05, 'and the transfer ends at most 5 % later for it');
 });

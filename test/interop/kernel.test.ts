@@ -312,6 +312,9 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
       assertPeerIntact(done, 40 * MB, 'upload');
       for (const s of session.conn.listSubflows()) {
         const share = s.info.bytesRetrans / Math.max(1, s.info.bytesSent);
+        console.log(
+          `upload: subflow ${s.id} retransmitted ${(100 * share).toFixed(2)} % of ${s.info.bytesSent} B`,
+        );
         assert.ok(share < 0.03, `subflow ${s.id} retransmitted ${(100 * share).toFixed(1)} % of its bytes`);
       }
       return { stack, session, subflows: establishedPairs(session) };
