@@ -6,6 +6,11 @@
  *
  * A round is approximated by acknowledged bytes: it ends when a window's worth (the window at its start) has
  * been acknowledged since it began, which in slow start is one round trip.
+ *
+ * One addition to RFC 9406: a rise of half the last round's RTT or more leaves slow start at once. Such a rise
+ * is a standing queue of half a BDP at least, not noise; by then the window has doubled past the BDP, and five
+ * rounds of conservative growth on top of it overflowed a one-BDP queue in the test bed's runs (a userspace
+ * stack's own scheduling delays also make the round minimum swing, so CSS resumed slow start at 3–6 BDP).
  */
 import { type Duration, MS } from '../util/time.ts';
 
@@ -16,6 +21,8 @@ const MIN_RTT_DIVISOR = 8;
 const N_RTT_SAMPLE = 8;
 const CSS_GROWTH_DIVISOR = 4;
 const CSS_ROUNDS = 5;
+/** A round minimum this many times the last one's leaves slow start without conservative slow start. */
+const EXIT_RTT_RATIO = 1.5;
 
 /**
  * What slow start does with an ACK, as the divisor of its growth: 1 standard slow start, CSS_GROWTH_DIVISOR
@@ -57,6 +64,7 @@ export class HyStart {
         Math.max(MIN_RTT_THRESH, this.lastRoundMinRtt / MIN_RTT_DIVISOR),
       );
       if (this.currentRoundMinRtt < this.lastRoundMinRtt + thresh) return SlowStartPhase.Slow;
+      if (this.currentRoundMinRtt >= this.lastRoundMinRtt * EXIT_RTT_RATIO) return SlowStartPhase.Done;
       this.cssBaselineMinRtt = this.currentRoundMinRtt;
       this.cssRounds = 0;
       return SlowStartPhase.Conservative;

@@ -49,9 +49,18 @@ test('an RTT that falls back below the baseline was no queue: slow start resumes
   const h = new HyStart();
   round(h, 16 * MSS, 20 * MS);
   round(h, 32 * MSS, 20 * MS);
-  assert.equal(round(h, 32 * MSS, 30 * MS).at(-1), SlowStartPhase.Conservative);
+  assert.equal(round(h, 32 * MSS, 28 * MS).at(-1), SlowStartPhase.Conservative);
   const back = round(h, 32 * MSS, 20 * MS);
   assert.equal(back.at(-1), SlowStartPhase.Slow);
+});
+
+test("a rise of half the last round's RTT or more leaves slow start at once, without conservative rounds", () => {
+  const h = new HyStart();
+  round(h, 16 * MSS, 20 * MS);
+  round(h, 32 * MSS, 20 * MS);
+  const phases = round(h, 64 * MSS, 30 * MS);
+  assert.deepEqual(phases.slice(0, 7), Array(7).fill(SlowStartPhase.Slow), 'decides after 8 samples');
+  assert.equal(phases[7], SlowStartPhase.Done);
 });
 
 /** 4 MB over 100 Mbit/s, 20 ms RTT, a 2-BDP queue; returns retransmitted segments and completion time. */
@@ -80,7 +89,7 @@ test('on a bottleneck, HyStart++ leaves slow start before the queue overflows', 
   assert.ok(plain.retrans > 50, `standard slow start overflows the queue (${plain.retrans} retransmissions)`);
   // Conservative slow start still grows a quarter per round for five rounds, so some overflow remains.
   assert.ok(hy.retrans * 3 < plain.retrans, `${hy.retrans} retransmissions with HyStart++`);
-  // It costs little time: the retransmissions it saves no longer come with a window raised on re-entering
-  // recovery (measured 827 against 804 ms; before that fix, 813 against 1199 ms with 3284 retransmissions).
+  // Not slower either (measured: 787 against 804 ms, 162 against 1090 retransmissions). The margin allows for
+  // scenarios where the conservative rounds cost more time than the losses they avoid.
   assert.ok(hy.doneAt < plain.doneAt * 1.05, 'and the transfer ends at most 5 % later for it');
 });

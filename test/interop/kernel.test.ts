@@ -298,11 +298,7 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
     });
   });
 
-  test('upload: each subflow retransmits under 3 % of the bytes it sends (the kernel sender: under 1 % here)', {
-    todo:
-      'under 3 % in 3 of 4 runs with pacing and HyStart++ (was 35 % before timers yielded to pending input), ' +
-      '6.5 % in the other: fast retransmissions in large episodes at the tbf bottleneck when the machine is loaded',
-  }, async () => {
+  test('upload: each subflow retransmits under 3 % of the bytes it sends (the kernel sender: under 1 % here)', async () => {
     await interop('retransmissions', async () => {
       const peer = KernelPeer.server(tb, 'mpt-srv', { port: 45117 });
       await peer.listening();
