@@ -21,6 +21,20 @@ import { below, iterates, optimised, type Plan } from './plan.ts';
 import { BUDGET_EXCEEDED, sentOn, sentOnAll } from './runtime.ts';
 import { MAX_RERUNS, ProgmpScheduler } from './scheduler.ts';
 
+/**
+ * Does every change of state come with a push? True when the program never SETs, SET_USERs or DROPs and
+ * every POP is the packet of a PUSH: a PUSH evaluates it only for a subflow, and pushes what it returns.
+ * Such a run never changes state without pushing, so it never asks for a re-run (scheduler.ts).
+ */
+function pushesAllItChanges(body: S[]): boolean {
+  const pops = (x: X | null): boolean => x !== null && (x.op === Op.Pop || pops(x.a) || pops(x.b));
+  return body.every((s) => {
+    if (s.op === Op.Set || s.op === Op.SetUser || s.op === Op.Drop) return false;
+    const packet = s.op === Op.Push && s.b!.op === Op.Pop ? null : s.b;
+    return !pops(s.a) && !pops(packet) && pushesAllItChanges(s.body ?? []) && pushesAllItChanges(s.alt ?? []);
+  });
+}
+
 /** The scheduler class of a compiled program. */
 export type CompiledClass = new (
   name: string,
@@ -121,6 +135,10 @@ class Gen {
   private readonly scalars = new Set<number>();
   /** Site buffers the code builds lists in (fused FILTERs need none). */
   private readonly sites = new Set<number>();
+  /** The program changes state only by pushing what it POPs: a run never asks for a re-run. */
+  private readonly pushesAll: boolean;
+  /** Depth of loop predicates and lambdas being generated (FOREACH bodies not counted: rounds check). */
+  private nested = 0;
 
   constructor(private readonly program: Program) {
     this.plan = optimised(program.uses);
@@ -143,6 +161,7 @@ class Gen {
       }
     };
     stmts(program.body);
+    this.pushesAll = pushesAllItChanges(program.body);
   }
 
   source(): string {
@@ -156,7 +175,8 @@ class Gen {
     ['q', 'qu', 'rq'].forEach((name, k) => {
       if (!u.queues[k]) return;
       head.push(
-        `const q${k}i = st.${name}.packets, q${k}n = q${k}i.length; let q${k}h = Math.min(st.${name}.head, q${k}n);`,
+        // Not Math.min, whose result the JIT may keep as a double, and every index with it.
+        `const q${k}i = st.${name}.packets, q${k}n = q${k}i.length; let q${k}h = st.${name}.head; if (q${k}h > q${k}n) q${k}h = q${k}n;`,
       );
     });
     if (u.now) head.push('const now = Math.floor(st.now / 1000) % 4294967296;');
@@ -182,7 +202,7 @@ class Gen {
       'out.begin();',
       u.writes ? 'rt.begin(st.registers);' : '',
       sites.length > 0 ? `const ${sites.map((b) => `${b} = this.${b}`).join(', ')};` : '',
-      'let steps = 0, changed = false;',
+      this.pushesAll ? 'let steps = 0;' : 'let steps = 0, changed = false;',
       ...head,
       locals.length > 0 ? `let ${locals.join(', ')};` : '',
       ...(u.random ? ['try {'] : []),
@@ -194,8 +214,12 @@ class Gen {
       // The epilogue, likewise.
       'if (steps > B) this.overBudget(st);',
       u.prints ? 'if (rt.printed.length !== 0) this.flushPrinted(st);' : '',
-      `if (changed && steps <= B && out.pushes === 0 && this.rerunsInARow < ${MAX_RERUNS}) this.rerun();`,
-      'else this.rerunsInARow = 0;',
+      ...(this.pushesAll
+        ? []
+        : [
+            `if (changed && steps <= B && out.pushes === 0 && this.rerunsInARow < ${MAX_RERUNS}) this.rerun();`,
+            'else this.rerunsInARow = 0;',
+          ]),
       'const stats = this.stats;',
       'stats.executions++;',
       'stats.actions += out.count;',
@@ -521,7 +545,8 @@ class Gen {
       }
       case Op.Pop: {
         const k = x.a!.n;
-        return `(q${k}h < q${k}n ? (changed = true, q${k}i[q${k}h++]) : null)`;
+        const mark = this.pushesAll ? '' : 'changed = true, ';
+        return `(q${k}h < q${k}n ? (${mark}q${k}i[q${k}h++]) : null)`;
       }
       case Op.Min:
         return this.iterate(x.a!, { k: 'min', x }, pre);
@@ -581,9 +606,15 @@ class Gen {
     // The root's length is read once, as the loop starts (a queue's may change inside it).
     const bound = root.bound === root.len ? n : root.bound;
     const offset = root.off === '0' ? '' : `, ${o} = ${root.off}`;
-    pre.push(`{ const ${it} = ${root.items}${offset}, ${n} = ${root.len};`);
+    // A loop over SUBFLOWS outside any other loop's lambda is short: the budget is held against the count
+    // at the next check instead (the next RANDOM draw, FOREACH round or the end), which stops the run all
+    // the same, as no effect before it outlives a stopped run.
+    const short = root === SUBFLOWS && this.nested === 0 && c.k !== 'foreach';
     if (charge > 0)
-      pre.push(`steps += ${charge === 1 ? bound : `${charge} * ${bound}`}; if (steps > B) break main;`);
+      pre.push(
+        `steps += ${charge === 1 ? root.bound : `${charge} * ${root.bound}`};${short ? '' : ' if (steps > B) break main;'}`,
+      );
+    pre.push(`{ const ${it} = ${root.items}${offset}, ${n} = ${root.len};`);
     let result = '';
     let init = '';
     switch (c.k) {
@@ -596,8 +627,9 @@ class Gen {
       }
       case 'min':
       case 'max':
+        // A key of 0 until the first element: an integer local, where ±Infinity would make it a double.
         result = this.tmp();
-        init = `${result} = null; let bk${id} = ${c.k === 'max' ? -1 : 'Infinity'};`;
+        init = `${result} = null; let bk${id} = 0;`;
         break;
       case 'sum':
       case 'count':
@@ -626,6 +658,7 @@ class Gen {
     pre.push(`const ${e} = ${it}[${offset === '' ? '' : `${o} + `}i${id}];`);
     if (own > 0) pre.push(`if (i${id} !== ${h}) {`);
     else if (h !== '') pre.push(`if (${h} < 0) ${h} = i${id};`);
+    this.nested++;
     preds.forEach((p, j) => {
       this.named(p.n, e, () => {
         const cond = this.truthy(p.b!, pre);
@@ -633,6 +666,7 @@ class Gen {
       });
       if (j === own - 1) pre.push(`if (${h} < 0) ${h} = i${id}; }`);
     });
+    if (c.k === 'foreach') this.nested--;
     switch (c.k) {
       case 'filter': {
         const len = c.len;
@@ -647,7 +681,7 @@ class Gen {
         this.named(c.x.n, e, () => {
           const k = `k${id}`;
           pre.push(`const ${k} = ${this.expr(c.x.b!, pre)};`);
-          const better = `${k} ${c.k === 'max' ? '>' : '<'} bk${id}`;
+          const better = `(${result} === null || ${k} ${c.k === 'max' ? '>' : '<'} bk${id})`;
           const test = c.x.b!.nullable ? `${k} !== null && ${better}` : better;
           pre.push(`if (${test}) { ${result} = ${e}; bk${id} = ${k}; }`);
         });
@@ -676,6 +710,7 @@ class Gen {
         this.named(c.s.n, e, () => this.stmts(c.s.body!, pre));
         break;
     }
+    if (c.k !== 'foreach') this.nested--;
     pre.push('}');
     if (h !== '') pre.push(`if (${h} < 0) ${h} = ${n};`);
     pre.push('}');

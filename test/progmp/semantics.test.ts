@@ -282,6 +282,22 @@ PRINT("done");`;
   assert.equal(ok.registers[0], 25);
 });
 
+test('step budget: a run that goes over in a loop over SUBFLOWS draws no RANDOM after it, in every form', () => {
+  // 1 + 2 steps for the MIN: over a budget of 2 there, whether a form stops at once or at the next check.
+  const src = 'VAR m = SUBFLOWS.MIN(s => s.RTT); VAR r = RANDOM; m.PUSH(Q.POP());';
+  const next = [true, false].map((interpret) => {
+    const c = conn();
+    const s = createProgmpScheduler(compileSource(src, 't'), { interpret, stepBudget: 2 });
+    const out = s.schedule(c);
+    assert.equal(out.budgetExceeded, true);
+    assert.equal(out.count, 0);
+    assert.ok(s.rt.steps > 2);
+    return c.rng.u32();
+  });
+  assert.equal(next[0], conn().rng.u32());
+  assert.equal(next[1], next[0]);
+});
+
 test('step counting: one per statement executed and one per element of the list an iteration filters from', () => {
   assert.equal(run('VOID();').steps, 1);
   // An iteration costs the length of its root list (SUBFLOWS, or the queue as it was), filtered or not.
