@@ -90,6 +90,12 @@ interface Scan {
   /** Predicate parameters a nested lambda reads: stored in their slots for each element. */
   stores: readonly number[];
   mult: number;
+  /**
+   * A loop over SUBFLOWS outside any lambda, whose steps are counted without holding them against the
+   * budget: the next check (a RANDOM draw, a FOREACH round, the end of the run) stops the run all the
+   * same, and nothing done before it outlives a stopped run.
+   */
+  short: boolean;
 }
 
 /** An unbuilt VAR: its FILTER nodes over SUBFLOWS and their test. */
@@ -169,22 +175,24 @@ class Frame {
   }
 }
 
-const built = new WeakMap<Program, (rt: Runtime) => RunFn>();
-const builtReference = new WeakMap<Program, (rt: Runtime) => RunFn>();
+const built = new WeakMap<Program, RunFn>();
+const builtReference = new WeakMap<Program, RunFn>();
 
 /**
- * The run function of `program` for one scheduler instance. The closure tree is built once per program:
- * runs never interleave, and a tree per instance would give the JIT many closures per literal, which it
- * does not inline. `reference` evaluates without the plan (every FILTER built where it stands).
+ * The run function of `program`, shared by its scheduler instances (each passes its Runtime). The closure
+ * tree, and the run function too, are built once per program: runs never interleave, and a closure per
+ * instance would give the JIT many closures per literal, which it does not inline (a second connection
+ * would undo the first's optimised code). `reference` evaluates without the plan (every FILTER built
+ * where it stands).
  */
-export function interpreter(program: Program, rt: Runtime, reference = false): RunFn {
+export function interpreter(program: Program, reference = false): RunFn {
   const cache = reference ? builtReference : built;
-  let bind = cache.get(program);
-  if (bind === undefined) {
-    bind = new Builder(program, reference ? NO_PLAN : optimised(program.uses)).run();
-    cache.set(program, bind);
+  let run = cache.get(program);
+  if (run === undefined) {
+    run = new Builder(program, reference ? NO_PLAN : optimised(program.uses)).run();
+    cache.set(program, run);
   }
-  return bind(rt);
+  return run;
 }
 
 class Builder {
@@ -212,7 +220,7 @@ class Builder {
     });
   }
 
-  run(): (rt: Runtime) => RunFn {
+  run(): RunFn {
     const body = this.block(this.program.body);
     const { fr, sb, qs } = this;
     const uses = this.program.uses;
@@ -221,7 +229,7 @@ class Builder {
     const useNow = uses.now;
     const useRandom = uses.random;
     const useRegs = uses.regs;
-    return (rt) => (state) => {
+    return (state, rt) => {
       // The frame is the program's; the instance changes only when several connections run it.
       if (fr.rt !== rt) {
         fr.rt = rt;
@@ -656,6 +664,7 @@ class Builder {
       flag,
       stores: [...(lazy?.stores ?? []), ...stores],
       mult: inline.length + (iterates(kind) ? 1 : 0),
+      short: fixed === sb && this.params.length === 0 && kind !== 'foreach',
     };
   }
 
@@ -699,11 +708,30 @@ class Builder {
 
   /** EMPTY, !EMPTY, COUNT or TOP of a scanned list. */
   private scanned(sc: Scan, kind: 'empty' | 'nonempty' | 'count' | 'top'): Ev {
-    const { fixed, root, own, extra, flag, stores, mult } = sc;
+    const { fixed, root, own, extra, flag, stores, mult, short } = sc;
     const { fr, f } = this;
+    // EMPTY or !EMPTY over SUBFLOWS or a queue, storing no parameter: a small closure of its own (see
+    // scannedLambda).
+    if ((kind === 'empty' || kind === 'nonempty') && fixed !== null && stores.length === 0) {
+      const none = kind === 'empty';
+      return () => {
+        if (short) fr.steps += mult * fixed.bound;
+        else if (mult > 0) fr.charge(mult * fixed.bound);
+        const { items, off, len } = fixed;
+        for (let k = 0; k < len; k++) {
+          const it = items[off + k];
+          if (own !== null && own(it) !== true) continue;
+          if (extra !== null && extra(it) !== true) continue;
+          if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+          return !none;
+        }
+        return none;
+      };
+    }
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
-      if (mult > 0) fr.charge(mult * l.bound);
+      if (short) fr.steps += mult * l.bound;
+      else if (mult > 0) fr.charge(mult * l.bound);
       const { items, off, len } = l;
       let n = 0;
       for (let k = 0; k < len; k++) {
@@ -743,7 +771,7 @@ class Builder {
 
   /** FILTER, MIN, MAX or SUM over a scanned list. */
   private scannedLambda(sc: Scan, x: X): Ev {
-    const { fixed, root, own, extra, flag, stores, mult } = sc;
+    const { fixed, root, own, extra, flag, stores, mult, short } = sc;
     const [body, store] = this.lambda(x);
     const { fr, f } = this;
     const slot = x.n;
@@ -752,10 +780,33 @@ class Builder {
     const sum = op === Op.Sum;
     const max = op === Op.Max;
     const dst = filter ? this.sites[x.site]! : null;
+    // MIN or MAX over SUBFLOWS or a queue storing no parameter, the common case, as a closure of its own:
+    // the JIT inlines closures only up to a total size per optimised function, and this one is half the size.
+    if ((op === Op.Min || max) && fixed !== null && stores.length === 0 && !store)
+      return () => {
+        if (short) fr.steps += mult * fixed.bound;
+        else fr.charge(mult * fixed.bound);
+        const { items, off, len } = fixed;
+        let best: unknown = null;
+        let bestKey = 0;
+        for (let k = 0; k < len; k++) {
+          const it = items[off + k];
+          if (own !== null && own(it) !== true) continue;
+          if (extra !== null && extra(it) !== true) continue;
+          if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+          const v = body(it) as number | null;
+          if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
+            best = it;
+            bestKey = v;
+          }
+        }
+        return best;
+      };
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
       const bound = l.bound;
-      fr.charge(mult * bound);
+      if (short) fr.steps += mult * bound;
+      else fr.charge(mult * bound);
       const { items, off, len } = l;
       const buf = dst?.items as unknown[];
       let m = 0;

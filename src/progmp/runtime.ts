@@ -53,8 +53,8 @@ export const RunStatus = {
   OVER_BUDGET: 2,
 } as const;
 
-/** A run of a program on one scheduler state; returns a RunStatus. */
-export type RunFn = (state: SchedState) => number;
+/** A run of a program on one scheduler state, for the instance owning `rt`; returns a RunStatus. */
+export type RunFn = (state: SchedState, rt: Runtime) => number;
 
 /** Per scheduler instance (per connection), shared by every run: what outlives a single evaluation. */
 export class Runtime {

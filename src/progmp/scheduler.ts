@@ -78,7 +78,7 @@ export class InterpretedScheduler extends ProgmpScheduler {
 
   constructor(name: string, program: Program, options: SchedulerOptions = {}) {
     super(name, program, options);
-    this.exec = interpreter(program, this.rt, options.reference === true);
+    this.exec = interpreter(program, options.reference === true);
   }
 
   schedule(state: SchedState): SchedOutcome {
@@ -87,7 +87,7 @@ export class InterpretedScheduler extends ProgmpScheduler {
     const out = this.out;
     out.begin();
     this.rt.begin(state.registers);
-    const status = this.exec(state);
+    const status = this.exec(state, this.rt);
     if (status === RunStatus.OVER_BUDGET) this.overBudget(state);
     if (this.rt.printed.length !== 0) this.flushPrinted(state);
     if (status === RunStatus.CHANGED && out.pushes === 0 && this.rerunsInARow < MAX_RERUNS) this.rerun();
