@@ -7,8 +7,9 @@
  * that the list was filtered from — charged at once as the iteration starts. Charging the root's length,
  * an upper bound of the list's own, lets a back end filter a list lazily, where it is used, and still
  * count exactly the same. The count is held against the budget before every RANDOM draw (the only effect
- * a stopped run leaves behind), as each iteration and each FOREACH round starts, and at the end; a run
- * over budget is stopped (the interpreter throws BUDGET_EXCEEDED, compiled code leaves its block) and
+ * a stopped run leaves behind), as each iteration and each FOREACH round starts (except, under the plan,
+ * an iteration over SUBFLOWS outside any lambda: short, it waits for the next check), and at the end; a
+ * run over budget is stopped (the interpreter throws BUDGET_EXCEEDED, compiled code leaves its block) and
  * reports RunStatus.OVER_BUDGET. So a run stops in one form iff it stops in the other, after the same
  * draws; only where it noticed may differ.
  */
