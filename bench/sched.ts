@@ -103,15 +103,18 @@ const decisions = (out: SchedOutcome): string =>
 
 /**
  * A timing loop of its own for each scheduler: generated so that every scheduler gets a separate call site
- * (one shared loop would make the `schedule` call polymorphic and charge that to whoever runs second).
+ * (one shared loop would make the `schedule` call polymorphic and charge that to whoever runs second). The
+ * label makes each source text unique: V8 caches functions made from identical text, which would share one
+ * call site again.
  */
 type Loop = (s: Scheduler, pool: readonly SchedState[], k: number) => number;
-const newLoop = (): Loop =>
+const newLoop = (label: string): Loop =>
   new Function(
     's',
     'pool',
     'k',
-    `let sink = 0;
+    `// ${label}
+     let sink = 0;
      for (let i = 0; i < k; i++) sink += s.schedule(pool[i & ${POOL - 1}]).count;
      return sink;`,
   ) as Loop;
@@ -151,7 +154,7 @@ export function benchSched(msPerRound = 45): BenchResult[] {
       if (a !== b || a !== c)
         throw new Error(`bench: the three forms disagree on a state: ${a} | ${b} | ${c}`);
     }
-    const loops = scheds.map(() => newLoop());
+    const loops = kinds.map((kind) => newLoop(`${kind}, ${n} subflows`));
     // Warm up until the JIT has settled (about WARM_UP_MS each, in turns so that the three are compiled
     // against the same feedback), then size k so that one measurement takes about msPerRound / 3.
     const ks = [0, 0, 0];
