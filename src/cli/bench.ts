@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   sched: async () => (await import('../../bench/sched.ts')).benchSched(),
   tun: async () => (await import('../../bench/tun.ts')).benchTun(),
   udp: async () => (await import('../../bench/udp.ts')).benchUdp(),
+  testbed: async () => (await import('../../bench/testbed.ts')).benchTestbed(),
 };
 
 export function formatBench(results: BenchResult[]): string {

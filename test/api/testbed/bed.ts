@@ -127,3 +127,71 @@ export function collect(c: ChildProcess): Promise<{ code: number | null; stdout:
   });
   return new Promise((resolve) => c.once('close', (code) => resolve({ code, stdout, stderr })));
 }
+
+const BIN = new URL('../../../bin/mptcp-ts', import.meta.url).pathname;
+
+/** What a `mptcp-ts client --json` / `server --json` pair printed. */
+export interface ClientServerRun {
+  client: Record<string, unknown>;
+  server: Record<string, unknown>;
+}
+
+/**
+ * `mptcp-ts server` in mpt-srv (10.1.1.1) and `mptcp-ts client` in mpt-cli over both paths (10.0.1.1,
+ * 10.0.2.1) for `seconds`, over UDP; `during(ms)` is called every 100 ms from the client's connection on.
+ */
+export async function clientServerRun(
+  bed: Bed,
+  opts: { seconds: number; port: number; cc?: string; during?: (ms: number) => void },
+): Promise<ClientServerRun> {
+  const node = process.execPath;
+  const server = bed.spawn('mpt-srv', [
+    node,
+    BIN,
+    'server',
+    '--port',
+    String(opts.port),
+    '--addresses',
+    '10.1.1.1',
+    '--once',
+    '--json',
+  ]);
+  const serverOut = collect(server);
+  await new Promise((r) => setTimeout(r, 1500));
+  const client = bed.spawn('mpt-cli', [
+    node,
+    BIN,
+    'client',
+    '10.1.1.1',
+    '--port',
+    String(opts.port),
+    '--local',
+    '10.0.1.1,10.0.2.1',
+    '--time',
+    String(opts.seconds),
+    '--json',
+    ...(opts.cc ? ['--cc', opts.cc] : []),
+  ]);
+  const clientOut = collect(client);
+  // The clock starts when the client is connected, as the intervals of its report do.
+  await new Promise<void>((resolve) => {
+    let err = '';
+    const onData = (d: Buffer) => {
+      err += d;
+      if (!err.includes('connected to')) return;
+      client.stderr!.off('data', onData);
+      resolve();
+    };
+    client.stderr!.on('data', onData);
+    client.once('exit', () => resolve());
+  });
+  const t0 = Date.now();
+  const during = opts.during;
+  const timer = during ? setInterval(() => during(Date.now() - t0), 100) : null;
+  const c = await clientOut;
+  if (timer) clearInterval(timer);
+  const s = await serverOut;
+  if (c.code !== 0) throw new Error(`mptcp-ts client exited with ${c.code}: ${c.stderr}`);
+  if (s.code !== 0) throw new Error(`mptcp-ts server exited with ${s.code}: ${s.stderr}`);
+  return { client: JSON.parse(c.stdout), server: JSON.parse(s.stdout.trim().split('\n').at(-1)!) };
+}
