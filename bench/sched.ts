@@ -22,6 +22,7 @@ import {
   type Scheduler,
 } from '../src/sched/types.ts';
 import { Rng } from '../src/util/rng.ts';
+import { median } from './median.ts';
 
 export interface BenchResult {
   name: string;
@@ -129,12 +130,6 @@ function time(loop: Loop, s: Scheduler, pool: readonly SchedState[], k: number):
   const t = process.cpuUsage(t0);
   return ((t.user + t.system) * 1e3) / k;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export function benchSched(msPerRound = 45): BenchResult[] {
   const path = fileURLToPath(new URL('../schedulers/minrtt.progmp', import.meta.url));

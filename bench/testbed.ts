@@ -6,13 +6,10 @@
  * and every run is printed. Both ends are this stack, so the two processes and the test bed's delay daemon
  * share the machine's cores: the CPU seconds of each end are reported too.
  */
-import { Bed, clientServerRun, skipReason } from '../test/api/testbed/bed.ts';
 
-interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { BenchResult } from '../src/cli/bench.ts';
+import { Bed, clientServerRun, skipReason } from '../test/api/testbed/bed.ts';
+import { median } from './median.ts';
 
 const SECONDS = 30;
 const ROUNDS = 3;
@@ -22,12 +19,6 @@ const FRAME = 1514;
 /** Payload of a full data segment: MSS 1460 less timestamps (12) and a DSS with 64-bit DSN and data ACK (28). */
 const PAYLOAD = 1460 - 12 - 28;
 const CAPACITY_MBPS = (2 * 100 * PAYLOAD) / FRAME;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export async function benchTestbed(): Promise<BenchResult[]> {
   const skip = skipReason();

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { BenchResult } from '../src/cli/bench.ts';
 import { loadTunAddon, TUN_ADDON_BINARY } from '../src/io/tun-addon.ts';
 import { IpFramer } from '../src/io/tun-frame.ts';
 import { fullmeshManager } from '../src/pm/fullmesh.ts';
@@ -29,12 +30,7 @@ import {
   skipReason,
   Testbed,
 } from '../test/interop/harness/testbed.ts';
-
-interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { median } from './median.ts';
 
 const NS = `mptcp-ts-bench-${process.pid}`;
 const GEN = 'mptbgen';
@@ -293,12 +289,6 @@ async function oursRun(tb: Testbed, port: number, seed: number): Promise<{ mbps:
   const cpu = process.cpuUsage(cpu0);
   return { mbps: mbps(ours), cpu: (100 * (cpu.user + cpu.system)) / 1e6 / ours.seconds };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /**
  * GOODPUT_ROUNDS rounds of kernel → kernel then ours → kernel on one test bed. One 10 s run is decided by
