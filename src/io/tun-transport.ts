@@ -7,16 +7,9 @@
  */
 import type { OutSegment } from '../stack.ts';
 import { type Transport, TransportError, type TransportSink } from './transport.ts';
-import { loadTunAddon, type TunAddon, type TunHandle } from './tun-addon.ts';
-import { type DropReason, IpFramer } from './tun-frame.ts';
-import { TunWriter } from './tun-writer.ts';
+import { newTunDeviceStats, TunDevice, type TunDeviceOptions } from './tun-device.ts';
 
-export interface TunTransportOptions {
-  /** The TUN device: opened when it exists (e.g. made persistent by `ip tuntap add`), created otherwise. */
-  device: string;
-  /** A network namespace to open the device in: a name under /run/netns (`ip netns`) or a path. */
-  netns?: string;
-}
+export type TunTransportOptions = TunDeviceOptions;
 
 /** Local ports the transport hands out for port 0 (the IANA dynamic range). */
 const EPHEMERAL_LOW = 49152;
@@ -25,26 +18,13 @@ const EPHEMERAL_SPAN = 16384;
 export class TunTransport implements Transport {
   readonly kind = 'tun';
   readonly carriesTcpChecksum = true;
-  readonly stats = {
-    packetsIn: 0,
-    packetsOut: 0,
-    badIp: 0,
-    notTcp: 0,
-    fragment: 0,
-    notOurs: 0,
-    badSource: 0,
-    writeErrors: 0,
-  };
+  readonly stats = newTunDeviceStats();
   /** The device's name as the kernel knows it. */
   readonly device: string;
-  private readonly addon: TunAddon;
-  private readonly handle: TunHandle;
-  private readonly framer: IpFramer;
-  private sink: TransportSink | null = null;
+  private readonly tun: TunDevice;
   private closed = false;
   private readonly ports = new Set<string>();
   private nextPort = 0;
-  private readonly writer: TunWriter;
   private flushQueued = false;
 
   /** `addresses`: the stack's own addresses behind the device (TunUnavailableError when TUN cannot work here). */
@@ -55,25 +35,19 @@ export class TunTransport implements Transport {
       );
     if (addresses.length === 0)
       throw new TransportError('the TUN transport needs the addresses the stack owns behind the device');
-    this.addon = loadTunAddon();
-    const netns =
-      opts.netns === undefined || opts.netns.includes('/') ? opts.netns : `/run/netns/${opts.netns}`;
-    const opened = this.addon.open(opts.device, netns);
-    this.handle = opened.handle;
-    this.device = opened.name;
-    this.framer = new IpFramer(addresses);
-    this.writer = new TunWriter(this.addon, this.handle, this.framer, this.stats);
+    this.tun = new TunDevice(opts, addresses, this.stats);
+    this.device = this.tun.name;
   }
 
   attach(sink: TransportSink): void {
-    this.sink = sink;
-    this.addon.start(this.handle, this.onPackets);
+    this.tun.start((s) => sink.receive(s.src, s.dst, s.segment));
   }
 
   send(o: OutSegment): void {
     if (this.closed) return;
-    this.writer.add(o);
-    if (this.writer.pending && !this.flushQueued) {
+    const writer = this.tun.writer;
+    writer.add(o);
+    if (writer.pending && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flush);
     }
@@ -81,7 +55,7 @@ export class TunTransport implements Transport {
 
   open(address: string, port: number, _use: 'listener' | 'connection'): Promise<number> {
     if (this.closed) return Promise.reject(new TransportError('the TUN transport is closed', 'ECLOSED'));
-    if (!this.framer.owns(address))
+    if (!this.tun.framer.owns(address))
       return Promise.reject(
         new TransportError(`${address} is not one of the addresses behind the TUN device`, 'EADDRNOTAVAIL'),
       );
@@ -101,33 +75,20 @@ export class TunTransport implements Transport {
   }
 
   setRef(on: boolean): void {
-    if (!this.closed) this.addon.ref(this.handle, on);
+    this.tun.ref(on);
   }
 
   close(): Promise<void> {
     if (!this.closed) {
-      this.flush();
       this.closed = true;
-      this.addon.close(this.handle);
+      this.tun.flush();
+      this.tun.close();
     }
     return Promise.resolve();
   }
 
-  private readonly onPackets = (data: Uint8Array, ends: Uint32Array, count: number): void => {
-    let start = 0;
-    for (let i = 0; i < count && !this.closed; i++) {
-      const end = ends[i]!;
-      this.stats.packetsIn++;
-      const s = this.framer.strip(data.subarray(start, end));
-      start = end;
-      if (typeof s === 'string') this.stats[s satisfies DropReason]++;
-      else this.sink?.receive(s.src, s.dst, s.segment);
-    }
-  };
-
   private readonly flush = (): void => {
     this.flushQueued = false;
-    if (this.closed) this.writer.drop();
-    else this.writer.flush();
+    this.tun.flush();
   };
 }

@@ -11,12 +11,12 @@ const OUT_SLAB = 256 * 1024;
 const OUT_PACKETS = 1024;
 const MAX_PACKET = 65535;
 
-export interface TunWriterStats {
+export type TunWriterStats = {
   packetsOut: number;
   writeErrors: number;
   /** Segments from an address the stack does not own, or too large for one IP packet. */
   badSource: number;
-}
+};
 
 export class TunWriter {
   private readonly out = new Uint8Array(OUT_SLAB);

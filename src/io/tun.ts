@@ -9,17 +9,13 @@
 import type { SegmentStack } from '../stack.ts';
 import type { Instant } from '../util/time.ts';
 import type { PcapWriter } from '../wire/pcap.ts';
-import { loadTunAddon, type TunAddon, type TunAddonStats, type TunHandle } from './tun-addon.ts';
-import { type DropReason, IpFramer } from './tun-frame.ts';
-import { TunWriter } from './tun-writer.ts';
+import type { TunAddonStats } from './tun-addon.ts';
+import { newTunDeviceStats, TunDevice, type TunDeviceOptions, type TunDeviceStats } from './tun-device.ts';
+import type { StrippedSegment } from './tun-frame.ts';
 
 export { TunUnavailableError, tunUnavailableReason } from './tun-addon.ts';
 
-export interface TunDriverOptions {
-  /** The TUN device: opened when it exists (e.g. made persistent by `ip tuntap add`), created otherwise. */
-  device: string;
-  /** A network namespace to open the device in: a name under /run/netns (`ip netns`) or a path. */
-  netns?: string;
+export interface TunDriverOptions extends TunDeviceOptions {
   /** The stack's own addresses: packets to others are dropped, segments from others are refused. */
   addresses: readonly string[];
   /** Records every packet read and written (link type RAW). */
@@ -28,23 +24,12 @@ export interface TunDriverOptions {
   pollCap?: number;
 }
 
-export interface TunDriverStats {
-  /** Packets read from the TUN, and segments handed to the stack. */
-  packetsIn: number;
+export type TunDriverStats = TunDeviceStats & {
+  /** Segments handed to the stack. */
   segmentsIn: number;
-  /** Packets written to the TUN. */
-  packetsOut: number;
-  /** Received packets dropped, by reason (see DropReason). */
-  badIp: number;
-  notTcp: number;
-  fragment: number;
-  notOurs: number;
-  /** Segments the stack sent from an address it does not own, or that do not fit one IP packet. */
-  badSource: number;
-  writeErrors: number;
   /** Drains stopped at the poll cap (continued on the next turn of the event loop). */
   pollCapHits: number;
-}
+};
 
 /** Misuse of a TunDriver (use after close). */
 export class TunDriverError extends Error {
@@ -54,24 +39,10 @@ export class TunDriverError extends Error {
 const DEFAULT_POLL_CAP = 10_000;
 
 export class TunDriver {
-  readonly stats: TunDriverStats = {
-    packetsIn: 0,
-    segmentsIn: 0,
-    packetsOut: 0,
-    badIp: 0,
-    notTcp: 0,
-    fragment: 0,
-    notOurs: 0,
-    badSource: 0,
-    writeErrors: 0,
-    pollCapHits: 0,
-  };
+  readonly stats: TunDriverStats = { ...newTunDeviceStats(), segmentsIn: 0, pollCapHits: 0 };
   /** The device's name as the kernel knows it. */
   readonly name: string;
-  private readonly addon: TunAddon;
-  private readonly handle: TunHandle;
-  private readonly framer: IpFramer;
-  private readonly pcap: PcapWriter | undefined;
+  private readonly tun: TunDevice;
   private readonly pollCap: number;
   private readonly epoch: [number, number];
   /** Wall-clock µs at `now() === 0`, for capture timestamps. */
@@ -83,33 +54,23 @@ export class TunDriver {
   private again = false;
   private closed = false;
   private continueLater: NodeJS.Immediate | null = null;
-  // Packets of the current drain, written together.
-  private readonly writer: TunWriter;
 
   constructor(
     private readonly stack: SegmentStack,
     opts: TunDriverOptions,
   ) {
-    this.addon = loadTunAddon();
-    const netns =
-      opts.netns === undefined || opts.netns.includes('/') ? opts.netns : `/run/netns/${opts.netns}`;
-    const opened = this.addon.open(opts.device, netns);
-    this.handle = opened.handle;
-    this.name = opened.name;
-    this.framer = new IpFramer(opts.addresses);
-    this.pcap = opts.pcap;
     const pcap = opts.pcap;
-    this.writer = new TunWriter(
-      this.addon,
-      this.handle,
-      this.framer,
+    this.tun = new TunDevice(
+      opts,
+      opts.addresses,
       this.stats,
       pcap ? (packet) => pcap.add(this.wallEpochUs + this.now(), packet) : undefined,
     );
+    this.name = this.tun.name;
     this.pollCap = opts.pollCap ?? DEFAULT_POLL_CAP;
     this.epoch = process.hrtime();
     this.wallEpochUs = Date.now() * 1000;
-    this.addon.start(this.handle, this.onPackets);
+    this.tun.start(this.input);
     this.service(null);
   }
 
@@ -136,7 +97,7 @@ export class TunDriver {
   ref(yes: boolean): void {
     if (this.closed) return;
     this.refed = yes;
-    this.addon.ref(this.handle, yes);
+    this.tun.ref(yes);
     if (yes) this.timer?.ref();
     else this.timer?.unref();
   }
@@ -148,37 +109,19 @@ export class TunDriver {
     if (this.timer) clearTimeout(this.timer);
     if (this.continueLater) clearImmediate(this.continueLater);
     this.timer = null;
-    this.addon.close(this.handle);
+    this.tun.close();
   }
 
   /** The addon's reader and writer counters. */
   deviceStats(): TunAddonStats {
-    return this.addon.stats(this.handle);
+    return this.tun.deviceStats();
   }
 
-  private readonly onPackets = (data: Uint8Array, ends: Uint32Array, count: number): void => {
-    if (this.closed) return;
-    let start = 0;
-    for (let i = 0; i < count; i++) {
-      const end = ends[i]!;
-      this.input(data.subarray(start, end));
-      start = end;
-    }
-  };
-
-  private input(packet: Uint8Array): void {
-    this.stats.packetsIn++;
-    const now = this.now();
-    this.pcap?.add(this.wallEpochUs + now, packet);
-    const s = this.framer.strip(packet);
-    if (typeof s === 'string') {
-      this.stats[s satisfies DropReason]++;
-      return;
-    }
+  private readonly input = (s: StrippedSegment): void => {
     this.stats.segmentsIn++;
     const stack = this.stack;
-    this.service(() => stack.receive(now, s.src, s.dst, s.segment));
-  }
+    this.service(() => stack.receive(this.now(), s.src, s.dst, s.segment));
+  };
 
   /**
    * Runs `action` against the stack, drains its output to the TUN and re-arms the timer. A call made while
@@ -205,11 +148,11 @@ export class TunDriver {
           }
           const out = this.stack.poll(this.now());
           if (out === null) break;
-          this.writer.add(out);
+          this.tun.writer.add(out);
         }
       } while (this.again && !capped);
     } finally {
-      this.flush();
+      this.tun.flush();
       this.busy = false;
     }
     if (this.closed) return;
@@ -219,11 +162,6 @@ export class TunDriver {
         if (!this.closed) this.service(null);
       });
     this.reschedule();
-  }
-
-  private flush(): void {
-    if (this.closed) this.writer.drop();
-    else this.writer.flush();
   }
 
   /** One timer at the stack's next deadline (setTimeout has millisecond resolution: rounded up). */
