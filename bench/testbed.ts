@@ -8,17 +8,12 @@
  */
 
 import type { BenchResult } from '../src/cli/bench.ts';
-import { Bed, clientServerRun, skipReason } from '../test/api/testbed/bed.ts';
+import { Bed, clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason } from '../test/api/testbed/bed.ts';
 import { median } from './median.ts';
 
 const SECONDS = 30;
 const ROUNDS = 3;
 const PORT = 45_400;
-/** An Ethernet frame of a full segment: 14 + 20 (IP) + 8 (UDP) + 12 (TCP-in-UDP) + the MSS (1460). */
-const FRAME = 1514;
-/** Payload of a full data segment: MSS 1460 less timestamps (12) and a DSS with 64-bit DSN and data ACK (28). */
-const PAYLOAD = 1460 - 12 - 28;
-const CAPACITY_MBPS = (2 * 100 * PAYLOAD) / FRAME;
 
 export async function benchTestbed(): Promise<BenchResult[]> {
   const skip = skipReason();
@@ -52,7 +47,7 @@ export async function benchTestbed(): Promise<BenchResult[]> {
     bed.release();
   }
   const out: BenchResult[] = [
-    { name: 'payload capacity of the 2 paths', value: CAPACITY_MBPS, unit: 'Mbit/s' },
+    { name: 'payload capacity of the 2 paths', value: PAYLOAD_CAPACITY_MBPS, unit: 'Mbit/s' },
   ];
   for (const [cc, r] of Object.entries(runs)) {
     const label = cc === 'lia' ? 'LIA (default)' : 'CUBIC per subflow';
@@ -65,7 +60,7 @@ export async function benchTestbed(): Promise<BenchResult[]> {
       },
       {
         name: `udp ${SECONDS} s, ${label}: share of the capacity`,
-        value: (100 * median(r.mbps)) / CAPACITY_MBPS,
+        value: (100 * median(r.mbps)) / PAYLOAD_CAPACITY_MBPS,
         unit: '%',
       },
       { name: `udp ${SECONDS} s, ${label}: CPU of both ends`, value: median(r.cpu) / SECONDS, unit: 'cores' },

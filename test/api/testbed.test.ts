@@ -4,15 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Bed, clientServerRun, skipReason } from './testbed/bed.ts';
+import { Bed, clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason } from './testbed/bed.ts';
 
 const skip = skipReason() ?? false;
 const PORT = 45_201;
-/** An Ethernet frame of a full segment: 14 + 20 (IP) + 8 (UDP) + 12 (TCP-in-UDP) + the MSS (1460). */
-const FRAME = 1514;
-const MSS = 1460;
-/** Payload of a full data segment: MSS less timestamps (12) and a DSS with 64-bit DSN and data ACK (28). */
-const PAYLOAD = MSS - 12 - 28;
 
 let bed: Bed | null = null;
 
@@ -40,7 +35,7 @@ test('30 s over 2 × 100 Mbit/s: the pattern arrives intact over both subflows',
   timeout: 600_000,
 }, async () => {
   const r = await clientServerRun(bed!, { seconds: 30, port: PORT });
-  const capacity = (2 * 100 * PAYLOAD) / FRAME;
+  const capacity = PAYLOAD_CAPACITY_MBPS;
   const goodput = r.server.goodputMbps as number;
   console.log(
     `testbed goodput ${goodput} Mbit/s of ${capacity.toFixed(1)} Mbit/s payload capacity (${((100 * goodput) / capacity).toFixed(1)} %); client ${r.client.goodputMbps} Mbit/s; CPU client ${r.client.cpuSeconds} s, server ${r.server.cpuSeconds} s in ${r.server.seconds} s; subflows ${JSON.stringify(r.client.subflows)}`,

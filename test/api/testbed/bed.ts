@@ -130,6 +130,13 @@ export function collect(c: ChildProcess): Promise<{ code: number | null; stdout:
 
 const BIN = new URL('../../../bin/mptcp-ts', import.meta.url).pathname;
 
+/** An Ethernet frame of a full segment: 14 + 20 (IP) + 8 (UDP) + 12 (TCP-in-UDP) + the MSS (1460). */
+const FRAME = 1514;
+/** Payload of a full data segment: MSS 1460 less timestamps (12) and a DSS with 64-bit DSN and data ACK (28). */
+const PAYLOAD = 1460 - 12 - 28;
+/** What the two 100 Mbit/s paths (rates count L2 bytes) carry of the pattern over UDP: Mbit/s of payload. */
+export const PAYLOAD_CAPACITY_MBPS = (2 * 100 * PAYLOAD) / FRAME;
+
 /** What a `mptcp-ts client --json` / `server --json` pair printed. */
 export interface ClientServerRun {
   client: Record<string, unknown>;
