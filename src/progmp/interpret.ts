@@ -712,22 +712,8 @@ class Builder {
     const { fr, f } = this;
     // EMPTY or !EMPTY over SUBFLOWS or a queue, storing no parameter: a small closure of its own (see
     // scannedLambda).
-    if ((kind === 'empty' || kind === 'nonempty') && fixed !== null && stores.length === 0) {
-      const none = kind === 'empty';
-      return () => {
-        if (short) fr.steps += mult * fixed.bound;
-        else if (mult > 0) fr.charge(mult * fixed.bound);
-        const { items, off, len } = fixed;
-        for (let k = 0; k < len; k++) {
-          const it = items[off + k];
-          if (own !== null && own(it) !== true) continue;
-          if (extra !== null && extra(it) !== true) continue;
-          if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
-          return !none;
-        }
-        return none;
-      };
-    }
+    if ((kind === 'empty' || kind === 'nonempty') && fixed !== null && stores.length === 0)
+      return anyOf(fr, fixed, mult, short, own, extra, flag, kind === 'empty');
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
       if (short) fr.steps += mult * l.bound;
@@ -780,28 +766,10 @@ class Builder {
     const sum = op === Op.Sum;
     const max = op === Op.Max;
     const dst = filter ? this.sites[x.site]! : null;
-    // MIN or MAX over SUBFLOWS or a queue storing no parameter, the common case, as a closure of its own:
-    // the JIT inlines closures only up to a total size per optimised function, and this one is half the size.
+    // MIN or MAX over SUBFLOWS or a queue storing no parameter, the common case, as a closure of its own
+    // (bestOf): the JIT inlines closures only up to a total size per optimised function.
     if ((op === Op.Min || max) && fixed !== null && stores.length === 0 && !store)
-      return () => {
-        if (short) fr.steps += mult * fixed.bound;
-        else fr.charge(mult * fixed.bound);
-        const { items, off, len } = fixed;
-        let best: unknown = null;
-        let bestKey = 0;
-        for (let k = 0; k < len; k++) {
-          const it = items[off + k];
-          if (own !== null && own(it) !== true) continue;
-          if (extra !== null && extra(it) !== true) continue;
-          if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
-          const v = body(it) as number | null;
-          if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
-            best = it;
-            bestKey = v;
-          }
-        }
-        return best;
-      };
+      return bestOf(fr, fixed, mult, short, own, extra, flag, body, max);
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
       const bound = l.bound;
@@ -1041,6 +1009,120 @@ class Builder {
       return total;
     };
   }
+}
+
+/**
+ * MIN or MAX over SUBFLOWS or a queue (`fixed`), storing no parameter: one small closure per shape of the
+ * element test (the VAR's predicates, the fused FILTERs' or a flag test), so that each closure's loop has
+ * no test it does not need. The shapes are separate literals: a literal's call sites are shared by all its
+ * closures, and here they see the same few targets in the common programs.
+ */
+/**
+ * EMPTY (`none`) or !EMPTY over SUBFLOWS or a queue (`fixed`) under fused tests, storing no parameter: a
+ * small closure per shape of the element test, like bestOf.
+ */
+function anyOf(
+  fr: Frame,
+  fixed: ListVal,
+  mult: number,
+  short: boolean,
+  own: Ev | null,
+  extra: Ev | null,
+  flag: number,
+  none: boolean,
+): Ev {
+  const charge = (): void => {
+    if (short) fr.steps += mult * fixed.bound;
+    else if (mult > 0) fr.charge(mult * fixed.bound);
+  };
+  if (own === null && extra !== null)
+    return () => {
+      charge();
+      const { items, off, len } = fixed;
+      for (let k = 0; k < len; k++) if (extra(items[off + k]) === true) return !none;
+      return none;
+    };
+  return () => {
+    charge();
+    const { items, off, len } = fixed;
+    for (let k = 0; k < len; k++) {
+      const it = items[off + k];
+      if (own !== null && own(it) !== true) continue;
+      if (extra !== null && extra(it) !== true) continue;
+      if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+      return !none;
+    }
+    return none;
+  };
+}
+
+function bestOf(
+  fr: Frame,
+  fixed: ListVal,
+  mult: number,
+  short: boolean,
+  own: Ev | null,
+  extra: Ev | null,
+  flag: number,
+  key: Ev,
+  max: boolean,
+): Ev {
+  const charge = (): void => {
+    if (short) fr.steps += mult * fixed.bound;
+    else fr.charge(mult * fixed.bound);
+  };
+  if (own !== null && extra === null && flag >= 0)
+    return () => {
+      charge();
+      const { items, off, len } = fixed;
+      let best: unknown = null;
+      let bestKey = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        if (own(it) !== true || !flagged(it as SchedSubflow, flag)) continue;
+        const v = key(it) as number | null;
+        if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
+          best = it;
+          bestKey = v;
+        }
+      }
+      return best;
+    };
+  if (own !== null && extra === null)
+    return () => {
+      charge();
+      const { items, off, len } = fixed;
+      let best: unknown = null;
+      let bestKey = 0;
+      for (let k = 0; k < len; k++) {
+        const it = items[off + k];
+        if (own(it) !== true) continue;
+        const v = key(it) as number | null;
+        if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
+          best = it;
+          bestKey = v;
+        }
+      }
+      return best;
+    };
+  return () => {
+    charge();
+    const { items, off, len } = fixed;
+    let best: unknown = null;
+    let bestKey = 0;
+    for (let k = 0; k < len; k++) {
+      const it = items[off + k];
+      if (own !== null && own(it) !== true) continue;
+      if (extra !== null && extra(it) !== true) continue;
+      if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+      const v = key(it) as number | null;
+      if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
+        best = it;
+        bestKey = v;
+      }
+    }
+    return best;
+  };
 }
 
 function view(l: ListVal, packets: readonly SchedPacket[], head: number): void {
