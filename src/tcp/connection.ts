@@ -1352,7 +1352,7 @@ export class TcpConnection implements SubflowView {
             throw new SubflowHookError(
               `pull() returned ${bytes.length} bytes where at most ${max} were asked`,
             );
-          this.sndBuf.write(bytes);
+          this.sndBuf.append(bytes);
           this.sndBuf.markRecord();
           unsent = bytes.length;
         }

@@ -15,7 +15,8 @@
  *  (c) is the data source (`pull`): when the connection's own send buffer has nothing unsent and both the
  *      congestion window and the peer's window have room, the engine asks for at most one segment's worth
  *      of bytes, so the connection-level scheduler decides what this subflow carries at the moment it can
- *      send. The hook may return fewer bytes or null.
+ *      send. The hook may return fewer bytes or null. The engine keeps the bytes by reference until they are
+ *      acknowledged (no copy), so the hook must never change them.
  *  (d) receives in-order payload with its relative subflow sequence number (`onData`; RFC 8684 §3.3.1: the
  *      first data byte is ssn 1); with a hook, the connection's own onData is not called.
  *  (e) can ask for a pure ACK now through TcpConnection.requestAck() (to carry a DATA_ACK, MP_PRIO or

@@ -1,14 +1,13 @@
 /**
- * The send buffer: bytes from SND.UNA to the last byte written, addressed by 53-bit stream offsets.
- * Stored in fixed 16 KiB blocks (recycled through a small free list) so writes copy once, reads for a
- * segment copy straight into the outgoing packet, and acknowledged bytes free whole blocks: nothing is
- * ever concatenated. Optional record marks keep segments from straddling chunks pulled from an upper
- * layer (MPTCP maps each pulled chunk to one data-sequence range).
+ * The send buffer: bytes from SND.UNA to the last byte written, addressed by 53-bit stream offsets, as a
+ * run of pieces. `write` copies into fixed 16 KiB blocks (recycled through a small free list); `append` keeps
+ * a view its caller will not change (an MPTCP subflow's chunks, pulled from data the connection holds until
+ * DATA_ACK), so those bytes are copied only once more, straight into the outgoing packet. Acknowledged bytes
+ * free whole pieces: nothing is ever concatenated. Optional record marks keep segments from straddling
+ * chunks pulled from an upper layer (MPTCP maps each pulled chunk to one data-sequence range).
  */
 
-const BLOCK_SHIFT = 14;
-const BLOCK = 1 << BLOCK_SHIFT;
-const BLOCK_MASK = BLOCK - 1;
+const BLOCK = 1 << 14;
 /** Spare blocks kept while the buffer is idle (empty). */
 const FREE_LIST_IDLE = 16;
 const RELEASED = new Uint8Array(0);
@@ -17,10 +16,17 @@ const RELEASED = new Uint8Array(0);
 const newBlock = (): Uint8Array => new Uint8Array(Buffer.allocUnsafeSlow(BLOCK).buffer);
 
 export class SendBuffer {
-  private blocks: Uint8Array[] = [];
+  /** The bytes, in order: views of owned blocks (from offset 0 of the block) or appended views. */
+  private pieces: Uint8Array[] = [];
+  /** Stream offset of each piece's first byte. */
+  private offs: number[] = [];
+  /** For each piece: its whole block when the buffer owns it, else null. */
+  private owned: (Uint8Array | null)[] = [];
   private head = 0;
-  /** Offset of blocks[head][0]. */
-  private base = 0;
+  /** Index of the piece the last copyOut started in (reads move forward, mostly). */
+  private cursor = 0;
+  /** The owned block `write` fills (always the last piece), or null to start a new one. */
+  private tail: Uint8Array | null = null;
   private startOff = 0;
   private endOff = 0;
   private readonly spare: Uint8Array[] = [];
@@ -49,16 +55,36 @@ export class SendBuffer {
     const n = Math.min(to - from, this.space);
     let done = 0;
     while (done < n) {
-      const rel = this.endOff - this.base;
-      const bi = this.head + (rel >>> BLOCK_SHIFT);
-      if (bi === this.blocks.length) this.blocks.push(this.spare.pop() ?? newBlock());
-      const pos = rel & BLOCK_MASK;
-      const k = Math.min(n - done, BLOCK - pos);
-      this.blocks[bi]!.set(data.subarray(from + done, from + done + k), pos);
+      let last = this.pieces.length - 1;
+      if (this.tail === null || this.pieces[last]!.length === BLOCK) {
+        this.tail = this.spare.pop() ?? newBlock();
+        this.push(this.tail.subarray(0, 0), this.tail);
+        last++;
+      }
+      const fill = this.pieces[last]!.length;
+      const k = Math.min(n - done, BLOCK - fill);
+      this.tail.set(data.subarray(from + done, from + done + k), fill);
+      this.pieces[last] = this.tail.subarray(0, fill + k);
       done += k;
       this.endOff += k;
     }
     return n;
+  }
+
+  /** Takes `view` by reference (the caller never changes those bytes); returns the byte count taken. */
+  append(view: Uint8Array): number {
+    if (view.length === 0) return 0;
+    if (view.length > this.space) return this.write(view);
+    this.tail = null;
+    this.push(view, null);
+    this.endOff += view.length;
+    return view.length;
+  }
+
+  private push(piece: Uint8Array, block: Uint8Array | null): void {
+    this.pieces.push(piece);
+    this.offs.push(this.endOff);
+    this.owned.push(block);
   }
 
   /** Ends a record at the current end: a segment never spans a record boundary. */
@@ -81,16 +107,35 @@ export class SendBuffer {
 
   /** Copies `len` bytes from offset `off` into `dst[at..]`. */
   copyOut(off: number, len: number, dst: Uint8Array, at: number): void {
-    let rel = off - this.base;
+    let i = this.find(off);
+    this.cursor = i;
+    let pos = off - this.offs[i]!;
     while (len > 0) {
-      const block = this.blocks[this.head + (rel >>> BLOCK_SHIFT)]!;
-      const pos = rel & BLOCK_MASK;
-      const k = Math.min(len, BLOCK - pos);
-      dst.set(k === BLOCK ? block : block.subarray(pos, pos + k), at);
+      const p = this.pieces[i++]!;
+      const k = Math.min(len, p.length - pos);
+      dst.set(pos === 0 && k === p.length ? p : p.subarray(pos, pos + k), at);
       at += k;
-      rel += k;
       len -= k;
+      pos = 0;
     }
+  }
+
+  /** The index of the piece holding `off` (which is held). */
+  private find(off: number): number {
+    const offs = this.offs;
+    const c = this.cursor;
+    if (c >= this.head && c < offs.length && offs[c]! <= off) {
+      if (off < offs[c]! + this.pieces[c]!.length) return c;
+      if (c + 1 < offs.length && off < offs[c + 1]! + this.pieces[c + 1]!.length) return c + 1;
+    }
+    let lo = this.head;
+    let hi = offs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (offs[mid]! <= off) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /** Drops bytes below `off` (they were acknowledged). */
@@ -98,16 +143,26 @@ export class SendBuffer {
     if (off <= this.startOff) return;
     if (off > this.endOff) off = this.endOff;
     this.startOff = off;
-    while (this.startOff - this.base >= BLOCK) {
-      const b = this.blocks[this.head]!;
-      this.blocks[this.head++] = RELEASED;
+    const n = this.pieces.length;
+    while (this.head < n) {
+      const h = this.head;
+      const p = this.pieces[h]!;
+      // Keep the block write is filling, even when all of it so far was acknowledged.
+      if (this.offs[h]! + p.length > off || (this.owned[h] !== null && this.owned[h] === this.tail)) break;
+      const block = this.owned[h];
       // A busy writer refills a third of the buffer at a time (see TcpConnection's wake-up): keep that many
       // blocks for it instead of making new ones.
-      if (this.spare.length < Math.max(FREE_LIST_IDLE, this.capacity / 3 / BLOCK + 1)) this.spare.push(b);
-      this.base += BLOCK;
+      if (block && this.spare.length < Math.max(FREE_LIST_IDLE, this.capacity / 3 / BLOCK + 1))
+        this.spare.push(block);
+      this.pieces[h] = RELEASED;
+      this.owned[h] = null;
+      this.head++;
     }
     if (this.head > 64) {
-      this.blocks = this.blocks.slice(this.head);
+      this.pieces = this.pieces.slice(this.head);
+      this.offs = this.offs.slice(this.head);
+      this.owned = this.owned.slice(this.head);
+      this.cursor = Math.max(0, this.cursor - this.head);
       this.head = 0;
     }
     if (off === this.endOff && this.spare.length > FREE_LIST_IDLE) this.spare.length = FREE_LIST_IDLE;

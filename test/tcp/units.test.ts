@@ -59,6 +59,41 @@ test('send buffer: bounded, copies across blocks, releases acknowledged bytes, k
   assert.equal(sb.recordEnd(70_000), Number.POSITIVE_INFINITY);
 });
 
+test('send buffer: appended views and copied writes read back as one stream, in any order of reads and releases', () => {
+  const rng = new Rng(3);
+  const source = rng.fill(new Uint8Array(400_000));
+  for (let trial = 0; trial < 20; trial++) {
+    const sb = new SendBuffer(60_000);
+    let written = 0;
+    let released = 0;
+    while (released < source.length) {
+      // Appended views (an MPTCP subflow's pulled chunks) and copied writes (plain TCP), mixed.
+      if (written < source.length && rng.int(3) > 0) {
+        const n = Math.min(1 + rng.int(20_000), source.length - written);
+        const view = source.subarray(written, written + n);
+        written += rng.int(2) === 0 ? sb.append(view) : sb.write(view);
+        assert.ok(sb.length <= 60_000, 'bounded');
+      }
+      // Reads anywhere in what is held (first sends and retransmissions), then an acknowledgement.
+      for (let r = 0; r < 3 && sb.length > 0; r++) {
+        const off = sb.start + rng.int(sb.length);
+        const len = 1 + rng.int(Math.min(30_000, sb.end - off));
+        const out = new Uint8Array(len + 2);
+        sb.copyOut(off, len, out, 1);
+        assert.deepEqual(
+          out.subarray(1, 1 + len),
+          source.subarray(off, off + len),
+          `trial ${trial} off ${off}`,
+        );
+      }
+      released = Math.min(written, released + rng.int(25_000));
+      if (written === source.length) released = Math.min(written, released + 10_000);
+      sb.release(released);
+      assert.equal(sb.start, released);
+    }
+  }
+});
+
 test('outgoing segments leave headroom a driver can claim once, for the latest segment only', () => {
   const a = allocFramed(100);
   const b = allocFramed(60);
