@@ -447,6 +447,11 @@ export class MptcpConnection {
     this.sendSignal();
   }
 
+  private isOwnAddress(address: string): boolean {
+    for (const a of this.localAddresses.values()) if (a.address === address) return true;
+    return false;
+  }
+
   /** The address id for a local address, allocating one (1..255) the first time. */
   addressIdFor(address: string, backup = false): number {
     for (const [id, a] of this.localAddresses) if (a.address === address) return id;
@@ -467,7 +472,9 @@ export class MptcpConnection {
           (p.local === undefined || p.local === local) && (p.remote === undefined || p.remote === remote),
       );
     const pp = this.primaryPathOnly;
-    sf.primary = pp !== null && (pp.has(local) || pp.has(remote));
+    // A remote address counts only when it is not also one of ours: on loopback (or a host talking to itself)
+    // every subflow's remote may be the primary's local address, and all of them would be primary.
+    sf.primary = pp !== null && (pp.has(local) || (pp.has(remote) && !this.isOwnAddress(remote)));
     if (explicit !== undefined) return;
     if (match(this.activeList)) sf.backupLocal = false;
     else if (match(this.backupList)) sf.backupLocal = true;
@@ -486,9 +493,9 @@ export class MptcpConnection {
   }
 
   /**
-   * Primary-path-only mode (PPoS): only subflows on these addresses (local or remote) carry data while one of
-   * them works; the others take over when none does, and data returns as soon as one works again. Switches
-   * the scheduler to `ppos` (and back to the previous one with `null`).
+   * Primary-path-only mode (PPoS): only subflows on these addresses (local, or remote when not also local)
+   * carry data while one of them works; the others take over when none does, and data returns as soon as one
+   * works again. Switches the scheduler to `ppos` (and back to the previous one with `null`).
    */
   setPrimaryPathOnly(addresses: string[] | null): void {
     if (addresses === null) {

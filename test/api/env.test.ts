@@ -70,11 +70,16 @@ test('an application that passes no options gets primary-path-only and its sched
     const info = c.info();
     assert.equal(info.scheduler, 'ppos');
     assert.equal(info.cc, 'olia');
+    const t0 = Date.now();
+    while (c.subflows().length < 2 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
     c.end();
     c.resume();
     await once(c, 'close');
-    assert.ok(c.subflows().find((s) => s.local.address === '127.0.0.1')!.primary);
     server.close();
+    const on = (a: string) => c.subflows().find((s) => s.local.address === a)!;
+    assert.ok(on('127.0.0.1').primary);
+    // The server is at 127.0.0.1 too: that remote address must not make the other subflow primary.
+    assert.equal(on('127.0.0.2').primary, false);
   } finally {
     process.env = before;
   }
