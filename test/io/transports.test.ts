@@ -1,6 +1,6 @@
 /**
  * Transports by name: 'udp' and 'tun' are known; misuse is refused with a TransportError that says what to
- * give. (The TUN transport carrying traffic is tested against the kernel in test/interop/kernel.test.ts.)
+ * give. (The TUN transport carrying traffic is tested against the kernel in test/interop/kernel.live.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
