@@ -4,7 +4,8 @@
  * only where the checker found a value may be NULL, a property of the element a lambda visits read by a
  * closure of its own, AND/OR chains of three as one closure, lists evaluated by the plan shared with the
  * compiler (plan.ts: VARs over SUBFLOWS kept unbuilt, FILTER chains fused into the loop that consumes
- * them) — and a run calls the root. With `reference`, every list is built where it stands instead: that
+ * them, their tests of IS_BACKUP, THROTTLED and LOSSY read as a bit mask: elemtest.ts) — and a run calls
+ * the root. With `reference`, every list is built where it stands instead: that
  * form defines the semantics (evaluation order — left to right, both operands of arithmetic and
  * comparisons always evaluated, AND/OR short-circuit, a NULL PUSH/SET_USER receiver skips its argument —
  * the NULL rules, 32-bit wrap-around and the step rule, runtime.ts), and the tests hold the planned
@@ -19,6 +20,7 @@
  */
 import type { OutcomeBuffer } from '../sched/outcome.ts';
 import type { SchedPacket, SchedState, SchedSubflow } from '../sched/types.ts';
+import { bits, both, ElemTest, elemTest, passes } from './elemtest.ts';
 import { Op, type Program, type S, type X } from './ir.ts';
 import { below, type ConsumerKind, iterates, NO_PLAN, optimised, type Plan } from './plan.ts';
 import {
@@ -77,16 +79,8 @@ interface Scan {
   /** The list looped over: SUBFLOWS or a queue (read directly), else evaluated by `root`. */
   fixed: ListVal | null;
   root: Ev;
-  /** The predicates of an unbuilt VAR (one closure per VAR, so its call sites see one target), or null. */
-  own: Ev | null;
-  /** The fused FILTERs' predicates, or null. */
-  extra: Ev | null;
-  /**
-   * When the fused FILTERs are one test of a boolean subflow property of the element (IS_BACKUP,
-   * THROTTLED, LOSSY, maybe negated), that test, read in the loop without a call: the property number,
-   * plus 32 when negated; else -1.
-   */
-  flag: number;
+  /** The element test: the unbuilt VAR's predicates, then the fused FILTERs' (elemtest.ts); or null. */
+  test: ElemTest | null;
   /** Predicate parameters a nested lambda reads: stored in their slots for each element. */
   stores: readonly number[];
   mult: number;
@@ -101,7 +95,7 @@ interface Scan {
 /** An unbuilt VAR: its FILTER nodes over SUBFLOWS and their test. */
 interface LazyVar {
   preds: X[];
-  own: Ev;
+  own: ElemTest | null;
   stores: number[];
 }
 
@@ -136,22 +130,6 @@ function any(es: Ev[]): Ev {
   }
   const mid = Math.ceil(es.length / 2);
   return any([any(es.slice(0, mid)), any(es.slice(mid))]);
-}
-
-/** The FILTER's test of a boolean property of its own element (flag encoding of Scan), or -1. */
-function flagTest(filter: X): number {
-  const b = filter.b!;
-  const neg = b.op === Op.Not;
-  const p = neg ? b.a! : b;
-  const own = p.op === Op.SbfProp && p.type === 'bool' && p.a!.op === Op.Local && p.a!.n === filter.n;
-  return own ? p.n + (neg ? 32 : 0) : -1;
-}
-
-/** Does subflow `s` pass flag test `flag`? */
-function flagged(s: SchedSubflow, flag: number): boolean {
-  const p = flag & 31;
-  const v = p === 9 ? s.isBackup : p === 10 ? s.throttled : s.lossy;
-  return flag >= 32 ? !v : v;
 }
 
 /** The state of the run in progress, shared by the closures of one program (one tree per program). */
@@ -288,8 +266,8 @@ class Builder {
         const preds = this.plan.lazy(s.a!, (slot) => this.lazy.get(slot)?.preds);
         if (preds !== null) {
           // Not built: it costs its steps here.
-          const [own, stores] = this.tests(preds);
-          this.lazy.set(s.n, { preds, own: own ?? (() => true), stores });
+          const [own, stores] = this.tests(preds, true);
+          this.lazy.set(s.n, { preds, own, stores });
           let filters = 0;
           for (let x = s.a!; x.op === Op.Filter; x = x.a!) filters++;
           const sb = this.sb;
@@ -363,7 +341,7 @@ class Builder {
       case Op.Foreach: {
         const scan = this.scan(s.a!, 'foreach', null);
         if (scan !== null) {
-          const { fixed, root, own, extra, flag, stores, mult } = scan;
+          const { fixed, root, test, stores, mult } = scan;
           const body = this.block(s.body!);
           const n = s.n;
           return () => {
@@ -374,9 +352,7 @@ class Builder {
             for (let k = 0; k < len; k++) {
               const it = items[off + k];
               for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-              if (own !== null && own(it) !== true) continue;
-              if (extra !== null && extra(it) !== true) continue;
-              if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+              if (test !== null && !passes(it, test)) continue;
               fr.check();
               f[n] = it;
               if (body()) return true;
@@ -654,25 +630,45 @@ class Builder {
     const fixed =
       lazy !== undefined || base.op === Op.Subflows ? sb : base.op === Op.Queue ? this.qs[base.n]! : null;
     const root: Ev = fixed !== null ? () => fixed : this.expr(base);
-    const flag = inline.length === 1 ? flagTest(inline[0]!) : -1;
-    const [extra, stores] = flag >= 0 ? [null, []] : this.tests(inline);
+    const [extra, stores] = this.tests(inline, fixed === sb || base.type === 'sbflist');
     return {
       fixed,
       root,
-      own: lazy?.own ?? null,
-      extra,
-      flag,
+      test: both(lazy?.own ?? null, extra),
       stores: [...(lazy?.stores ?? []), ...stores],
       mult: inline.length + (iterates(kind) ? 1 : 0),
       short: fixed === sb && this.params.length === 0 && kind !== 'foreach',
     };
   }
 
-  /** The AND of FILTER predicates (null for none), and the parameters their loop must store. */
-  private tests(preds: readonly X[]): [Ev | null, number[]] {
-    const tests = preds.map((p) => this.lambda(p));
-    const stores = preds.filter((_, i) => tests[i]![1]).map((p) => p.n);
-    return [tests.length === 0 ? null : all(tests.map(([t]) => t)), stores];
+  /**
+   * The test of FILTER predicates (null for none), over subflows when `sbf` (elemtest.ts), and the
+   * parameters their loop must store.
+   */
+  private tests(preds: readonly X[], sbf: boolean): [ElemTest | null, number[]] {
+    const terms: (readonly [X, number])[] = [];
+    const collect = (y: X, slot: number): void => {
+      if (y.op === Op.And) {
+        collect(y.a!, slot);
+        collect(y.b!, slot);
+      } else terms.push([y, slot]);
+    };
+    for (const p of preds) collect(p.b!, p.n);
+    if (terms.length === 0) return [null, []];
+    const stores = new Set<number>();
+    const residual = (rest: readonly (readonly [X, number])[]): Ev | null => {
+      if (rest.length === 0) return null;
+      const cs = rest.map(([t, slot]) => {
+        this.params.push(slot);
+        const c = this.expr(t);
+        this.params.pop();
+        if (this.stored.has(slot)) stores.add(slot);
+        return c;
+      });
+      return all(cs);
+    };
+    const test = sbf ? elemTest(terms, residual) : new ElemTest(0, 0, residual(terms), false);
+    return [test, [...stores]];
   }
 
   /**
@@ -708,12 +704,12 @@ class Builder {
 
   /** EMPTY, !EMPTY, COUNT or TOP of a scanned list. */
   private scanned(sc: Scan, kind: 'empty' | 'nonempty' | 'count' | 'top'): Ev {
-    const { fixed, root, own, extra, flag, stores, mult, short } = sc;
+    const { fixed, root, test, stores, mult, short } = sc;
     const { fr, f } = this;
     // EMPTY or !EMPTY over SUBFLOWS or a queue, storing no parameter: a small closure of its own (see
     // scannedLambda).
     if ((kind === 'empty' || kind === 'nonempty') && fixed !== null && stores.length === 0)
-      return anyOf(fr, fixed, mult, short, own, extra, flag, kind === 'empty');
+      return anyOf(fr, fixed, mult, short, test, kind === 'empty');
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
       if (short) fr.steps += mult * l.bound;
@@ -723,9 +719,7 @@ class Builder {
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-        if (own !== null && own(it) !== true) continue;
-        if (extra !== null && extra(it) !== true) continue;
-        if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+        if (test !== null && !passes(it, test)) continue;
         if (kind === 'count') n++;
         else return kind === 'empty' ? false : kind === 'nonempty' ? true : it;
       }
@@ -735,7 +729,7 @@ class Builder {
 
   /** GET(i) of a scanned list (the list, not built, is "evaluated" before the index). */
   private scannedGet(sc: Scan, index: Ev): Ev {
-    const { fixed, root, own, extra, flag, stores } = sc;
+    const { fixed, root, test, stores } = sc;
     const f = this.f;
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
@@ -746,9 +740,7 @@ class Builder {
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-        if (own !== null && own(it) !== true) continue;
-        if (extra !== null && extra(it) !== true) continue;
-        if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+        if (test !== null && !passes(it, test)) continue;
         if (n++ === i) return it;
       }
       return null;
@@ -757,7 +749,7 @@ class Builder {
 
   /** FILTER, MIN, MAX or SUM over a scanned list. */
   private scannedLambda(sc: Scan, x: X): Ev {
-    const { fixed, root, own, extra, flag, stores, mult, short } = sc;
+    const { fixed, root, test, stores, mult, short } = sc;
     const [body, store] = this.lambda(x);
     const { fr, f } = this;
     const slot = x.n;
@@ -768,8 +760,9 @@ class Builder {
     const dst = filter ? this.sites[x.site]! : null;
     // MIN or MAX over SUBFLOWS or a queue storing no parameter, the common case, as a closure of its own
     // (bestOf): the JIT inlines closures only up to a total size per optimised function.
-    if ((op === Op.Min || max) && fixed !== null && stores.length === 0 && !store)
-      return bestOf(fr, fixed, mult, short, own, extra, flag, body, max);
+    if ((op === Op.Min || max) && fixed !== null && stores.length === 0 && !store) {
+      return bestOf(fr, fixed, mult, short, test, body, max);
+    }
     return (e) => {
       const l = fixed ?? (root(e) as ListVal);
       const bound = l.bound;
@@ -783,9 +776,7 @@ class Builder {
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
         for (let j = 0; j < stores.length; j++) f[stores[j]!] = it;
-        if (own !== null && own(it) !== true) continue;
-        if (extra !== null && extra(it) !== true) continue;
-        if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+        if (test !== null && !passes(it, test)) continue;
         if (store) f[slot] = it;
         const v = body(it);
         if (filter) {
@@ -1011,94 +1002,64 @@ class Builder {
   }
 }
 
+const NO_TEST = new ElemTest(0, 0, null, true);
+
 /**
- * MIN or MAX over SUBFLOWS or a queue (`fixed`), storing no parameter: one small closure per shape of the
- * element test (the VAR's predicates, the fused FILTERs' or a flag test), so that each closure's loop has
- * no test it does not need. The shapes are separate literals: a literal's call sites are shared by all its
- * closures, and here they see the same few targets in the common programs.
- */
-/**
- * EMPTY (`none`) or !EMPTY over SUBFLOWS or a queue (`fixed`) under fused tests, storing no parameter: a
- * small closure per shape of the element test, like bestOf.
+ * EMPTY (`none`) or !EMPTY over SUBFLOWS or a queue (`fixed`) under an element test, storing no
+ * parameter: a small closure of its own, one literal per shape (short or not, with or without a closure
+ * test), so that each stays small: the JIT inlines only up to a total size of code per optimised function.
  */
 function anyOf(
   fr: Frame,
   fixed: ListVal,
   mult: number,
   short: boolean,
-  own: Ev | null,
-  extra: Ev | null,
-  flag: number,
+  test: ElemTest | null,
   none: boolean,
 ): Ev {
-  const charge = (): void => {
-    if (short) fr.steps += mult * fixed.bound;
-    else if (mult > 0) fr.charge(mult * fixed.bound);
-  };
-  if (own === null && extra !== null)
+  const { mask, want, rest } = test ?? NO_TEST;
+  if (short && rest === null)
     return () => {
-      charge();
+      fr.steps += mult * fixed.bound;
       const { items, off, len } = fixed;
-      for (let k = 0; k < len; k++) if (extra(items[off + k]) === true) return !none;
+      for (let k = 0; k < len; k++) if ((bits(items[off + k] as SchedSubflow) & mask) === want) return !none;
       return none;
     };
   return () => {
-    charge();
+    if (short) fr.steps += mult * fixed.bound;
+    else if (mult > 0) fr.charge(mult * fixed.bound);
     const { items, off, len } = fixed;
     for (let k = 0; k < len; k++) {
       const it = items[off + k];
-      if (own !== null && own(it) !== true) continue;
-      if (extra !== null && extra(it) !== true) continue;
-      if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
-      return !none;
+      if (mask !== 0 && (bits(it as SchedSubflow) & mask) !== want) continue;
+      if (rest === null || rest(it) === true) return !none;
     }
     return none;
   };
 }
 
+/** MIN or MAX over SUBFLOWS or a queue (`fixed`) under an element test, storing no parameter, like anyOf. */
 function bestOf(
   fr: Frame,
   fixed: ListVal,
   mult: number,
   short: boolean,
-  own: Ev | null,
-  extra: Ev | null,
-  flag: number,
+  test: ElemTest | null,
   key: Ev,
   max: boolean,
 ): Ev {
-  const charge = (): void => {
-    if (short) fr.steps += mult * fixed.bound;
-    else fr.charge(mult * fixed.bound);
-  };
-  if (own !== null && extra === null && flag >= 0)
+  const { mask, want, rest } = test ?? NO_TEST;
+  if (short && rest !== null && !max)
     return () => {
-      charge();
+      fr.steps += mult * fixed.bound;
       const { items, off, len } = fixed;
       let best: unknown = null;
       let bestKey = 0;
       for (let k = 0; k < len; k++) {
         const it = items[off + k];
-        if (own(it) !== true || !flagged(it as SchedSubflow, flag)) continue;
+        if ((bits(it as SchedSubflow) & mask) !== want || rest(it) !== true) continue;
         const v = key(it) as number | null;
-        if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
-          best = it;
-          bestKey = v;
-        }
-      }
-      return best;
-    };
-  if (own !== null && extra === null)
-    return () => {
-      charge();
-      const { items, off, len } = fixed;
-      let best: unknown = null;
-      let bestKey = 0;
-      for (let k = 0; k < len; k++) {
-        const it = items[off + k];
-        if (own(it) !== true) continue;
-        const v = key(it) as number | null;
-        if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
+        if (v !== null && (best === null || v < bestKey)) {
           best = it;
           bestKey = v;
         }
@@ -1106,15 +1067,15 @@ function bestOf(
       return best;
     };
   return () => {
-    charge();
+    if (short) fr.steps += mult * fixed.bound;
+    else fr.charge(mult * fixed.bound);
     const { items, off, len } = fixed;
     let best: unknown = null;
     let bestKey = 0;
     for (let k = 0; k < len; k++) {
       const it = items[off + k];
-      if (own !== null && own(it) !== true) continue;
-      if (extra !== null && extra(it) !== true) continue;
-      if (flag >= 0 && !flagged(it as SchedSubflow, flag)) continue;
+      if (mask !== 0 && (bits(it as SchedSubflow) & mask) !== want) continue;
+      if (rest !== null && rest(it) !== true) continue;
       const v = key(it) as number | null;
       if (v !== null && (best === null || (max ? v > bestKey : v < bestKey))) {
         best = it;
