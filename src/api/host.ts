@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { StackDriver } from '../io/driver.ts';
+import { FileSink } from '../io/file-sink.ts';
 import { familyOf, mtuOf, systemAddresses } from '../io/interfaces.ts';
 import type { Transport } from '../io/transport.ts';
 import { createTransport } from '../io/transports.ts';
@@ -16,6 +17,8 @@ import { createPathManager, createServerPathManager } from '../pm/index.ts';
 import type { TcpConfig } from '../tcp/config.ts';
 import { Rng } from '../util/rng.ts';
 import { MS } from '../util/time.ts';
+import { LinkType } from '../wire/link.ts';
+import { PcapWriter } from '../wire/pcap.ts';
 import type { MultipathOptions, PathManagerSpec } from './options.ts';
 
 /** How long a host with no users keeps its transport open, for the peer's last retransmissions. */
@@ -65,6 +68,8 @@ export class StackHost {
   readonly driver: StackDriver;
   readonly transport: Transport;
   readonly mss: number;
+  private readonly pcapFile: FileSink | null;
+  private pcapClosed = false;
   private users = 0;
   private linger: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -102,7 +107,14 @@ export class StackHost {
     const seed = opts.seed ?? randomInt(0, 2 ** 32);
     this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config });
     this.transport = transport;
-    this.driver = new StackDriver(this.endpoint, this.transport);
+    // The capture streams to its file (bounded memory), flushed in 1 MB pieces, at close, and at the latest
+    // when the process exits (a client commonly exits before its host's linger ends).
+    this.pcapFile = opts.pcap ? new FileSink(opts.pcap) : null;
+    if (this.pcapFile) process.once('exit', this.closePcap);
+    const capture = this.pcapFile
+      ? new PcapWriter(LinkType.RAW, 262144, { sink: this.pcapFile.write })
+      : undefined;
+    this.driver = new StackDriver(this.endpoint, this.transport, capture ? { capture } : {});
   }
 
   /** A connection or listener starts using the host. */
@@ -121,11 +133,19 @@ export class StackHost {
     this.linger.unref();
   }
 
+  private readonly closePcap = (): void => {
+    if (this.pcapFile === null || this.pcapClosed) return;
+    this.pcapClosed = true;
+    process.off('exit', this.closePcap);
+    this.pcapFile.close();
+  };
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.linger !== null) clearTimeout(this.linger);
       this.driver.stop();
       await this.transport.close();
+      this.closePcap();
     })();
     return this.closing;
   }

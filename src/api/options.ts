@@ -60,6 +60,11 @@ export interface MultipathOptions {
   maxSubflows?: number;
   /** Engine tunables beyond the above (src/mptcp/config.ts). */
   config?: Partial<MptcpConfig>;
+  /**
+   * Capture every segment of this socket's (or server's) connections into this pcap file, as raw IP packets
+   * with the subflows' addresses (src/io/capture.ts): readable by Wireshark and `mptcp-ts inspect`.
+   */
+  pcap?: string;
   /** Seed of the engine's random numbers (keys, ports, ISNs); random by default. For reproducible tests. */
   seed?: number;
 }

@@ -29,6 +29,7 @@ export interface ClientOptions {
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
+  pcap?: string;
   raw?: boolean;
   interval: string;
   json?: boolean;
@@ -58,6 +59,7 @@ export function optionsFromFlags(o: {
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
+  pcap?: string;
 }): MultipathOptions {
   const out: MultipathOptions = {};
   if (o.local) out.addresses = o.local.split(',').map((a) => a.trim());
@@ -67,6 +69,7 @@ export function optionsFromFlags(o: {
   if (o.cc) out.cc = o.cc as CcName;
   if (o.pathManager) out.pathManager = o.pathManager as PathManagerSpec;
   if (o.mss) out.mss = Number(o.mss);
+  if (o.pcap) out.pcap = o.pcap;
   return out;
 }
 
@@ -163,6 +166,7 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option('--tun-device <name>', 'with --transport tun: the device; --local gives the addresses behind it')
     .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')
+    .option('--pcap <file>', "capture every segment (raw IP packets with the subflows' addresses) into FILE")
     .option('-i, --interval <seconds>', 'report interval', '1')
     .option('--json', 'print one JSON object at the end')
     .action(async (host: string, opts: ClientOptions) => {

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FileSink } from '../io/file-sink.ts';
 import type { FlowResult, TimelinePoint } from '../sim/result.ts';
 import { runScenario } from '../sim/runner.ts';
 import { parseScenario, type Scenario } from '../sim/scenario.ts';
 import { PcapWriter } from '../wire/pcap.ts';
 import { barChart, bucketize } from './chart.ts';
-import { FileSink } from './file-sink.ts';
 import type { CommandRegistrar } from './main.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -23,6 +23,7 @@ export interface ServerCliOptions {
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
+  pcap?: string;
   interval: string;
 }
 
@@ -115,6 +116,7 @@ export const registerServer: CommandRegistrar = (program, setCode) => {
       'with --transport tun: the device; --addresses gives the addresses behind it',
     )
     .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')
+    .option('--pcap <file>', "capture every segment (raw IP packets with the subflows' addresses) into FILE")
     .option('-i, --interval <seconds>', 'report interval', '1')
     .action(async (opts: ServerCliOptions) => {
       try {

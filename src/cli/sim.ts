@@ -5,13 +5,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { FileSink } from '../io/file-sink.ts';
 import { plotSimResult } from '../plot/index.ts';
 import { type FlowResult, round, type SimResult } from '../sim/result.ts';
 import { runScenario } from '../sim/runner.ts';
 import { parseScenario, type Scenario, type SchedulerSpec } from '../sim/scenario.ts';
 import { ScenarioError } from '../sim/units.ts';
 import { PcapWriter } from '../wire/pcap.ts';
-import { FileSink } from './file-sink.ts';
 import type { CommandRegistrar } from './main.ts';
 
 interface SimOptions {

@@ -7,6 +7,7 @@
  */
 import type { SegmentStack } from '../stack.ts';
 import type { Instant } from '../util/time.ts';
+import { type PacketSink, SegmentCapture } from './capture.ts';
 import { type Clock, monotonicClock } from './clock.ts';
 import type { Transport } from './transport.ts';
 
@@ -19,6 +20,8 @@ export interface DriverOptions {
    * the datagrams this turn read (default true: about 40 % less CPU per byte than polling after each one).
    */
   batchReceive?: boolean;
+  /** Records every segment received and sent as a raw IP packet (src/io/capture.ts), e.g. a PcapWriter. */
+  capture?: PacketSink;
 }
 
 export interface DriverStats {
@@ -46,6 +49,9 @@ export class StackDriver {
   private wakeScheduled = false;
   private closed = false;
   private readonly batch: boolean;
+  private readonly capture: SegmentCapture | null;
+  /** Wall-clock µs at `now() === 0`, for capture timestamps. */
+  private readonly wallEpochUs: number;
   /** Receives errors thrown inside the stack (application callbacks run there); the driver keeps going. */
   onError: (e: unknown) => void = (e) => {
     queueMicrotask(() => {
@@ -61,9 +67,12 @@ export class StackDriver {
     this.now = opts.clock ?? monotonicClock();
     this.pollCap = opts.pollCap ?? DEFAULT_POLL_CAP;
     this.batch = opts.batchReceive ?? process.env.MPTCP_TS_BATCH !== '0';
+    this.capture = opts.capture ? new SegmentCapture(opts.capture, !transport.carriesTcpChecksum) : null;
+    this.wallEpochUs = Date.now() * 1000 - this.now();
     transport.attach({
       receive: (src, dst, segment, verified) => {
         this.stats.received++;
+        this.capture?.record(this.wallEpochUs + this.now(), src, dst, segment);
         if (this.batch) {
           this.guard(() => stack.receive(this.now(), src, dst, segment, verified));
           this.wakeLater();
@@ -154,6 +163,7 @@ export class StackDriver {
           if (out === null) break;
           n++;
           this.stats.sent++;
+          this.capture?.record(this.wallEpochUs + this.now(), out.src, out.dst, out.segment, out.tos);
           this.transport.send(out);
         }
       } while (this.again && !capped);

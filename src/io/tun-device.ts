@@ -1,6 +1,5 @@
 /**
- * One opened TUN device as both of its users need it, the TUN driver (src/io/tun.ts) and the TUN transport
- * (src/io/tun-transport.ts): opened in its network namespace, with the IP framer for the stack's addresses and
+ * One opened TUN device as the TUN transport (src/io/tun-transport.ts) needs it: opened in its network namespace, with the IP framer for the stack's addresses and
  * the batched writer (src/io/tun-writer.ts); received batches are split into packets and stripped to TCP
  * segments, and what is dropped is counted by reason.
  */
@@ -46,15 +45,11 @@ export class TunDevice {
   private readonly handle: TunHandle;
   private closed = false;
 
-  /**
-   * Opens the device for a stack owning `addresses` (TunUnavailableError when TUN cannot work here). `record`
-   * sees every packet read and written (a capture).
-   */
+  /** Opens the device for a stack owning `addresses` (TunUnavailableError when TUN cannot work here). */
   constructor(
     opts: TunDeviceOptions,
     addresses: readonly string[],
     readonly stats: TunDeviceStats,
-    private readonly record?: (packet: Uint8Array) => void,
   ) {
     this.addon = loadTunAddon();
     const netns =
@@ -63,7 +58,7 @@ export class TunDevice {
     this.handle = opened.handle;
     this.name = opened.name;
     this.framer = new IpFramer(addresses);
-    this.writer = new TunWriter(this.addon, this.handle, this.framer, stats, record);
+    this.writer = new TunWriter(this.addon, this.handle, this.framer, stats);
   }
 
   /** Starts reading: each received TCP segment for one of our addresses goes to `onSegment`, in order. */
@@ -75,7 +70,6 @@ export class TunDevice {
         const packet = data.subarray(start, end);
         start = end;
         this.stats.packetsIn++;
-        this.record?.(packet);
         const s = this.framer.strip(packet);
         if (typeof s === 'string') this.stats[s satisfies DropReason]++;
         else onSegment(s);

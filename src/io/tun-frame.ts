@@ -80,11 +80,11 @@ export class IpFramer {
   }
 
   /**
-   * Writes the IP packet around `segment` at out[offset..]; returns its length, or -1 when the source is not
-   * ours, an address is bad or the packet would exceed 65535 bytes. The caller checks the room (packetLength).
+   * Writes the IP packet around `segment` at out[offset..]; returns its length, or -1 when an address is bad
+   * or the packet would exceed 65535 bytes. The caller checks the room (packetLength) and, before sending,
+   * that the source is ours (owns).
    */
   frame(src: string, dst: string, segment: Uint8Array, tos: number, out: Uint8Array, offset: number): number {
-    if (!this.own.has(src)) return -1;
     const s = this.bytesOf(src);
     const d = this.bytesOf(dst);
     if (s instanceof DecodeError || d instanceof DecodeError || s.length !== d.length) return -1;

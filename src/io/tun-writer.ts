@@ -1,7 +1,6 @@
 /**
  * Outgoing packets of a TUN device, batched: each segment is framed as an IP packet straight into a slab, and
- * the slab goes to the addon in one call (it copies the packets into its write queue, so the slab is reused). Shared
- * by the TUN driver and the TUN transport.
+ * the slab goes to the addon in one call (it copies the packets into its write queue, so the slab is reused).
  */
 import type { OutSegment } from '../stack.ts';
 import type { TunAddon, TunHandle } from './tun-addon.ts';
@@ -24,13 +23,12 @@ export class TunWriter {
   private count = 0;
   private used = 0;
 
-  /** `record` sees every framed packet (a capture); `stats` is updated in place. */
+  /** `stats` is updated in place. */
   constructor(
     private readonly addon: TunAddon,
     private readonly handle: TunHandle,
     private readonly framer: IpFramer,
     private readonly stats: TunWriterStats,
-    private readonly record?: (packet: Uint8Array) => void,
   ) {}
 
   /** Whether packets wait for flush(). */
@@ -50,14 +48,12 @@ export class TunWriter {
       // Larger than the slab (an MTU near 64 KB): framed and written alone.
       const big = new Uint8Array(len);
       this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, big, 0);
-      this.record?.(big);
       if (this.addon.write(this.handle, big) === 0) this.stats.writeErrors++;
       else this.stats.packetsOut++;
       return;
     }
     const at = this.used;
     this.framer.frame(o.src, o.dst, o.segment, o.tos ?? 0, this.out, at);
-    this.record?.(this.out.subarray(at, at + len));
     this.used = at + len;
     this.ends[this.count++] = this.used;
   }

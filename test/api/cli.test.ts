@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { analyse } from '../../src/inspect/connections.ts';
+import { decodeCaptureFile } from '../../src/inspect/packets.ts';
+import { DecodeError } from '../../src/wire/errors.ts';
 
 const BIN = new URL('../../bin/mptcp-ts', import.meta.url).pathname;
 
@@ -111,4 +117,50 @@ test('nc -l and nc carry stdin to stdout over a multipath connection', { timeout
   const got = await lout;
   assert.equal(got.code, 0, got.stderr);
   assert.ok(got.raw.equals(data), `received ${got.raw.length} of ${data.length} bytes`);
+});
+
+test('--pcap on both ends: inspect reads both captures as the same connection and stream; tshark finds no error', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mptcp-ts-pcap-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = { client: join(dir, 'client.pcap'), server: join(dir, 'server.pcap') };
+  const s = await server(['--pcap', files.server]);
+  const c = await output(
+    run(['client', '127.0.0.1', '--port', String(s.port), ...LOCAL, '--bytes', '2M', '--pcap', files.client]),
+  );
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal((await s.out).code, 0);
+  const views = Object.values(files).map((f) => {
+    const d = decodeCaptureFile(readFileSync(f));
+    assert.ok(!(d instanceof DecodeError), String(d));
+    const a = analyse(d.segments);
+    assert.equal(a.connections.length, 1, f);
+    return a.connections[0]!;
+  });
+  for (const v of views) {
+    assert.deepEqual(
+      v.subflows.map((f) => [f.kind, f.hmacValid.synAck !== false && f.hmacValid.ack !== false]),
+      [
+        ['MP_CAPABLE', true],
+        ['MP_JOIN', true],
+      ],
+    );
+    // The request header, then 2 MB of pattern, with no hole: every data segment was recorded.
+    const up = v.streams.clientToServer;
+    assert.ok(up.bytes > 2_000_000 && up.bytes < 2_000_100, String(up.bytes));
+    assert.deepEqual(up.gaps, []);
+  }
+  assert.equal(views[0]!.keys.client, views[1]!.keys.client);
+  assert.equal(views[0]!.streams.clientToServer.sha256, views[1]!.streams.clientToServer.sha256);
+  const TSHARK = '/usr/bin/tshark';
+  if (!existsSync(TSHARK)) return;
+  for (const f of Object.values(files)) {
+    const report = execFileSync(
+      TSHARK,
+      ['-r', f, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-z', 'expert', '-q'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    assert.doesNotMatch(report, /malformed|bad checksum|checksum.*(incorrect|bad)/i, report);
+  }
 });

@@ -646,7 +646,7 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
       assert.ok(!conn.fallback, 'MPTCP over IPv6');
       assertPeerIntact(done, 5 * MB, 'IPv6 upload');
       assertIntact(session, 5 * MB, 'IPv6 download');
-      assert.equal(stack.driver.stats.badIp, 0);
+      assert.equal(stack.transport.stats.badIp, 0);
       return { stack, session, subflows: establishedPairs(session) };
     });
   });

@@ -1,5 +1,6 @@
 /** Our side of a test: an MptcpEndpoint on a TUN (with a capture), and sessions that send and check the pattern. */
-import { TunDriver } from '../../../src/io/tun.ts';
+import { StackDriver } from '../../../src/io/driver.ts';
+import { TunTransport } from '../../../src/io/tun-transport.ts';
 import type { MptcpConfig } from '../../../src/mptcp/config.ts';
 import type { MptcpConnection } from '../../../src/mptcp/connection.ts';
 import { MptcpEndpoint } from '../../../src/mptcp/endpoint.ts';
@@ -11,7 +12,8 @@ import { PcapWriter } from '../../../src/wire/pcap.ts';
 
 export interface OurStack {
   endpoint: MptcpEndpoint;
-  driver: TunDriver;
+  driver: StackDriver;
+  transport: TunTransport;
   pcap: PcapWriter;
   close(): void;
 }
@@ -34,13 +36,16 @@ export function ourStack(o: {
   const config = { ...o.config, tcp: { frto: true, hystart: true, ...o.config?.tcp } };
   const endpoint = new MptcpEndpoint({ rng: new Rng(o.seed), config });
   const pcap = new PcapWriter(LinkType.RAW, 262144, { maxBytes: o.capture === false ? 24 : CAPTURE_BYTES });
-  const driver = new TunDriver(o.wrap ? o.wrap(endpoint) : endpoint, {
-    device: o.device,
-    netns: o.netns,
-    addresses: o.addresses,
-    pcap: o.capture === false ? undefined : pcap,
+  // The same event loop and transport as the socket API's `transport: 'tun'`, with the driver's capture.
+  const transport = new TunTransport({ device: o.device, netns: o.netns }, o.addresses);
+  const driver = new StackDriver(o.wrap ? o.wrap(endpoint) : endpoint, transport, {
+    ...(o.capture === false ? {} : { capture: pcap }),
   });
-  return { endpoint, driver, pcap, close: () => driver.close() };
+  const close = () => {
+    driver.stop();
+    void transport.close();
+  };
+  return { endpoint, driver, transport, pcap, close };
 }
 
 const PATTERN = Uint8Array.from({ length: 251 * 1024 }, (_, i) => i % 251);
@@ -64,7 +69,7 @@ export class Session {
 
   constructor(
     readonly conn: MptcpConnection,
-    private readonly driver: TunDriver,
+    private readonly driver: StackDriver,
     private send = 0,
   ) {
     let est!: () => void;

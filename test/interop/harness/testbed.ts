@@ -12,7 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tunUnavailableReason } from '../../../src/io/tun.ts';
+import { tunUnavailableReason } from '../../../src/io/tun-addon.ts';
 import { SHARED } from '../../support/captures.ts';
 
 export const TESTBED = join(SHARED, 'testbed', 'testbed.sh');
