@@ -86,6 +86,8 @@ export class MptcpSocket extends Duplex {
   private readonly baseOptions: MultipathOptions;
   private options: MultipathOptions = {};
   private pendingWrite: PendingWrite | null = null;
+  /** Bytes of the readable buffer last reported to the engine as unread. */
+  private unreadReported = 0;
   private pendingFinal: ((error?: Error | null) => void) | null = null;
   private taken = 0;
   private readonly packetProps = new WeakMap<object, WriteProps>();
@@ -181,6 +183,11 @@ export class MptcpSocket extends Duplex {
       this.bytesRead += b.length;
       this.touch();
       this.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      // What the stream holds is unread: it takes receive window, so a paused reader stops the peer.
+      if (this.readableLength !== this.unreadReported) {
+        this.unreadReported = this.readableLength;
+        conn.setUnread(this.unreadReported);
+      }
     };
     conn.onEnd = () => this.pushEnd();
     conn.onWritable = () => this.flushWrite();
@@ -219,7 +226,11 @@ export class MptcpSocket extends Duplex {
   // ---------------------------------------------------------------- stream plumbing
 
   override _read(): void {
-    // Data is pushed as the engine delivers it (see the README: the engine has no read-side pause yet).
+    // The reader took data: what the stream still holds is all that stays unread; the window reopens.
+    const conn = this.conn;
+    if (!conn || !this.host || this.readableLength === this.unreadReported) return;
+    this.unreadReported = this.readableLength;
+    this.host.driver.run(() => conn.setUnread(this.unreadReported));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -123,6 +123,9 @@ export interface AddressPair {
   remote?: string;
 }
 
+/** A read reopens the window by at least this much before it is worth a window update of its own. */
+const WINDOW_UPDATE_MIN = 8192;
+
 export class MptcpStateError extends Error {
   override name = 'MptcpStateError';
 }
@@ -188,6 +191,10 @@ export class MptcpConnection {
   peerRefusesInitialJoins = false;
   bytesWritten = 0;
   bytesDelivered = 0;
+  /** Delivered bytes the application reports unread (setUnread); they take receive window. */
+  private unread = 0;
+  /** The free window last offered to the peer (receiveSpace). */
+  private offeredSpace = 0;
   private rcvWindow: number;
   private rcvTuneStart: Instant = 0;
   private rcvTuneBytes = 0;
@@ -1539,7 +1546,26 @@ export class MptcpConnection {
   /** Free space of the connection-level receive window, relative to what has been delivered. */
   receiveSpace(): number {
     this.tuneReceiveWindow();
-    return Math.max(0, this.rcvWindow - this.reasm.bufferedBytes);
+    const space = Math.max(0, this.rcvWindow - this.reasm.bufferedBytes - this.unread);
+    this.offeredSpace = space;
+    return space;
+  }
+
+  /**
+   * The application holds `bytes` of the data delivered to it unread (a paused or slow reader). They count
+   * against the receive window, so the peer stops sending when the reader stops reading, and memory stays
+   * bounded by the window. When reading reopens the window to at least twice the space last offered (as
+   * Linux's tcp_cleanup_rbuf decides), a window update goes out at once.
+   */
+  setUnread(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes < 0)
+      throw new MptcpStateError(`setUnread takes a byte count (an integer >= 0), got ${bytes}`);
+    const offered = this.offeredSpace;
+    this.unread = bytes;
+    if (this.state === 'closed') return;
+    const space = Math.max(0, this.rcvWindow - this.reasm.bufferedBytes - bytes);
+    if (space >= 2 * offered && space - offered >= WINDOW_UPDATE_MIN)
+      this.bestSignalSubflow()?.tcp.requestAck();
   }
 
   // ------------------------------------------------------------------ sending data

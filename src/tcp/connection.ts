@@ -1358,6 +1358,9 @@ export class TcpConnection implements SubflowView {
         }
       }
     }
+    // A pulling upper layer may hold data while the peer's window is closed and nothing is in flight: only a
+    // window probe can learn that the window reopened if the peer's window update is lost (RFC 9293 §3.8.6.1).
+    if (unsent <= 0 && this.hook?.pull && peerRoom <= 0) this.armPersist(now);
     if (unsent > 0) {
       let len = Math.min(mss, unsent, peerRoom);
       // A segment that ends a pulled chunk is complete: the upper layer already decided to send it now.
@@ -1812,8 +1815,13 @@ export class TcpConnection implements SubflowView {
   private onPersist(now: Instant): void {
     this.persistAt = INF;
     const unsent = this.sndBuf.end - this.sndNxtOff;
-    if (unsent <= 0 || this.sb.size > 0) return;
+    if ((unsent <= 0 && !this.hook?.pull) || this.sb.size > 0) return;
     const room = this.sndUnaOff + this.sndWnd - this.sndNxtOff;
+    if (unsent <= 0 && room > 0) {
+      // A pulling hook and an open window: no probe needed, let it pull.
+      this.owner.activate(this);
+      return;
+    }
     if (room > 0) this.persistForce = true;
     else {
       this.probePending = true;

@@ -73,6 +73,44 @@ test('back-pressure: write() returns false when the send buffer is full, then dr
   server.close();
 });
 
+test('a paused reader stops the peer: what it holds stays within the receive window, and reading resumes', {
+  timeout: 120_000,
+}, async () => {
+  const WINDOW_MAX = 1024 * 1024;
+  const TOTAL = 48 * 1024 * 1024;
+  let serverSide: MptcpSocket | null = null;
+  // The server's socket is never read until below: a Readable starts paused.
+  const { server, port } = await listen(
+    (s) => {
+      serverSide = s;
+    },
+    { config: { rcvBufMax: WINDOW_MAX } },
+  );
+  const c = connect({ port, host: '127.0.0.1', addresses: LOOPBACK_PATHS });
+  await once(c, 'connect');
+  const sending = (async () => {
+    for (const chunk of patternSource(TOTAL)) if (!c.write(chunk)) await once(c, 'drain');
+    c.end();
+  })();
+  while (serverSide === null) await new Promise((r) => setTimeout(r, 5));
+  const peer = serverSide as MptcpSocket;
+  await new Promise((r) => setTimeout(r, 2000));
+  // Without read-side flow control the whole 48 MB would be waiting here by now.
+  const held = peer.readableLength;
+  assert.ok(held > 0 && held <= WINDOW_MAX, `the paused reader holds ${held} bytes`);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(peer.readableLength <= WINDOW_MAX, 'the peer stays stopped');
+  const verifier = new PatternVerifier();
+  peer.on('data', (d: Buffer) => verifier.update(d));
+  peer.on('end', () => peer.end());
+  await within(sending, 60_000, 'the sender finishing');
+  c.resume();
+  await within(once(c, 'close'), 60_000, 'close');
+  assert.equal(verifier.bytes, TOTAL);
+  assert.ok(verifier.intact);
+  server.close();
+});
+
 test('a Writable sink paced by its own callback still receives everything (pipeline both ways)', {
   timeout: 60_000,
 }, async () => {

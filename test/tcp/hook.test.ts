@@ -224,3 +224,30 @@ test('receiveWindow(): a subflow advertises the window its hook gives (the conne
   net.run(net.now + 100 * MS);
   assert.equal(client.info().sndWnd, 1_000_064);
 });
+
+test('a pulling hook behind a closed window probes it: a lost window update does not stall the transfer', () => {
+  const net = new Net({ seed: 52, ab: { delay: 10 * MS, rate: 5_000_000 } });
+  const source = pattern(200_000, 4);
+  let open = true;
+  // The receiver's upper layer closes its window after 50 KB (a paused reader), then reopens it silently:
+  // nothing makes the receiver send an update, as if the update had been lost.
+  const rx = new (class extends ReceiverHook {
+    receiveWindow(): number {
+      return open ? 64 * 1024 : 0;
+    }
+  })();
+  net.b.listen(80, () => {}, { hook: () => rx });
+  const tx = new SenderHook(source);
+  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80, hook: tx });
+  net.run(50 * MS);
+  client.wake();
+  for (let t = 0; t < 2 * SECOND && rx.dataBytes < 50_000; t += MS) net.run(MS);
+  open = false;
+  net.run(2 * SECOND);
+  const stalled = rx.dataBytes;
+  assert.ok(stalled < 50_000 + 64 * 1024, `${stalled} bytes arrived through a closed window`);
+  open = true;
+  net.run(30 * SECOND);
+  assert.equal(rx.dataBytes, source.length);
+  assert.ok(net.a.counters.TCPWinProbe > 0, 'the sender probed the closed window');
+});
