@@ -86,7 +86,7 @@ export class MptcpSocket extends Duplex {
   private readonly baseOptions: MultipathOptions;
   private options: MultipathOptions = {};
   private pendingWrite: PendingWrite | null = null;
-  /** Bytes of the readable buffer last reported to the engine as unread. */
+  /** Unread bytes last reported to the engine (unreadBeyondMark). */
   private unreadReported = 0;
   private pendingFinal: ((error?: Error | null) => void) | null = null;
   private taken = 0;
@@ -183,10 +183,11 @@ export class MptcpSocket extends Duplex {
       this.bytesRead += b.length;
       this.touch();
       this.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-      // What the stream holds is unread: it takes receive window, so a paused reader stops the peer.
-      if (this.readableLength !== this.unreadReported) {
-        this.unreadReported = this.readableLength;
-        conn.setUnread(this.unreadReported);
+      // What the stream holds beyond its high-water mark takes receive window: a paused reader stops the peer.
+      const unread = this.unreadBeyondMark();
+      if (unread !== this.unreadReported) {
+        this.unreadReported = unread;
+        conn.setUnread(unread);
       }
     };
     conn.onEnd = () => this.pushEnd();
@@ -226,11 +227,20 @@ export class MptcpSocket extends Duplex {
   // ---------------------------------------------------------------- stream plumbing
 
   override _read(): void {
-    // The reader took data: what the stream still holds is all that stays unread; the window reopens.
+    // The reader took data (or asked for more with read(n), which raises the mark): the window reopens.
     const conn = this.conn;
-    if (!conn || !this.host || this.readableLength === this.unreadReported) return;
-    this.unreadReported = this.readableLength;
-    this.host.driver.run(() => conn.setUnread(this.unreadReported));
+    const unread = this.unreadBeyondMark();
+    if (!conn || !this.host || unread === this.unreadReported) return;
+    this.unreadReported = unread;
+    this.host.driver.run(() => conn.setUnread(unread));
+  }
+
+  /**
+   * Unread bytes that count against the receive window: those beyond the stream's high-water mark, as
+   * net.Socket stops reading from the kernel at the mark (so read(n) for a large n still gets its bytes).
+   */
+  private unreadBeyondMark(): number {
+    return Math.max(0, this.readableLength - this.readableHighWaterMark);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -96,10 +96,12 @@ test('a paused reader stops the peer: what it holds stays within the receive win
   const peer = serverSide as MptcpSocket;
   await new Promise((r) => setTimeout(r, 2000));
   // Without read-side flow control the whole 48 MB would be waiting here by now.
+  // It holds at most its high-water mark plus the receive window.
+  const bound = WINDOW_MAX + peer.readableHighWaterMark;
   const held = peer.readableLength;
-  assert.ok(held > 0 && held <= WINDOW_MAX, `the paused reader holds ${held} bytes`);
+  assert.ok(held > 0 && held <= bound, `the paused reader holds ${held} bytes`);
   await new Promise((r) => setTimeout(r, 500));
-  assert.ok(peer.readableLength <= WINDOW_MAX, 'the peer stays stopped');
+  assert.ok(peer.readableLength <= bound, 'the peer stays stopped');
   const verifier = new PatternVerifier();
   peer.on('data', (d: Buffer) => verifier.update(d));
   peer.on('end', () => peer.end());
@@ -108,6 +110,48 @@ test('a paused reader stops the peer: what it holds stays within the receive win
   await within(once(c, 'close'), 60_000, 'close');
   assert.equal(verifier.bytes, TOTAL);
   assert.ok(verifier.intact);
+  server.close();
+});
+
+test('read(n) for more than the receive window still gets its bytes (as net.Socket: the mark rises)', {
+  timeout: 60_000,
+}, async () => {
+  const WINDOW_MAX = 1024 * 1024;
+  const WANT = 3 * 1024 * 1024;
+  let serverSide: MptcpSocket | null = null;
+  const { server, port } = await listen(
+    (s) => {
+      serverSide = s;
+    },
+    { config: { rcvBufMax: WINDOW_MAX } },
+  );
+  const c = connect({ port, host: '127.0.0.1', addresses: LOOPBACK_PATHS });
+  await once(c, 'connect');
+  for (const chunk of patternSource(WANT)) if (!c.write(chunk)) await once(c, 'drain');
+  c.end();
+  while (serverSide === null) await new Promise((r) => setTimeout(r, 5));
+  const peer = serverSide as MptcpSocket;
+  // One read of 3 MB: null until all of it is buffered, which needs more than the 1 MB window.
+  const block = await within(
+    new Promise<Buffer>((resolve) => {
+      const tryRead = () => {
+        const b = peer.read(WANT) as Buffer | null;
+        if (b) resolve(b);
+        else peer.once('readable', tryRead);
+      };
+      tryRead();
+    }),
+    30_000,
+    'read(3 MB)',
+  );
+  const verifier = new PatternVerifier();
+  verifier.update(block);
+  assert.equal(verifier.bytes, WANT);
+  assert.ok(verifier.intact);
+  peer.resume();
+  peer.on('end', () => peer.end());
+  c.resume();
+  await within(once(c, 'close'), 30_000, 'close');
   server.close();
 });
 
