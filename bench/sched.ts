@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchResult } from '../src/cli/bench.ts';
 import { compileSource, createProgmpScheduler } from '../src/progmp/program.ts';
 import { DefaultScheduler } from '../src/sched/default.ts';
 import {
@@ -23,12 +24,6 @@ import {
 } from '../src/sched/types.ts';
 import { Rng } from '../src/util/rng.ts';
 import { median } from './median.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 /** States in each pool (a power of two: the loop picks one with a mask). */
 const POOL = 16;

@@ -12,14 +12,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import type { BenchResult } from '../src/cli/bench.ts';
 import { connect, createServer } from '../src/index.ts';
 import { median } from './median.ts';
-
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 interface Report {
   bytes: number;
@@ -239,10 +234,10 @@ const ROUNDS = 3;
 
 export async function benchUdp(
   opts: { seconds?: number; mss?: number[]; rss?: boolean; rounds?: number } = {},
-): Promise<Result[]> {
+): Promise<BenchResult[]> {
   const seconds = opts.seconds ?? 6;
   const rounds = opts.rounds ?? ROUNDS;
-  const out: Result[] = [];
+  const out: BenchResult[] = [];
   for (const want of opts.mss ?? DEFAULT_MSS) {
     // MPTCP and the raw ceiling alternate, so a slow phase of the machine hits both alike.
     const runs: { goodput: number; ceiling: number; rx: number; tx: number; rss: [number, number] }[] = [];

@@ -4,14 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import type { BenchResult } from '../src/cli/bench.ts';
 import { DecodeError } from '../src/wire/errors.ts';
 import { decodeTcp, encodeTcp, TcpFlag, type TcpHeader, verifyTcpChecksum } from '../src/wire/tcp.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
 
 const src = new Uint8Array([10, 0, 1, 1]);
 const dst = new Uint8Array([10, 1, 1, 1]);

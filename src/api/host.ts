@@ -68,8 +68,8 @@ export class StackHost {
   readonly driver: StackDriver;
   readonly transport: Transport;
   readonly mss: number;
-  private readonly pcapFile: FileSink | null;
-  private pcapClosed = false;
+  /** The capture's file until it is closed. */
+  private pcapFile: FileSink | null;
   private users = 0;
   private linger: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -134,10 +134,10 @@ export class StackHost {
   }
 
   private readonly closePcap = (): void => {
-    if (this.pcapFile === null || this.pcapClosed) return;
-    this.pcapClosed = true;
+    if (this.pcapFile === null) return;
     process.off('exit', this.closePcap);
     this.pcapFile.close();
+    this.pcapFile = null;
   };
 
   close(): Promise<void> {

@@ -86,7 +86,7 @@ export class MptcpSocket extends Duplex {
   private readonly baseOptions: MultipathOptions;
   private options: MultipathOptions = {};
   private pendingWrite: PendingWrite | null = null;
-  /** Unread bytes last reported to the engine (unreadBeyondMark). */
+  /** Unread bytes last reported to the engine (unreadChanged). */
   private unreadReported = 0;
   private pendingFinal: ((error?: Error | null) => void) | null = null;
   private taken = 0;
@@ -184,11 +184,7 @@ export class MptcpSocket extends Duplex {
       this.touch();
       this.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
       // What the stream holds beyond its high-water mark takes receive window: a paused reader stops the peer.
-      const unread = this.unreadBeyondMark();
-      if (unread !== this.unreadReported) {
-        this.unreadReported = unread;
-        conn.setUnread(unread);
-      }
+      if (this.unreadChanged()) conn.setUnread(this.unreadReported);
     };
     conn.onEnd = () => this.pushEnd();
     conn.onWritable = () => this.flushWrite();
@@ -229,18 +225,21 @@ export class MptcpSocket extends Duplex {
   override _read(): void {
     // The reader took data (or asked for more with read(n), which raises the mark): the window reopens.
     const conn = this.conn;
-    const unread = this.unreadBeyondMark();
-    if (!conn || !this.host || unread === this.unreadReported) return;
-    this.unreadReported = unread;
+    if (!conn || !this.host || !this.unreadChanged()) return;
+    const unread = this.unreadReported;
     this.host.driver.run(() => conn.setUnread(unread));
   }
 
   /**
-   * Unread bytes that count against the receive window: those beyond the stream's high-water mark, as
-   * net.Socket stops reading from the kernel at the mark (so read(n) for a large n still gets its bytes).
+   * Updates unreadReported to the unread bytes that count against the receive window, those beyond the
+   * stream's high-water mark (net.Socket stops reading from the kernel at the mark, and read(n) for a large n
+   * raises it); true when that changed.
    */
-  private unreadBeyondMark(): number {
-    return Math.max(0, this.readableLength - this.readableHighWaterMark);
+  private unreadChanged(): boolean {
+    const unread = Math.max(0, this.readableLength - this.readableHighWaterMark);
+    if (unread === this.unreadReported) return false;
+    this.unreadReported = unread;
+    return true;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -5,7 +5,8 @@
  * TCP and given the TCP checksum that TCP-in-UDP leaves out, so Wireshark, tshark and `mptcp-ts inspect`
  * decode it as the TCP/MPTCP it is.
  */
-import { pseudoHeaderSum, segmentChecksum } from '../wire/checksum.ts';
+import { transportChecksum } from '../wire/checksum.ts';
+import { IPPROTO_TCP } from '../wire/tcp.ts';
 import { IpFramer } from './tun-frame.ts';
 
 /** Where captured packets go: a PcapWriter (src/wire/pcap.ts, LinkType.RAW) fits. */
@@ -13,7 +14,6 @@ export interface PacketSink {
   add(timeUs: number, packet: Uint8Array): void;
 }
 
-const IPPROTO_TCP = 6;
 /** Offset of the checksum in the TCP header. */
 const TCP_CHECKSUM = 16;
 
@@ -44,7 +44,7 @@ export class SegmentCapture {
       const d = v4 ? p.subarray(16, 20) : p.subarray(24, 40);
       p[hl + TCP_CHECKSUM] = 0;
       p[hl + TCP_CHECKSUM + 1] = 0;
-      const sum = segmentChecksum(pseudoHeaderSum(s, d, IPPROTO_TCP, segment.length), p, hl, len);
+      const sum = transportChecksum(s, d, IPPROTO_TCP, p, hl, len);
       p[hl + TCP_CHECKSUM] = sum >>> 8;
       p[hl + TCP_CHECKSUM + 1] = sum & 0xff;
     }

@@ -1,9 +1,9 @@
 /**
- * One opened TUN device as the TUN transport (src/io/tun-transport.ts) needs it: opened in its network namespace, with the IP framer for the stack's addresses and
- * the batched writer (src/io/tun-writer.ts); received batches are split into packets and stripped to TCP
- * segments, and what is dropped is counted by reason.
+ * One opened TUN device, for the TUN transport (src/io/tun-transport.ts): opened in its network namespace,
+ * with the IP framer for the stack's addresses and the batched writer (src/io/tun-writer.ts); received
+ * batches are split into packets and stripped to TCP segments, and what is dropped is counted by reason.
  */
-import { loadTunAddon, type TunAddon, type TunAddonStats, type TunHandle } from './tun-addon.ts';
+import { loadTunAddon, type TunAddon, type TunHandle } from './tun-addon.ts';
 import { type DropReason, IpFramer, type StrippedSegment } from './tun-frame.ts';
 import { TunWriter, type TunWriterStats } from './tun-writer.ts';
 
@@ -86,11 +86,6 @@ export class TunDevice {
   /** Whether the running reader keeps the event loop alive. */
   ref(yes: boolean): void {
     if (!this.closed) this.addon.ref(this.handle, yes);
-  }
-
-  /** The addon's reader and writer counters. */
-  deviceStats(): TunAddonStats {
-    return this.addon.stats(this.handle);
   }
 
   /** Stops the reader and the writer thread and closes the device (a non-persistent one disappears). */

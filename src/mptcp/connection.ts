@@ -454,14 +454,16 @@ export class MptcpConnection {
     this.sendSignal();
   }
 
-  private isOwnAddress(address: string): boolean {
-    for (const a of this.localAddresses.values()) if (a.address === address) return true;
-    return false;
+  /** The address id of one of our addresses, or undefined when it has none yet. */
+  private knownAddressId(address: string): number | undefined {
+    for (const [id, a] of this.localAddresses) if (a.address === address) return id;
+    return undefined;
   }
 
   /** The address id for a local address, allocating one (1..255) the first time. */
   addressIdFor(address: string, backup = false): number {
-    for (const [id, a] of this.localAddresses) if (a.address === address) return id;
+    const known = this.knownAddressId(address);
+    if (known !== undefined) return known;
     let id = 1;
     while (this.localAddresses.has(id) && id < 255) id++;
     this.localAddresses.set(id, { addressId: id, address, port: null, backup, announce: null });
@@ -481,7 +483,8 @@ export class MptcpConnection {
     const pp = this.primaryPathOnly;
     // A remote address counts only when it is not also one of ours: on loopback (or a host talking to itself)
     // every subflow's remote may be the primary's local address, and all of them would be primary.
-    sf.primary = pp !== null && (pp.has(local) || (pp.has(remote) && !this.isOwnAddress(remote)));
+    sf.primary =
+      pp !== null && (pp.has(local) || (pp.has(remote) && this.knownAddressId(remote) === undefined));
     if (explicit !== undefined) return;
     if (match(this.activeList)) sf.backupLocal = false;
     else if (match(this.backupList)) sf.backupLocal = true;
@@ -1546,9 +1549,13 @@ export class MptcpConnection {
   /** Free space of the connection-level receive window, relative to what has been delivered. */
   receiveSpace(): number {
     this.tuneReceiveWindow();
-    const space = Math.max(0, this.rcvWindow - this.reasm.bufferedBytes - this.unread);
-    this.offeredSpace = space;
-    return space;
+    this.offeredSpace = this.freeSpace();
+    return this.offeredSpace;
+  }
+
+  /** The window less what waits out of order and what the application has not read. */
+  private freeSpace(): number {
+    return Math.max(0, this.rcvWindow - this.reasm.bufferedBytes - this.unread);
   }
 
   /**
@@ -1560,10 +1567,10 @@ export class MptcpConnection {
   setUnread(bytes: number): void {
     if (!Number.isInteger(bytes) || bytes < 0)
       throw new MptcpStateError(`setUnread takes a byte count (an integer >= 0), got ${bytes}`);
-    const offered = this.offeredSpace;
     this.unread = bytes;
     if (this.state === 'closed') return;
-    const space = Math.max(0, this.rcvWindow - this.reasm.bufferedBytes - bytes);
+    const offered = this.offeredSpace;
+    const space = this.freeSpace();
     if (space >= 2 * offered && space - offered >= WINDOW_UPDATE_MIN)
       this.bestSignalSubflow()?.tcp.requestAck();
   }

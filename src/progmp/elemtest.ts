@@ -11,12 +11,16 @@
  */
 import type { SchedSubflow } from '../sched/types.ts';
 import { free, pure } from './effects.ts';
-import { Op, type X } from './ir.ts';
+import { Op, SbfProp, type X } from './ir.ts';
 
 type Ev = (e: unknown) => unknown;
 
-/** Bits of the boolean subflow properties in masks, by SbfProp number (IS_BACKUP, THROTTLED, LOSSY). */
-const FLAG_BIT: Readonly<Record<number, number>> = { 9: 1, 10: 2, 11: 4 };
+/** Bits of the boolean subflow properties in masks, by SbfProp number (as `bits` sets them). */
+const FLAG_BIT: Readonly<Record<number, number>> = {
+  [SbfProp.IS_BACKUP]: 1,
+  [SbfProp.THROTTLED]: 2,
+  [SbfProp.LOSSY]: 4,
+};
 
 export class ElemTest {
   constructor(

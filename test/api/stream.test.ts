@@ -4,8 +4,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { PATTERN_CHUNK_MAX, PatternVerifier, patternChunk } from '../../src/cli/pattern.ts';
-import { connect, MptcpApiError, type MptcpSocket } from '../../src/index.ts';
-import { LOOPBACK_PATHS, listen, within } from './support.ts';
+import { connect, MptcpApiError } from '../../src/index.ts';
+import { connectedPair, LOOPBACK_PATHS, listen, sendPattern, within } from './support.ts';
 
 function* patternSource(total: number): Generator<Buffer> {
   for (let sent = 0; sent < total; ) {
@@ -41,20 +41,12 @@ test('back-pressure: write() returns false when the send buffer is full, then dr
   timeout: 120_000,
 }, async () => {
   // The server does not read at first: the sender must see write() === false, and 'drain' once it does.
-  let serverSide: MptcpSocket | null = null;
-  const { server, port } = await listen((s) => {
-    serverSide = s;
-  });
   // A small connection-level send buffer makes the limit quick to reach.
-  const c = connect({
-    port,
-    host: '127.0.0.1',
-    addresses: LOOPBACK_PATHS,
-    config: { sndBuf: 256 * 1024, rcvBuf: 64 * 1024, rcvBufMax: 256 * 1024 },
-  });
-  await once(c, 'connect');
-  while (serverSide === null) await new Promise((r) => setTimeout(r, 5));
-  const peer = serverSide as MptcpSocket;
+  const {
+    server,
+    client: c,
+    peer,
+  } = await connectedPair({}, { config: { sndBuf: 256 * 1024, rcvBuf: 64 * 1024, rcvBufMax: 256 * 1024 } });
   const chunk = Buffer.alloc(64 * 1024, 7);
   let writes = 0;
   while (c.write(chunk)) writes++;
@@ -78,22 +70,8 @@ test('a paused reader stops the peer: what it holds stays within the receive win
 }, async () => {
   const WINDOW_MAX = 1024 * 1024;
   const TOTAL = 48 * 1024 * 1024;
-  let serverSide: MptcpSocket | null = null;
-  // The server's socket is never read until below: a Readable starts paused.
-  const { server, port } = await listen(
-    (s) => {
-      serverSide = s;
-    },
-    { config: { rcvBufMax: WINDOW_MAX } },
-  );
-  const c = connect({ port, host: '127.0.0.1', addresses: LOOPBACK_PATHS });
-  await once(c, 'connect');
-  const sending = (async () => {
-    for (const chunk of patternSource(TOTAL)) if (!c.write(chunk)) await once(c, 'drain');
-    c.end();
-  })();
-  while (serverSide === null) await new Promise((r) => setTimeout(r, 5));
-  const peer = serverSide as MptcpSocket;
+  const { server, client: c, peer } = await connectedPair({ config: { rcvBufMax: WINDOW_MAX } });
+  const sending = sendPattern(c, TOTAL);
   await new Promise((r) => setTimeout(r, 2000));
   // Without read-side flow control the whole 48 MB would be waiting here by now.
   // It holds at most its high-water mark plus the receive window.
@@ -118,19 +96,8 @@ test('read(n) for more than the receive window still gets its bytes (as net.Sock
 }, async () => {
   const WINDOW_MAX = 1024 * 1024;
   const WANT = 3 * 1024 * 1024;
-  let serverSide: MptcpSocket | null = null;
-  const { server, port } = await listen(
-    (s) => {
-      serverSide = s;
-    },
-    { config: { rcvBufMax: WINDOW_MAX } },
-  );
-  const c = connect({ port, host: '127.0.0.1', addresses: LOOPBACK_PATHS });
-  await once(c, 'connect');
-  for (const chunk of patternSource(WANT)) if (!c.write(chunk)) await once(c, 'drain');
-  c.end();
-  while (serverSide === null) await new Promise((r) => setTimeout(r, 5));
-  const peer = serverSide as MptcpSocket;
+  const { server, client: c, peer } = await connectedPair({ config: { rcvBufMax: WINDOW_MAX } });
+  await sendPattern(c, WANT);
   // One read of 3 MB: null until all of it is buffered, which needs more than the 1 MB window.
   const block = await within(
     new Promise<Buffer>((resolve) => {

@@ -17,9 +17,9 @@ import type { MptcpEndpoint } from '../../src/mptcp/endpoint.ts';
 import { fullmeshManager } from '../../src/pm/fullmesh.ts';
 import type { OutSegment, SegmentStack } from '../../src/stack.ts';
 import type { Instant } from '../../src/util/time.ts';
-import { ipFromText } from '../../src/wire/address.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
-import { decodeTcp, encodeTcp, TcpFlag, type TcpSegment } from '../../src/wire/tcp.ts';
+import { decodeTcp, TcpFlag, type TcpSegment } from '../../src/wire/tcp.ts';
+import { forge } from '../tcp/forge.ts';
 import {
   type Counters,
   counterErrors,
@@ -841,22 +841,7 @@ class Forger {
     flags: number,
     options: TcpSegment['options'],
   ) {
-    const segment = encodeTcp(
-      {
-        srcPort: port,
-        dstPort: dport,
-        seq,
-        ack,
-        flags,
-        reserved: 0,
-        window: 65535,
-        checksum: 0,
-        urgent: 0,
-        options,
-      },
-      undefined,
-      { src: ipFromText(this.src), dst: ipFromText(this.dst) },
-    );
+    const segment = forge(this.src, this.dst, { srcPort: port, dstPort: dport, seq, ack, flags, options });
     this.out.push({ src: this.src, dst: this.dst, segment });
   }
 

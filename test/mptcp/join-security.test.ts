@@ -9,10 +9,10 @@ import type { MptcpConnection } from '../../src/mptcp/connection.ts';
 import { fullmeshManager } from '../../src/pm/fullmesh.ts';
 import type { OutSegment, SegmentStack } from '../../src/stack.ts';
 import { MS } from '../../src/util/time.ts';
-import { parseIpv4 } from '../../src/wire/address.ts';
 import { DecodeError } from '../../src/wire/errors.ts';
 import type { MptcpOption } from '../../src/wire/mptcp-types.ts';
-import { decodeTcp, encodeTcp, TcpFlag, type TcpOption } from '../../src/wire/tcp.ts';
+import { decodeTcp, TcpFlag, type TcpOption } from '../../src/wire/tcp.ts';
+import { forge } from '../tcp/forge.ts';
 import { bed, clientAddress, PORT, SERVER, transfer } from './harness.ts';
 
 const ATTACKER = '10.0.9.1';
@@ -20,10 +20,6 @@ const ATTACKER = '10.0.9.1';
 /** A scripted peer that opens one MP_JOIN subflow and answers the SYN/ACK with a made-up HMAC. */
 class JoinAttacker implements SegmentStack {
   private readonly out: OutSegment[] = [];
-  private readonly addrs = {
-    src: parseIpv4(ATTACKER) as Uint8Array,
-    dst: parseIpv4(SERVER) as Uint8Array,
-  };
   private seq = 77_000;
   synAck: MptcpOption | null = null;
   rst: { options: TcpOption[] } | null = null;
@@ -62,22 +58,14 @@ class JoinAttacker implements SegmentStack {
   }
 
   private send(flags: number, ack: number, options: TcpOption[]): void {
-    const segment = encodeTcp(
-      {
-        srcPort: this.port,
-        dstPort: PORT,
-        seq: this.seq,
-        ack,
-        flags,
-        reserved: 0,
-        window: 65535,
-        checksum: 0,
-        urgent: 0,
-        options,
-      },
-      undefined,
-      this.addrs,
-    );
+    const segment = forge(ATTACKER, SERVER, {
+      srcPort: this.port,
+      dstPort: PORT,
+      seq: this.seq,
+      ack,
+      flags,
+      options,
+    });
     this.out.push({ src: ATTACKER, dst: SERVER, segment });
   }
 

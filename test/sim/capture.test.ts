@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Simulator } from '../../src/sim/events.ts';
 import { Network } from '../../src/sim/network.ts';
@@ -18,10 +15,10 @@ import { LinkType } from '../../src/wire/link.ts';
 import { CapableFlag } from '../../src/wire/mptcp-types.ts';
 import { PcapWriter, readCapture } from '../../src/wire/pcap.ts';
 import { decodeTcp, encodeTcp, TcpFlag, type TcpOption } from '../../src/wire/tcp.ts';
+import { MALFORMED_OR_BAD_CHECKSUM, TSHARK, tshark, tsharkExpert } from '../support/tshark.ts';
 
 const CLIENT = '10.0.1.1';
 const SERVER = '10.1.1.1';
-const TSHARK = '/usr/bin/tshark';
 
 /**
  * One side of a scripted TCP exchange with consistent sequence numbers: the client connects, sends `chunks`
@@ -143,28 +140,9 @@ function transfer(opts: { corrupt?: number; strip?: boolean; mptcp?: boolean } =
   return { net, path, core, access };
 }
 
-/** Runs tshark on a capture with both checksum checks on; `args` picks the output. */
-function tshark(bytes: Uint8Array, args: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mptcp-ts-sim-'));
-  try {
-    const file = join(dir, 'capture.pcap');
-    writeFileSync(file, bytes);
-    return execFileSync(
-      TSHARK,
-      ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', ...args],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const expert = (bytes: Uint8Array) => tshark(bytes, ['-z', 'expert', '-q']);
 /** Frame numbers of the packets that carry an MPTCP option, as tshark decodes them. */
 const mptcpFrames = (bytes: Uint8Array) =>
   tshark(bytes, ['-Y', 'tcp.option_kind == 30', '-T', 'fields', '-e', 'frame.number']).trim().split(/\s+/);
-
-const malformedOrBadChecksum = /malformed|bad checksum|checksum.*(incorrect|bad)/i;
 
 test('a capture of a path holds every packet, in both directions, stamped when it entered the path', () => {
   const { path, core } = transfer();
@@ -194,8 +172,8 @@ test('tshark finds no malformed packets and no bad checksums in a simulated tran
   }
   const { path, core, access } = transfer({ mptcp: true, strip: true });
   for (const w of [path, core, access]) {
-    const report = expert(w.toBytes());
-    assert.doesNotMatch(report, malformedOrBadChecksum, report);
+    const report = tsharkExpert(w.toBytes());
+    assert.doesNotMatch(report, MALFORMED_OR_BAD_CHECKSUM, report);
   }
   // The core link strips MPTCP options: its capture (taken as packets enter it) still shows the SYN and the
   // SYN-ACK with MP_CAPABLE, but on the access link only the client's SYN has one: the SYN-ACK was stripped.
@@ -210,8 +188,8 @@ test('tshark does flag the corrupted packets of a lossy link (the check can fail
   }
   const { core, net } = transfer({ corrupt: 0.2 });
   assert.ok(net.linkStats('access').up.corrupted > 0);
-  const report = expert(core.toBytes());
-  assert.match(report, malformedOrBadChecksum, report);
+  const report = tsharkExpert(core.toBytes());
+  assert.match(report, MALFORMED_OR_BAD_CHECKSUM, report);
 });
 
 /** A real TCP transfer (src/tcp/endpoint.ts) over a lossy, queue-limited path, captured at the path. */
@@ -276,7 +254,7 @@ test('a real TCP transfer over a lossy path: every byte arrives, the capture is 
     t.skip(`${TSHARK} is not installed`);
     return;
   }
-  const report = expert(a.pcap.toBytes());
-  assert.doesNotMatch(report, malformedOrBadChecksum, report);
+  const report = tsharkExpert(a.pcap.toBytes());
+  assert.doesNotMatch(report, MALFORMED_OR_BAD_CHECKSUM, report);
   assert.match(report, /retransmission/, 'tshark saw the retransmissions');
 });

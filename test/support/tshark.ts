@@ -1,0 +1,29 @@
+/** tshark as a decoding oracle: the tests that ask it whether a capture has malformed packets or bad checksums. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const TSHARK = '/usr/bin/tshark';
+
+/** What tshark's expert information says of a malformed packet or a bad checksum. */
+export const MALFORMED_OR_BAD_CHECKSUM = /malformed|bad checksum|checksum.*(incorrect|bad)/i;
+
+/** Runs tshark on a capture (bytes, or a file's path) with the IP and TCP checksum checks on. */
+export function tshark(capture: Uint8Array | string, args: string[]): string {
+  const dir = typeof capture === 'string' ? null : mkdtempSync(join(tmpdir(), 'mptcp-ts-tshark-'));
+  try {
+    const file = dir === null ? (capture as string) : join(dir, 'capture.pcap');
+    if (dir !== null) writeFileSync(file, capture as Uint8Array);
+    return execFileSync(
+      TSHARK,
+      ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', ...args],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+  } finally {
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** tshark's expert information about a capture. */
+export const tsharkExpert = (capture: Uint8Array | string): string => tshark(capture, ['-z', 'expert', '-q']);
