@@ -20,8 +20,18 @@ export interface SegmentStack {
    * A TCP segment arrived for one of this stack's addresses. Never throws on bad input. `checksumVerified`
    * is the driver's word that the bytes are those the sender checksummed (like a NIC's receive checksum
    * offload: a simulated link that did not alter the packet); the stack then skips its own check.
+   * `payload`: the segment's data, when the transport carries it apart from the header (TCP-in-UDP):
+   * `segment` is then the header with its options, and the payload's bytes are handed over, so the stack
+   * keeps views of them instead of copies.
    */
-  receive(now: Instant, src: string, dst: string, segment: Uint8Array, checksumVerified?: boolean): void;
+  receive(
+    now: Instant,
+    src: string,
+    dst: string,
+    segment: Uint8Array,
+    checksumVerified?: boolean,
+    payload?: Uint8Array,
+  ): void;
   /** The next segment to send now, or null when there is nothing more. */
   poll(now: Instant): OutSegment | null;
   /** When `onTimer` must be called next, or null when no timer is pending. */

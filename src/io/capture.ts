@@ -29,8 +29,9 @@ export class SegmentCapture {
     private readonly fillChecksum: boolean,
   ) {}
 
-  /** Records one segment at `timeUs` (wall-clock microseconds). */
-  record(timeUs: number, src: string, dst: string, segment: Uint8Array, tos = 0): void {
+  /** Records one segment at `timeUs` (wall-clock microseconds); `payload`: its data, carried apart. */
+  record(timeUs: number, src: string, dst: string, segment: Uint8Array, tos = 0, payload?: Uint8Array): void {
+    if (payload !== undefined) segment = Buffer.concat([segment, payload]);
     const len = segment.length < 20 ? -1 : this.framer.packetLength(src, dst, segment.length);
     const p = len > 0 ? new Uint8Array(len) : null;
     if (p === null || this.framer.frame(src, dst, segment, tos, p, 0) < 0) {

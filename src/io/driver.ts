@@ -70,13 +70,13 @@ export class StackDriver {
     this.capture = opts.capture ? new SegmentCapture(opts.capture, !transport.carriesTcpChecksum) : null;
     this.wallEpochUs = Date.now() * 1000 - this.now();
     transport.attach({
-      receive: (src, dst, segment, verified) => {
+      receive: (src, dst, segment, verified, payload) => {
         this.stats.received++;
-        this.capture?.record(this.wallEpochUs + this.now(), src, dst, segment);
+        this.capture?.record(this.wallEpochUs + this.now(), src, dst, segment, 0, payload);
         if (this.batch) {
-          this.guard(() => stack.receive(this.now(), src, dst, segment, verified));
+          this.guard(() => stack.receive(this.now(), src, dst, segment, verified, payload));
           this.wakeLater();
-        } else this.service(() => stack.receive(this.now(), src, dst, segment, verified));
+        } else this.service(() => stack.receive(this.now(), src, dst, segment, verified, payload));
       },
       addressChanged: (address, up) => {
         const s = this.stack;

@@ -12,7 +12,6 @@
  * urgent pointer to carry).
  */
 import { allocBytes } from '../tcp/segment.ts';
-import { segmentChecksum } from '../wire/checksum.ts';
 
 /** Bytes of TCP header the UDP payload carries before the options (data offset, flags, window, seq, ack). */
 export const TIU_HEADER = 12;
@@ -56,39 +55,35 @@ export function payloadProblem(p: Uint8Array): string | null {
 }
 
 /**
- * The TCP segment (fresh bytes) for a UDP payload that `payloadProblem` accepted. With `pseudo`, the
- * un-folded pseudo-header sum for the addresses with length 0 (the length is added here), the checksum is
- * filled in; with null it stays 0, for a receiver told that UDP's checksum already covered the bytes.
+ * The TCP header (fresh bytes: the 20-byte base header with checksum and urgent pointer 0, then the options)
+ * of a UDP payload that `payloadProblem` accepted. Its data is `payloadData(p)`, carried apart so that a
+ * receiver keeps the datagram's bytes instead of copying them into a rebuilt segment (SegmentStack.receive).
  */
-export function payloadToSegment(
-  p: Uint8Array,
-  srcPort: number,
-  dstPort: number,
-  pseudo: number | null,
-): Uint8Array {
-  const n = p.length + TIU_SAVED;
-  const seg = allocBytes(n);
-  seg[0] = srcPort >>> 8;
-  seg[1] = srcPort;
-  seg[2] = dstPort >>> 8;
-  seg[3] = dstPort;
-  seg[4] = p[4]!;
-  seg[5] = p[5]!;
-  seg[6] = p[6]!;
-  seg[7] = p[7]!;
-  seg[8] = p[8]!;
-  seg[9] = p[9]!;
-  seg[10] = p[10]!;
-  seg[11] = p[11]!;
-  seg[12] = p[0]!;
-  seg[13] = p[1]!;
-  seg[14] = p[2]!;
-  seg[15] = p[3]!;
+export function payloadHeader(p: Uint8Array, srcPort: number, dstPort: number): Uint8Array {
+  const hl = (p[0]! >>> 4) * 4;
+  const h = allocBytes(hl);
+  h[0] = srcPort >>> 8;
+  h[1] = srcPort;
+  h[2] = dstPort >>> 8;
+  h[3] = dstPort;
+  h[4] = p[4]!;
+  h[5] = p[5]!;
+  h[6] = p[6]!;
+  h[7] = p[7]!;
+  h[8] = p[8]!;
+  h[9] = p[9]!;
+  h[10] = p[10]!;
+  h[11] = p[11]!;
+  h[12] = p[0]!;
+  h[13] = p[1]!;
+  h[14] = p[2]!;
+  h[15] = p[3]!;
   // Bytes 16..19 (checksum, urgent pointer) are zero in fresh bytes.
-  if (p.length > TIU_HEADER) seg.set(p.subarray(TIU_HEADER), 20);
-  if (pseudo === null) return seg;
-  const sum = segmentChecksum(pseudo + n, seg, 0, n);
-  seg[16] = sum >>> 8;
-  seg[17] = sum;
-  return seg;
+  h.set(p.subarray(TIU_HEADER, hl - TIU_SAVED), 20);
+  return h;
+}
+
+/** The TCP data of a UDP payload that `payloadProblem` accepted (a view of the same bytes). */
+export function payloadData(p: Uint8Array): Uint8Array {
+  return p.subarray((p[0]! >>> 4) * 4 - TIU_SAVED);
 }

@@ -9,9 +9,16 @@ import type { OutSegment } from '../stack.ts';
 export interface TransportSink {
   /**
    * A TCP segment arrived for one of our addresses: its checksum is valid for src/dst, or the transport
-   * already verified the bytes some other way (`checksumVerified`, SegmentStack.receive).
+   * already verified the bytes some other way (`checksumVerified`). With `payload`, `segment` is the header
+   * and `payload` the data, handed over (SegmentStack.receive).
    */
-  receive(src: string, dst: string, segment: Uint8Array, checksumVerified?: boolean): void;
+  receive(
+    src: string,
+    dst: string,
+    segment: Uint8Array,
+    checksumVerified?: boolean,
+    payload?: Uint8Array,
+  ): void;
   /** A local address disappeared from the host or came back. */
   addressChanged(address: string, up: boolean): void;
 }

@@ -21,7 +21,7 @@ import { transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
 import { type AddressSource, canonicalAddress, familyOf, hasAddress, systemAddresses } from './interfaces.ts';
-import { payloadProblem, payloadToSegment, segmentToPayload } from './tcp-in-udp.ts';
+import { payloadData, payloadHeader, payloadProblem, segmentToPayload } from './tcp-in-udp.ts';
 import { type Transport, TransportError, type TransportSink } from './transport.ts';
 
 export interface UdpTransportOptions {
@@ -314,7 +314,8 @@ export class UdpTransport implements Transport {
       p.peers.add(src);
     }
     // The kernel verified UDP's checksum, which covers these bytes: the TCP one is neither carried nor needed.
-    this.sink?.receive(src, p.address, payloadToSegment(msg, rinfo.port, p.port, null), true);
+    // The data stays in the datagram's own buffer (Node allocates one per message), handed to the stack.
+    this.sink?.receive(src, p.address, payloadHeader(msg, rinfo.port, p.port), true, payloadData(msg));
   }
 
   /** Node prints IPv6 like inet_ntop; the stack's canonical text may differ (IPv4-compatible forms). */

@@ -182,9 +182,16 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
 
   // ------------------------------------------------------------------ SegmentStack
 
-  receive(now: Instant, src: string, dst: string, segment: Uint8Array, checksumVerified = false): void {
+  receive(
+    now: Instant,
+    src: string,
+    dst: string,
+    segment: Uint8Array,
+    checksumVerified = false,
+    payload?: Uint8Array,
+  ): void {
     this.now = now;
-    this.tcp.receive(now, src, dst, segment, checksumVerified);
+    this.tcp.receive(now, src, dst, segment, checksumVerified, payload);
   }
 
   poll(now: Instant): OutSegment | null {

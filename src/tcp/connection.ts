@@ -27,7 +27,7 @@ import { SubflowHookError } from './hook.ts';
 import { Reassembly } from './reassembly.ts';
 import { RttEstimator } from './rtt.ts';
 import { FIN, SACKED, Scoreboard } from './scoreboard.ts';
-import { allocFramed, copyBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
+import { allocFramed, keepBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqDiff, seqLt } from './seq.ts';
 
@@ -716,7 +716,7 @@ export class TcpConnection implements SubflowView {
     if (!this.processAck(now, p, dlen)) return;
     if (this.isClosed()) return;
 
-    if (dlen > 0 || f & F_FIN) this.processData(now, p, buf, d, dlen);
+    if (dlen > 0 || f & F_FIN) this.processData(now, p, d, dlen);
   }
 
   /** The ACK of our SYN/ACK arrived (RFC 9293 §3.10.7.4, SYN-RECEIVED ACK check). */
@@ -1035,7 +1035,8 @@ export class TcpConnection implements SubflowView {
   }
 
   /** Payload and FIN (RFC 9293 §3.10.7.4 seventh and eighth checks). */
-  private processData(now: Instant, p: ParsedSegment, buf: Uint8Array, d: number, dlen: number): void {
+  private processData(now: Instant, p: ParsedSegment, d: number, dlen: number): void {
+    const buf = p.payload;
     const s = this.state;
     const acceptsText = s === 'ESTABLISHED' || s === 'FIN_WAIT_1' || s === 'FIN_WAIT_2';
     if (s === 'TIME_WAIT') {
@@ -1078,7 +1079,7 @@ export class TcpConnection implements SubflowView {
     const len = to - from;
     if (len > 0 && start === this.rcvNxtOff) {
       const hadHoles = this.reasm.ranges.length > 0;
-      this.deliver(buf, from, to);
+      this.deliver(buf, from, to, p.payloadOwned);
       if (this.isClosed()) return;
       if (hadHoles) {
         for (
@@ -1092,7 +1093,7 @@ export class TcpConnection implements SubflowView {
       this.measureRcvRtt(now);
     } else if (len > 0) {
       // Out of order (RFC 9293 §3.10.7.4: ACK at once so the sender sees the hole).
-      const r = this.reasm.insert(start, buf, from, to);
+      const r = this.reasm.insert(start, buf, from, to, p.payloadOwned);
       if (r === 'dropped') this.counters.TCPOFODrop++;
       else if (r === 'stored') this.counters.TCPOFOQueue++;
       else if (this.sackOk && this.config.dsack) this.counters.TCPDSACKOfoSent++;
@@ -1104,13 +1105,13 @@ export class TcpConnection implements SubflowView {
     this.rcvSpaceAdjust(now);
   }
 
-  /** In-order bytes buf[from..to) at RCV.NXT. */
-  private deliver(buf: Uint8Array, from: number, to: number): void {
+  /** In-order bytes buf[from..to) at RCV.NXT (`owned`: the transport handed them over, see keepBytes). */
+  private deliver(buf: Uint8Array, from: number, to: number, owned: boolean): void {
     const len = to - from;
     const ssn = this.rcvNxtOff + 1;
     this.rcvNxtOff += len;
     this.bytesReceived += len;
-    this.handOver(ssn, copyBytes(buf, from, to));
+    this.handOver(ssn, keepBytes(buf, from, to, owned));
   }
 
   private deliverRange(start: number, chunks: Uint8Array[]): void {

@@ -8,7 +8,13 @@ import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { SECOND } from '../util/time.ts';
 import { formatIp, ipFromText, parseIp } from '../wire/address.ts';
-import { pseudoHeaderSum, segmentChecksum, transportChecksum } from '../wire/checksum.ts';
+import {
+  finishChecksum,
+  pseudoHeaderSum,
+  segmentChecksum,
+  sumBytes,
+  transportChecksum,
+} from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import {
   decodeTcpOptions,
@@ -156,7 +162,14 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
     return [...this.all];
   }
 
-  receive(now: Instant, src: string, dst: string, segment: Uint8Array, checksumVerified = false): void {
+  receive(
+    now: Instant,
+    src: string,
+    dst: string,
+    segment: Uint8Array,
+    checksumVerified = false,
+    payload?: Uint8Array,
+  ): void {
     const c = this.counters;
     c.InSegs++;
     const p = this.parsed;
@@ -164,6 +177,12 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
       c.InErrs++;
       c.DropMalformed++;
       return;
+    }
+    if (payload !== undefined) {
+      p.payload = payload;
+      p.payloadStart = 0;
+      p.payloadEnd = payload.length;
+      p.payloadOwned = true;
     }
     if (src !== this.lastSrc || dst !== this.lastDst) {
       // Segments come in runs from one peer: look the addresses up once per run.
@@ -183,10 +202,7 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
       c.DropBadAddress++;
       return;
     }
-    if (
-      !checksumVerified &&
-      segmentChecksum(this.lastPseudo + segment.length, segment, 0, segment.length) !== 0
-    ) {
+    if (!checksumVerified && !this.checksumOk(segment, payload)) {
       c.InErrs++;
       c.InCsumErrors++;
       return;
@@ -209,10 +225,22 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
     const listener = this.findListener(p.dstPort, dst);
     if (listener === null) {
       c.DropNoSocket++;
-      this.replyRst(src, dst, srcB, dstB, p, segment.length - p.headerLength);
+      this.replyRst(src, dst, srcB, dstB, p, p.len);
       return;
     }
     this.listenInput(now, listener, src, dst, srcB, dstB, segment);
+  }
+
+  /** The checksum of a segment, or of a header whose data the transport carried apart (even-length header). */
+  private checksumOk(segment: Uint8Array, payload: Uint8Array | undefined): boolean {
+    if (payload === undefined)
+      return segmentChecksum(this.lastPseudo + segment.length, segment, 0, segment.length) === 0;
+    const len = segment.length + payload.length;
+    return (
+      finishChecksum(
+        sumBytes(payload, 0, payload.length, sumBytes(segment, 0, segment.length, this.lastPseudo + len)),
+      ) === 0
+    );
   }
 
   /** RFC 9293 §3.10.7.2: a segment for a LISTEN socket. */
@@ -234,7 +262,7 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
     }
     if (f & ACK || !(f & SYN)) {
       c.DropFlags++;
-      if (f & ACK) this.replyRst(src, dst, srcB, dstB, p, segment.length - p.headerLength);
+      if (f & ACK) this.replyRst(src, dst, srcB, dstB, p, p.len);
       return;
     }
     if (l.halfOpen >= l.config.backlog) {
@@ -252,7 +280,7 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
       const h = options instanceof DecodeError ? false : l.hook({ local, remote, options });
       if (h === false || (h !== null && 'reset' in h)) {
         c.DropHookVeto++;
-        this.replyRst(src, dst, srcB, dstB, p, segment.length - p.headerLength, h ? h.reset : undefined);
+        this.replyRst(src, dst, srcB, dstB, p, p.len, h ? h.reset : undefined);
         return;
       }
       hook = h;

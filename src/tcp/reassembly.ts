@@ -4,7 +4,7 @@
  * plus a per-chunk overhead, like the kernel's truesize) is capped: past the cap new out-of-order data is
  * dropped, so a hostile peer cannot make us hold more than the budget whatever it sends.
  */
-import { copyBytes } from './segment.ts';
+import { keepBytes } from './segment.ts';
 
 /** Bookkeeping charged per stored chunk, so a flood of tiny segments exhausts the budget early. */
 export const CHUNK_OVERHEAD = 128;
@@ -51,10 +51,10 @@ export class Reassembly {
   }
 
   /**
-   * Stores the bytes of `buf[from..to)`, which sit at stream offset `start` (above RCV.NXT), copying them.
-   * Parts already held are not stored twice.
+   * Stores the bytes of `buf[from..to)`, which sit at stream offset `start` (above RCV.NXT): copies, or views
+   * when the caller hands the bytes over (`owned`, see keepBytes). Parts already held are not stored twice.
    */
-  insert(start: number, buf: Uint8Array, from: number, to: number): InsertResult {
+  insert(start: number, buf: Uint8Array, from: number, to: number, owned = false): InsertResult {
     const end = start + (to - from);
     const r = this.ranges;
     const j = this.lower(start);
@@ -80,7 +80,7 @@ export class Reassembly {
         // Extend rg to the right up to the next range.
         const next = j + 1 < r.length ? r[j + 1]! : null;
         const stop = next !== null ? Math.min(end, next.start) : end;
-        rg.chunks.push(copyBytes(buf, from + (cur - start), from + (stop - start)));
+        rg.chunks.push(keepBytes(buf, from + (cur - start), from + (stop - start), owned));
         this.bytes += stop - cur;
         this.chunkCount++;
         rg.end = stop;
@@ -96,7 +96,7 @@ export class Reassembly {
         continue;
       }
       const stop = rg !== null ? Math.min(end, rg.start) : end;
-      const chunk = copyBytes(buf, from + (cur - start), from + (stop - start));
+      const chunk = keepBytes(buf, from + (cur - start), from + (stop - start), owned);
       this.bytes += stop - cur;
       this.chunkCount++;
       if (rg !== null && stop === rg.start) {

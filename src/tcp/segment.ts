@@ -15,9 +15,12 @@ export class ParsedSegment {
   flags = 0;
   window = 0;
   headerLength = 0;
-  /** Payload is buf[payloadStart..payloadEnd). */
+  /** The payload is payload[payloadStart..payloadEnd): the parsed bytes, or the data a transport carried apart. */
+  payload: Uint8Array = new Uint8Array(0);
   payloadStart = 0;
   payloadEnd = 0;
+  /** The payload's bytes were handed over by the transport: the stack may keep views of them (keepBytes). */
+  payloadOwned = false;
   mss = -1;
   wscale = -1;
   sackPermitted = false;
@@ -58,8 +61,10 @@ export function parseSegment(buf: Uint8Array, p: ParsedSegment): boolean {
   p.flags = buf[13]!;
   p.window = (buf[14]! << 8) | buf[15]!;
   p.headerLength = hl;
+  p.payload = buf;
   p.payloadStart = hl;
   p.payloadEnd = n;
+  p.payloadOwned = false;
   p.mss = -1;
   p.wscale = -1;
   p.sackPermitted = false;
@@ -201,6 +206,16 @@ export function framed(seg: Uint8Array, front: number): Uint8Array | null {
   if (seg !== unframed || front > HEADROOM) return null;
   unframed = null;
   return new Uint8Array(seg.buffer, seg.byteOffset - front, front + seg.length);
+}
+
+/**
+ * src[from..to) to keep: a view when the caller owns the bytes and the view covers at least half of its
+ * ArrayBuffer (a kept view never pins much more memory than it counts), else a copy.
+ */
+export function keepBytes(src: Uint8Array, from: number, to: number, owned: boolean): Uint8Array {
+  return owned && 2 * (to - from) >= src.buffer.byteLength
+    ? src.subarray(from, to)
+    : copyBytes(src, from, to);
 }
 
 /** A copy of src[from..to) in fresh bytes. */

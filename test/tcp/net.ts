@@ -4,10 +4,11 @@
  * hook and a tap. It drives the endpoints through receive/poll/nextDeadline/onTimer only.
  */
 import type { TcpConfig } from '../../src/tcp/config.ts';
+import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { TcpEndpoint } from '../../src/tcp/endpoint.ts';
 import { ParsedSegment, parseSegment } from '../../src/tcp/segment.ts';
 import { Rng } from '../../src/util/rng.ts';
-import type { Duration, Instant } from '../../src/util/time.ts';
+import { type Duration, type Instant, MS } from '../../src/util/time.ts';
 
 export const A = '10.0.0.1';
 export const B = '10.0.0.2';
@@ -93,9 +94,9 @@ export class Net {
       this.send(this.ba, this.a, s.src, s.dst, s.segment);
   }
 
-  /** Injects a segment as if it arrived at `to` now (for forged-segment tests). */
-  inject(to: 'a' | 'b', src: string, dst: string, seg: Uint8Array): void {
-    (to === 'a' ? this.a : this.b).receive(this.now, src, dst, seg);
+  /** Injects a segment as if it arrived at `to` now (for forged-segment tests); `payload`: its data, apart. */
+  inject(to: 'a' | 'b', src: string, dst: string, seg: Uint8Array, payload?: Uint8Array): void {
+    (to === 'a' ? this.a : this.b).receive(this.now, src, dst, seg, false, payload);
     this.flush();
   }
 
@@ -268,4 +269,27 @@ export function bulkTransfer(net: Net, total: number, until: Instant) {
   conn.onWritable = fill;
   net.run(until, () => doneAt >= 0);
   return { got, doneAt, conn };
+}
+
+/** An established pair with some data exchanged; `last` holds the latest segment seen in each direction. */
+export function established(seed: number) {
+  const net = new Net({ seed, ab: { delay: 5 * MS } });
+  let server: TcpConnection | null = null;
+  net.b.listen(80, (c) => {
+    server = c;
+  });
+  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  const last: { ab?: Seen; ba?: Seen } = {};
+  const fromB: Seen[] = [];
+  net.tap = (s) => {
+    last[s.dir] = s;
+    if (s.dir === 'ba') fromB.push(s);
+  };
+  net.run(50 * MS);
+  client.write(new Uint8Array(3000));
+  net.run(200 * MS);
+  // B's RCV.NXT is the ACK it last sent; A's next sequence number is the same value.
+  const rcvNxtB = last.ba!.p.ack;
+  const sndNxtB = last.ab!.p.ack;
+  return { net, client, server: server! as TcpConnection, rcvNxtB, sndNxtB, fromB };
 }

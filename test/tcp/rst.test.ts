@@ -4,30 +4,7 @@ import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { MS } from '../../src/util/time.ts';
 import { TcpFlag } from '../../src/wire/tcp.ts';
 import { forge } from './forge.ts';
-import { A, B, Net, type Seen } from './net.ts';
-
-/** An established pair with some data exchanged; `last` holds the latest segment seen in each direction. */
-function established(seed: number) {
-  const net = new Net({ seed, ab: { delay: 5 * MS } });
-  let server: TcpConnection | null = null;
-  net.b.listen(80, (c) => {
-    server = c;
-  });
-  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
-  const last: { ab?: Seen; ba?: Seen } = {};
-  const fromB: Seen[] = [];
-  net.tap = (s) => {
-    last[s.dir] = s;
-    if (s.dir === 'ba') fromB.push(s);
-  };
-  net.run(50 * MS);
-  client.write(new Uint8Array(3000));
-  net.run(200 * MS);
-  // B's RCV.NXT is the ACK it last sent; A's next sequence number is the same value.
-  const rcvNxtB = last.ba!.p.ack;
-  const sndNxtB = last.ab!.p.ack;
-  return { net, client, server: server! as TcpConnection, rcvNxtB, sndNxtB, fromB };
-}
+import { A, B, established, Net } from './net.ts';
 
 function rstToB(client: TcpConnection, server: TcpConnection, seq: number): Uint8Array {
   return forge(A, B, { srcPort: client.local.port, dstPort: server.local.port, seq, flags: TcpFlag.RST });
