@@ -182,7 +182,7 @@ export class MptcpSocket extends Duplex {
     conn.onData = (b) => {
       this.bytesRead += b.length;
       this.touch();
-      this.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      this.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
       // What the stream holds beyond its high-water mark takes receive window: a paused reader stops the peer.
       if (this.unreadChanged()) conn.setUnread(this.unreadReported);
     };
@@ -244,8 +244,11 @@ export class MptcpSocket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const props = this.packetProps.get(chunk);
-    // The engine keeps views of what it is given until DATA_ACK: copy, so the caller may reuse its buffer.
-    this.pendingWrite = { chunk: Uint8Array.prototype.slice.call(chunk), offset: 0, props, callback };
+    // The engine keeps views of what it is given until DATA_ACK: copy, so the caller may reuse its buffer
+    // (into uncleared memory: every byte is overwritten, and clearing 256 KB writes costs as much as copying).
+    const copy = Buffer.allocUnsafeSlow(chunk.length);
+    copy.set(chunk);
+    this.pendingWrite = { chunk: copy, offset: 0, props, callback };
     if (!this.connecting && this.conn) this.flushWrite();
   }
 

@@ -11,7 +11,6 @@
  * UDP's checksum covers the datagram, so the TCP checksum is not carried; URG is never set (there is no
  * urgent pointer to carry).
  */
-import { allocBytes } from '../tcp/segment.ts';
 
 /** Bytes of TCP header the UDP payload carries before the options (data offset, flags, window, seq, ack). */
 export const TIU_HEADER = 12;
@@ -20,10 +19,11 @@ export const TIU_SAVED = 8;
 const URG = 0x20;
 
 /**
- * Turns a TCP segment into its UDP payload in place and returns it (a view of the same bytes, 8 shorter).
- * The segment must be one the caller owns (the stack hands each polled segment out once).
+ * Turns a TCP segment into its UDP payload in place and returns it (a Buffer view of the same bytes, 8
+ * shorter: node:dgram takes a Buffer as it is, where it would wrap any other view once more). The segment
+ * must be one the caller owns (the stack hands each polled segment out once).
  */
-export function segmentToPayload(seg: Uint8Array): Uint8Array {
+export function segmentToPayload(seg: Uint8Array): Buffer {
   const b4 = seg[4]!;
   const b5 = seg[5]!;
   const b6 = seg[6]!;
@@ -41,7 +41,7 @@ export function segmentToPayload(seg: Uint8Array): Uint8Array {
   seg[13] = b5;
   seg[14] = b6;
   seg[15] = b7;
-  return seg.subarray(TIU_SAVED);
+  return Buffer.from(seg.buffer, seg.byteOffset + TIU_SAVED, seg.length - TIU_SAVED);
 }
 
 /** Why a datagram is not a TCP-in-UDP segment, or null when it is one. */
@@ -55,13 +55,20 @@ export function payloadProblem(p: Uint8Array): string | null {
 }
 
 /**
- * The TCP header (fresh bytes: the 20-byte base header with checksum and urgent pointer 0, then the options)
- * of a UDP payload that `payloadProblem` accepted. Its data is `payloadData(p)`, carried apart so that a
- * receiver keeps the datagram's bytes instead of copying them into a rebuilt segment (SegmentStack.receive).
+ * Writes the TCP header of a UDP payload that `payloadProblem` accepted into `out` (the 20-byte base header
+ * with checksum and urgent pointer 0, then the options) and returns a view of it. Its data is
+ * `payloadData(p)`, carried apart so that a receiver keeps the datagram's bytes instead of copying them into a
+ * rebuilt segment (SegmentStack.receive). `out` holds at least 60 bytes; the stack keeps no view of a header,
+ * so a receiver may reuse one buffer for all.
  */
-export function payloadHeader(p: Uint8Array, srcPort: number, dstPort: number): Uint8Array {
+export function payloadHeader(
+  p: Uint8Array,
+  srcPort: number,
+  dstPort: number,
+  out: HeaderBuffer,
+): Uint8Array {
   const hl = (p[0]! >>> 4) * 4;
-  const h = allocBytes(hl);
+  const h = out.bytes;
   h[0] = srcPort >>> 8;
   h[1] = srcPort;
   h[2] = dstPort >>> 8;
@@ -78,9 +85,18 @@ export function payloadHeader(p: Uint8Array, srcPort: number, dstPort: number): 
   h[13] = p[1]!;
   h[14] = p[2]!;
   h[15] = p[3]!;
-  // Bytes 16..19 (checksum, urgent pointer) are zero in fresh bytes.
+  h[16] = 0;
+  h[17] = 0;
+  h[18] = 0;
+  h[19] = 0;
   h.set(p.subarray(TIU_HEADER, hl - TIU_SAVED), 20);
-  return h;
+  return out.views[(hl >>> 2) - 5]!;
+}
+
+/** A reusable header buffer with one view per possible header length (20..60 bytes): no allocation per datagram. */
+export class HeaderBuffer {
+  readonly bytes = new Uint8Array(60);
+  readonly views = Array.from({ length: 11 }, (_, i) => this.bytes.subarray(0, 20 + 4 * i));
 }
 
 /** The TCP data of a UDP payload that `payloadProblem` accepted (a view of the same bytes). */

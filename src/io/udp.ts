@@ -21,7 +21,7 @@ import { transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
 import { type AddressSource, canonicalAddress, familyOf, hasAddress, systemAddresses } from './interfaces.ts';
-import { payloadData, payloadHeader, payloadProblem, segmentToPayload } from './tcp-in-udp.ts';
+import { HeaderBuffer, payloadData, payloadHeader, payloadProblem, segmentToPayload } from './tcp-in-udp.ts';
 import { type Transport, TransportError, type TransportSink } from './transport.ts';
 
 export interface UdpTransportOptions {
@@ -84,8 +84,9 @@ interface UdpPort {
   state: 'binding' | 'ready' | 'failed' | 'closed';
   /** A listener's port (shared by every peer, never connected): bound again when its address returns. */
   listener: boolean;
-  /** The one peer a subflow socket is connected to (`address|port`), once known. */
-  peer: string | null;
+  /** The one peer a subflow socket is connected to, once known (compared per send: no string building). */
+  peerAddress: string | null;
+  peerPort: number;
   /** Payloads waiting for the connect to finish (Node sends on a connecting socket only with an address). */
   waiting: Uint8Array[] | null;
   /** SYNs sent while the socket was binding: answered with a local RST if the bind fails. */
@@ -131,6 +132,7 @@ export class UdpTransport implements Transport {
   private referenced = true;
   private closed = false;
   private readonly v6Names = new Map<string, string>();
+  private readonly header = new HeaderBuffer();
 
   constructor(private readonly opts: UdpTransportOptions = {}) {
     this.addresses = opts.addresses ?? systemAddresses;
@@ -192,9 +194,9 @@ export class UdpTransport implements Transport {
     this.stats.datagramsOut++;
     this.stats.bytesOut += payload.length;
     if (!p.listener && this.opts.connectSockets !== false) {
-      const peer = `${out.dst}|${dstPort}`;
-      if (p.peer === null) {
-        p.peer = peer;
+      if (p.peerAddress === null) {
+        p.peerAddress = out.dst;
+        p.peerPort = dstPort;
         p.waiting = [];
         p.socket.connect(dstPort, out.dst, () => {
           const w = p.waiting ?? [];
@@ -202,7 +204,7 @@ export class UdpTransport implements Transport {
           if (p.state === 'closed') return;
           for (const b of w) p.socket.send(b, p.onSent);
         });
-      } else if (p.peer !== peer) {
+      } else if (p.peerAddress !== out.dst || p.peerPort !== dstPort) {
         this.stats.dropWrongPeer++;
         return;
       }
@@ -264,7 +266,8 @@ export class UdpTransport implements Transport {
       socket,
       state: 'binding',
       listener,
-      peer: null,
+      peerAddress: null,
+      peerPort: 0,
       waiting: null,
       syns: [],
       peers: new Set(),
@@ -315,7 +318,13 @@ export class UdpTransport implements Transport {
     }
     // The kernel verified UDP's checksum, which covers these bytes: the TCP one is neither carried nor needed.
     // The data stays in the datagram's own buffer (Node allocates one per message), handed to the stack.
-    this.sink?.receive(src, p.address, payloadHeader(msg, rinfo.port, p.port), true, payloadData(msg));
+    this.sink?.receive(
+      src,
+      p.address,
+      payloadHeader(msg, rinfo.port, p.port, this.header),
+      true,
+      payloadData(msg),
+    );
   }
 
   /** Node prints IPv6 like inet_ntop; the stack's canonical text may differ (IPv4-compatible forms). */

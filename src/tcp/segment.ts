@@ -209,13 +209,12 @@ export function framed(seg: Uint8Array, front: number): Uint8Array | null {
 }
 
 /**
- * src[from..to) to keep: a view when the caller owns the bytes and the view covers at least half of its
- * ArrayBuffer (a kept view never pins much more memory than it counts), else a copy.
+ * src[from..to) to keep: src itself or a view when the caller owns the bytes and they cover at least half of
+ * their ArrayBuffer (a kept view never pins much more memory than it counts), else a copy.
  */
 export function keepBytes(src: Uint8Array, from: number, to: number, owned: boolean): Uint8Array {
-  return owned && 2 * (to - from) >= src.buffer.byteLength
-    ? src.subarray(from, to)
-    : copyBytes(src, from, to);
+  if (!owned || 2 * (to - from) < src.buffer.byteLength) return copyBytes(src, from, to);
+  return from === 0 && to === src.length ? src : src.subarray(from, to);
 }
 
 /** A copy of src[from..to) in fresh bytes. */

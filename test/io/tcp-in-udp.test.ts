@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { payloadData, payloadHeader, payloadProblem, segmentToPayload } from '../../src/io/tcp-in-udp.ts';
+import {
+  HeaderBuffer,
+  payloadData,
+  payloadHeader,
+  payloadProblem,
+  segmentToPayload,
+} from '../../src/io/tcp-in-udp.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { ipFromText } from '../../src/wire/address.ts';
 import { decodeTcp, encodeTcp, type TcpOption, verifyTcpChecksum } from '../../src/wire/tcp.ts';
@@ -49,13 +55,15 @@ test('the UDP payload has the tcp-in-udp layout: flags/window, seq, ack, then op
 
 test('a payload turns back into the same TCP header and data, which a checksum over both accepts', () => {
   const rng = new Rng(8);
+  // One buffer for every header, as the UDP transport does: each is checked before the next is written.
+  const scratch = new HeaderBuffer();
   for (let k = 0; k < 200; k++) {
     const seg = randomSegment(rng);
     const original = seg.slice();
     const srcPort = (original[0]! << 8) | original[1]!;
     const dstPort = (original[2]! << 8) | original[3]!;
     const payload = segmentToPayload(seg).slice();
-    const header = payloadHeader(payload, srcPort, dstPort);
+    const header = payloadHeader(payload, srcPort, dstPort, scratch);
     const data = payloadData(payload);
     const hl = (original[12]! >>> 4) * 4;
     assert.equal(header.length, hl);
