@@ -47,6 +47,7 @@ const EMPTY = new Uint8Array(0);
 /** Scratch space for a subflow's per-decision figures (filled and read at once, never kept). */
 const PATH = newPathState();
 const TWO32 = 4294967296;
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 /** Scheduler re-runs in a row at most (PROGMP.md). */
 const MAX_RERUNS = 5;
 /** Closed subflows kept in the list (re-created subflows on a dead path would otherwise pile up). */
@@ -1358,7 +1359,7 @@ export class MptcpConnection {
   private widenOffset(v: bigint, is64: boolean, idsn: bigint, reference: number): number {
     if (is64) {
       const off = (v - idsn - 1n) & MASK64;
-      return off > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(off);
+      return off > MAX_SAFE_BIG ? -1 : Number(off);
     }
     const low = (Number(v & 0xffffffffn) - Number((idsn + 1n) & 0xffffffffn) + TWO32) % TWO32;
     const base = reference - (reference % TWO32);

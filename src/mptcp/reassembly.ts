@@ -5,6 +5,7 @@
  *
  * Positions are stream offsets (DSN − IDSN − 1) as numbers: exact up to 2^53 bytes (8 PB) per direction.
  */
+import { keepBytes } from '../tcp/segment.ts';
 
 interface Piece {
   offset: number;
@@ -85,7 +86,10 @@ export class DataReassembly {
     if (i) this.pieces.splice(0, i);
   }
 
-  /** Stores the parts of [start, start+data.length) not already held. */
+  /**
+   * Stores the parts of [start, start+data.length) not already held: views of `data`, or copies when a part is
+   * much smaller than the buffer under it (keepBytes), so what `held` counts bounds the memory pinned.
+   */
   private store(start: number, data: Uint8Array, res: InsertResult): void {
     const end = start + data.length;
     // First piece whose end is past `start`.
@@ -103,10 +107,11 @@ export class DataReassembly {
     while (cur < end) {
       const p = this.pieces[i];
       if (!p || p.offset >= end) {
-        added.push({ offset: cur, data: data.subarray(cur - start) });
+        added.push({ offset: cur, data: keepBytes(data, cur - start, data.length, true) });
         break;
       }
-      if (p.offset > cur) added.push({ offset: cur, data: data.subarray(cur - start, p.offset - start) });
+      if (p.offset > cur)
+        added.push({ offset: cur, data: keepBytes(data, cur - start, p.offset - start, true) });
       const pEnd = p.offset + p.data.length;
       res.duplicate += Math.min(pEnd, end) - Math.max(p.offset, cur);
       cur = pEnd;

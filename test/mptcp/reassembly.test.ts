@@ -60,3 +60,20 @@ test('random arrival orders with duplicates reassemble the exact stream (propert
     assert.equal(r.bufferedBytes, 0);
   }
 });
+
+test('a held piece is a view of the data unless it is a small part of a large buffer, which is copied', () => {
+  const held = new DataReassembly(1 << 20);
+  const big = bytes(100, 4000);
+  held.insert(100, big);
+  const [, second] = held.insert(0, bytes(0, 100)).deliver;
+  assert.equal(second!.buffer, big.buffer, 'a whole out-of-order insert is kept as a view');
+  const r = new DataReassembly(1 << 20);
+  r.insert(1000, bytes(1000, 4000));
+  // Mostly overlapping data: only 100 new bytes of a 4000-byte buffer, so they are copied.
+  const overlap = bytes(900, 4000);
+  r.insert(900, overlap);
+  const parts = r.insert(0, bytes(0, 900)).deliver;
+  assert.deepEqual(concat(parts), Buffer.from(bytes(0, 5000)));
+  const piece = parts.find((p) => p.length === 100)!;
+  assert.notEqual(piece.buffer, overlap.buffer, '100 bytes of a 4000-byte buffer are copied');
+});
