@@ -84,6 +84,16 @@ export interface TcpConfig {
   /** Duplicate-ACK / SACK threshold for fast retransmit (RFC 5681, RFC 6675). */
   dupThresh: number;
   /**
+   * RACK-TLP loss detection (RFC 8985), with SACK only, as Linux has by default. RACK marks a segment lost
+   * when a segment sent after it was delivered at least an RTT plus a reordering window (min RTT / 4) after
+   * it was sent; DupThresh marking stays (lost if either says so). TLP sends a probe (new data, else the last
+   * segment) when an open connection's ACKs stop for 2·SRTT, so a loss among a flight's last segments is
+   * repaired without a retransmission timeout. Off: DupThresh and the RTO only (for comparisons).
+   */
+  rackTlp: boolean;
+  /** TLP's worst-case delayed-ACK allowance when one segment is in flight (RFC 8985 WCDelAckT). */
+  tlpMaxAckDelay: Duration;
+  /**
    * The driver does not need the TCP checksum: segments go out with 0 in the field (TCP-in-UDP carries no
    * TCP checksum, UDP's covers the datagram; a NIC's transmit checksum offload).
    */
@@ -135,6 +145,8 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   invalidAckInterval: 500 * MS,
   challengeAckLimit: 1000,
   dupThresh: 3,
+  rackTlp: true,
+  tlpMaxAckDelay: 200 * MS,
   checksumOffload: false,
   pacing: false,
   hystart: false,
@@ -157,6 +169,7 @@ export function resolveConfig(base: Readonly<TcpConfig>, over?: Partial<TcpConfi
   if (c.minRto <= 0 || c.maxRto < c.minRto || c.initialRto <= 0)
     throw new TcpConfigError('need 0 < minRto <= maxRto and initialRto > 0');
   if (c.backlog < 1) throw new TcpConfigError('backlog must be at least 1');
+  if (c.tlpMaxAckDelay < 0) throw new TcpConfigError('tlpMaxAckDelay must not be negative');
   if (c.initialCwnd < 1) throw new TcpConfigError('initialCwnd must be at least 1 segment');
   return c;
 }

@@ -24,6 +24,7 @@ import type { CcRequest, TcpConfig, TcpInfo, TcpPathState, TcpState } from './co
 import type { TcpCounters } from './counters.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo, SegmentKind, SubflowHook } from './hook.ts';
 import { SubflowHookError } from './hook.ts';
+import { Rack } from './rack.ts';
 import { Reassembly } from './reassembly.ts';
 import { RttEstimator } from './rtt.ts';
 import { FIN, SACKED, Scoreboard } from './scoreboard.ts';
@@ -206,6 +207,11 @@ export class TcpConnection implements SubflowView {
   private renoSacked = 0;
   private frtoStage = 0;
   private frtoBudget = 0;
+  /** RACK-TLP (RFC 8985): on when configured and SACK was negotiated. */
+  private rackOn = false;
+  private readonly rack = new Rack();
+  /** The tail loss probe is being sent: new data may exceed cwnd and skips Nagle (Linux's push_one = 2). */
+  private tlpForce = false;
 
   // Rate, usage and statistics.
   private delivered = 0;
@@ -532,6 +538,8 @@ export class TcpConnection implements SubflowView {
     if (p.mss > 0) this.peerMss = p.mss;
     this.sndMss = Math.max(64, Math.min(this.peerMss, c.mss));
     this.sackOk = c.sack && p.sackPermitted;
+    this.rackOn = this.sackOk && c.rackTlp;
+    this.sb.rack = this.rackOn;
     this.tsOk = c.timestamps && p.hasTs;
     if (this.tsOk) this.tsRecent = p.tsval;
     this.wsOk = c.windowScale && p.wscale >= 0;
@@ -830,6 +838,8 @@ export class TcpConnection implements SubflowView {
     const prevUna = this.sndUnaOff;
     const advanced = ackOff > prevUna;
     let sacked = 0;
+    // RFC 8985 §6.2 step 2: an ACK within min_RTT of a retransmission may be for the original.
+    this.sb.beginAck(now - this.rtt.minRtt);
     if (this.sackOk && p.sackCount > 0) sacked = this.processSack(p, ackOff);
     const isDup =
       !advanced &&
@@ -863,9 +873,12 @@ export class TcpConnection implements SubflowView {
       }
       this.owner.activate(this);
     }
+    if (this.rackOn) this.rackOnAck(now);
     if (advanced || sacked > 0) this.takeRtt(now, p, advanced);
     if (this.frtoStage > 0) this.frtoOnAck(advanced, ackOff);
+    if (this.rack.end >= 0) this.tlpOnAck(now, ackOff, advanced || sacked > 0 || dlen > 0);
     if (this.sb.size > 0 || advanced) this.lossLogic(now, advanced, delivered);
+    if (advanced && this.rackOn) this.armTlp(now);
     this.afterAckStates(now);
     return true;
   }
@@ -909,6 +922,8 @@ export class TcpConnection implements SubflowView {
         const r2 = p.sackCount > 1 ? una + seqDiff(p.sackRight[1]!, unaSeq) : 0;
         if (r <= ackOff || (p.sackCount > 1 && l >= l2 && r <= r2)) {
           this.counters.TCPDSACKRecv++;
+          const tlp = this.rack;
+          if (tlp.retrans && l < tlp.end && r > tlp.start) tlp.dsacked = true;
           continue;
         }
       }
@@ -934,6 +949,7 @@ export class TcpConnection implements SubflowView {
     if (!this.sackOk) this.renoSacked = Math.max(0, this.renoSacked - acked);
     // RFC 6298 §5.3: restart the timer when new data is acknowledged.
     this.rtoAt = sb.size === 0 ? INF : now + this.rtt.backedOff(this.backoff);
+    if (sb.size === 0) this.rack.reoAt = INF;
     if (ackOff >= this.roundEndOff) {
       this.cwndLimitedPrev = this.cwndLimitedNow;
       this.maxPipePrev = this.maxPipeNow;
@@ -967,6 +983,8 @@ export class TcpConnection implements SubflowView {
       sb.markLost((c.dupThresh - 1) * mss);
       this.counters.TCPLostRetransmit += sb.markLostRetransmissions((c.dupThresh - 1) * mss);
     }
+    // RACK marks too (RFC 8985 §6.2 step 5), when this ACK delivered something sent after what it knew of.
+    if (this.rackOn && sb.rackTs >= 0 && sb.size > 0) this.rackDetect(now);
     this.delivered += delivered;
     this.updateRate(now);
     switch (this.caState) {
@@ -994,6 +1012,10 @@ export class TcpConnection implements SubflowView {
   private enterRecovery(now: Instant): void {
     this.caState = 'recovery';
     this.recoveryPoint = this.sndNxtOff;
+    // The window reduction below is the response to a loss a probe may have repaired too (Linux resets
+    // tlp_high_seq in tcp_init_cwnd_reduction), and probes wait for the open state again.
+    this.rack.clearProbe();
+    this.rack.ptoAt = INF;
     if (this.sackOk) this.counters.TCPSackRecovery++;
     else this.counters.TCPRenoRecovery++;
     // RFC 6675 §5 step 4.2: ssthresh from FlightSize, the data outstanding, but never above cwnd. RFC 5681
@@ -1006,6 +1028,95 @@ export class TcpConnection implements SubflowView {
     this.cc.onCongestionEvent(now, this.ctx);
     if (this.sb.toRetransBytes === 0) this.sb.markHeadLost();
     this.owner.activate(this);
+  }
+
+  // ---------------------------------------------------------------- RACK-TLP (RFC 8985)
+
+  /** §6.2 steps 2–3 for this ACK: RACK's most recently sent delivered segment, and reordering. */
+  private rackOnAck(now: Instant): void {
+    const sb = this.sb;
+    if (sb.rackTs >= 0) this.rack.update(now, sb.rackTs, sb.rackEnd);
+    if (sb.reordered) {
+      this.rack.reorderingSeen = true;
+      this.counters.TCPSACKReorder++;
+    }
+  }
+
+  /** §6.2 steps 4–5 and §6.3: marks what RACK finds lost and arms the reordering timer for the rest. */
+  private rackDetect(now: Instant): void {
+    const sb = this.sb;
+    const r = this.rack;
+    const sackedDupThresh = sb.sackedBytes >= this.config.dupThresh * this.effMss();
+    const reo = r.reoWnd(this.rtt.minRtt, this.rtt.srtt, this.caState !== 'open', sackedDupThresh);
+    r.reoAt = sb.rackDetect(r.xmitTs, r.endSeq, r.rtt + reo, now);
+    this.counters.TCPLostRetransmit += sb.rackLostRetrans;
+    // A pending reordering timer decides sooner than a probe would (as Linux, where it replaces the probe).
+    if (r.reoAt !== INF) r.ptoAt = INF;
+  }
+
+  /** §7.2: (re)arms the probe timer of an open connection with data in flight and no probe outstanding. */
+  private armTlp(now: Instant): void {
+    const r = this.rack;
+    const sb = this.sb;
+    r.ptoAt = INF;
+    if (this.caState !== 'open' || sb.size === 0 || r.end >= 0 || r.reoAt !== INF) return;
+    const pto = r.pto(this.rtt.srtt, sb.size === 1, this.config.tlpMaxAckDelay);
+    // Never after the retransmission timer: the probe then goes out in its place.
+    r.ptoAt = Math.min(now + pto, this.rtoAt);
+  }
+
+  /** §7.3: the probe timer expired. The probe goes out on the next poll; the RTO restarts behind it. */
+  private onPto(now: Instant): void {
+    const r = this.rack;
+    r.ptoAt = INF;
+    if (this.caState !== 'open' || this.sb.size === 0 || r.end >= 0) return;
+    r.fire = true;
+    this.rtoAt = now + this.rtt.backedOff(this.backoff);
+  }
+
+  /** §7.3: one new segment if there is data and the peer's window allows it, else the last segment again. */
+  private sendLossProbe(now: Instant): OutSegment | null {
+    const r = this.rack;
+    const sb = this.sb;
+    r.fire = false;
+    if (this.caState !== 'open' || sb.size === 0 || r.end >= 0 || sb.toRetransBytes > 0) return null;
+    const flight = sb.outstanding;
+    const nxt = this.sndNxtOff;
+    this.tlpForce = true;
+    let seg = this.nextDataSegment(now);
+    this.tlpForce = false;
+    if (seg === null) {
+      const i = sb.lastUnsacked();
+      if (i < 0) return null;
+      r.start = sb.start(i);
+      r.retrans = true;
+      seg = this.retransmit(now, i);
+    }
+    r.end = this.sndNxtOff;
+    r.flight = flight + this.sndNxtOff - nxt;
+    r.ptoAt = INF;
+    this.counters.TCPLossProbes++;
+    return seg;
+  }
+
+  /**
+   * §7.4: whether the outstanding probe repaired a loss. An ACK beyond a retransmitted probe without a
+   * D-SACK for it shows the original was lost: respond as to a loss episode entered and left at once
+   * (Linux's CWR). The ACK that reaches the probe's end exactly may be the original's, so it waits.
+   */
+  private tlpOnAck(now: Instant, ackOff: number, notPureDup: boolean): void {
+    const r = this.rack;
+    if (ackOff < r.end) return;
+    if (!r.retrans || r.dsacked) r.clearProbe();
+    else if (ackOff > r.end) {
+      const flight = r.flight;
+      r.clearProbe();
+      this.counters.TCPLossProbeRecovery++;
+      this.fillCtx();
+      this.ctx.bytesInFlight = Math.min(flight, this.cc.cwnd);
+      this.cc.onCongestionEvent(now, this.ctx);
+      this.cc.onRecoveryEnd(now, this.ctx);
+    } else if (!notPureDup) r.clearProbe(); // A duplicate ACK: both copies arrived.
   }
 
   private updateRate(now: Instant): void {
@@ -1256,6 +1367,10 @@ export class TcpConnection implements SubflowView {
       this.pureAckPending = false;
       return this.sendAck(now, 'ack');
     }
+    if (this.rack.fire) {
+      const probe = this.sendLossProbe(now);
+      if (probe !== null) return probe;
+    }
     const seg = this.trySendData(now);
     if (seg !== null) return seg;
     if (this.probePending) return this.sendProbe(now);
@@ -1345,7 +1460,7 @@ export class TcpConnection implements SubflowView {
       // floor(cwnd) against ceil(in flight)), so it holds data back here and this is cwnd-limited, not
       // application-limited; otherwise the window would never grow in congestion avoidance.
       if (pipe > 0 && cwnd - pipe < 2 * mss) this.cwndLimitedNow = true;
-      const max = Math.min(mss, peerRoom, this.sndBuf.space, pipe === 0 ? mss : cwnd - pipe);
+      const max = Math.min(mss, peerRoom, this.sndBuf.space, pipe === 0 || this.tlpForce ? mss : cwnd - pipe);
       if (max > 0) {
         const bytes = this.hook.pull(this, this.sndBuf.end + 1, max);
         if (bytes !== null && bytes.length > 0) {
@@ -1377,11 +1492,11 @@ export class TcpConnection implements SubflowView {
         this.armPersist(now);
         return null;
       }
-      if (pipe > 0 && cwnd - pipe < len) {
+      if (pipe > 0 && cwnd - pipe < len && !this.tlpForce) {
         this.cwndLimitedNow = true;
         return null;
       }
-      if (len < mss && !this.persistForce && !recordDone) {
+      if (len < mss && !this.persistForce && !recordDone && !this.tlpForce) {
         const allQueued = len === unsent;
         if (allQueued) {
           // Nagle (RFC 9293 §3.7.4): hold a small segment while data is unacknowledged.
@@ -1520,6 +1635,7 @@ export class TcpConnection implements SubflowView {
     const pipe = this.pipe();
     if (pipe > this.maxPipeNow) this.maxPipeNow = pipe;
     if (this.rtoAt === INF) this.rtoAt = now + this.rtt.backedOff(this.backoff);
+    if (rec < 0 && this.rackOn) this.armTlp(now);
     this.persistAt = INF;
     return seg;
   }
@@ -1704,6 +1820,8 @@ export class TcpConnection implements SubflowView {
   /** @internal The earliest armed timer, or Infinity. */
   deadline(): Instant {
     let t = this.rtoAt;
+    if (this.rack.ptoAt < t) t = this.rack.ptoAt;
+    if (this.rack.reoAt < t) t = this.rack.reoAt;
     if (this.paceWait) t = Math.min(t, Math.ceil(this.paceAt - PACING_QUANTUM));
     if (this.delackAt < t) t = this.delackAt;
     if (this.persistAt < t) t = this.persistAt;
@@ -1725,6 +1843,8 @@ export class TcpConnection implements SubflowView {
       this.enterClosed(null, true);
       return;
     }
+    if (now >= this.rack.reoAt) this.onReorderTimeout(now);
+    if (now >= this.rack.ptoAt) this.onPto(now);
     if (now >= this.rtoAt) this.onRto(now);
     if (this.isClosed()) return;
     if (now >= this.delackAt) {
@@ -1736,6 +1856,14 @@ export class TcpConnection implements SubflowView {
     if (this.keepAlive && (this.state === 'ESTABLISHED' || this.state === 'CLOSE_WAIT'))
       this.onKeepAlive(now);
     if (!this.isClosed()) this.owner.activate(this);
+  }
+
+  /** RACK's reordering timer (RFC 8985 §6.3): what is now due is lost; in the open state, recovery starts. */
+  private onReorderTimeout(now: Instant): void {
+    this.rack.reoAt = INF;
+    if (this.sb.size === 0 || this.rack.xmitTs < 0) return;
+    this.rackDetect(now);
+    if (this.caState === 'open' && this.sb.toRetransBytes > 0) this.enterRecovery(now);
   }
 
   /** Retransmission timeout (RFC 6298 §5; RFC 5681 §3.1; go-back-N keeping SACK marks, as Linux's loss state). */
@@ -1755,6 +1883,7 @@ export class TcpConnection implements SubflowView {
       return;
     }
     const sb = this.sb;
+    this.stopRackTimers();
     if (sb.size === 0) {
       this.rtoAt = INF;
       return;
@@ -1857,6 +1986,14 @@ export class TcpConnection implements SubflowView {
 
   // ---------------------------------------------------------------- state
 
+  private stopRackTimers(): void {
+    const r = this.rack;
+    r.ptoAt = INF;
+    r.reoAt = INF;
+    r.fire = false;
+    r.clearProbe();
+  }
+
   private setState(s: TcpState): void {
     const was = this.state === 'ESTABLISHED' || this.state === 'CLOSE_WAIT';
     const is = s === 'ESTABLISHED' || s === 'CLOSE_WAIT';
@@ -1868,6 +2005,7 @@ export class TcpConnection implements SubflowView {
   private enterTimeWait(now: Instant): void {
     this.setState('TIME_WAIT');
     this.rtoAt = INF;
+    this.stopRackTimers();
     this.persistAt = INF;
     this.delackAt = INF;
     this.timeWaitAt = now + this.config.timeWait;
@@ -1879,6 +2017,7 @@ export class TcpConnection implements SubflowView {
     if (this.isClosed()) return;
     this.setState('CLOSED');
     this.rtoAt = INF;
+    this.stopRackTimers();
     this.delackAt = INF;
     this.persistAt = INF;
     this.timeWaitAt = INF;

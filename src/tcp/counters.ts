@@ -30,6 +30,12 @@ export class TcpCounters {
   /** Retransmissions found lost because data sent after them was SACKed. */
   TCPLostRetransmit = 0;
   TCPSpuriousRTOs = 0;
+  /** Tail loss probes sent (RFC 8985 §7). */
+  TCPLossProbes = 0;
+  /** Losses repaired by a retransmitted probe (the congestion response was taken). */
+  TCPLossProbeRecovery = 0;
+  /** ACKs showing an original transmission delivered after later data (RACK.reordering_seen). */
+  TCPSACKReorder = 0;
   TCPDSACKOldSent = 0;
   TCPDSACKOfoSent = 0;
   TCPDSACKRecv = 0;

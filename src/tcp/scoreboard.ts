@@ -3,7 +3,10 @@
  * segment as first sent, in a ring of typed arrays indexed by an ever-growing record number. Counters are
  * kept incrementally so pipe is O(1); loss marking advances a frontier (never rescans records it passed) and
  * the next-lost search keeps a hint, so recovery over a window of thousands of segments stays linear.
+ * RACK (RFC 8985 §6) needs the records in send order: original transmissions are in sequence order, so a
+ * frontier walks them; retransmissions are appended to their own queue in the order they were sent.
  */
+import { sentAfter } from './rack.ts';
 
 export const SACKED = 1;
 export const LOST = 2;
@@ -15,6 +18,7 @@ export const EVER_RETRANS = 8;
 export const FIN = 16;
 
 const REBASE_AT = 1 << 30;
+const INF = Number.POSITIVE_INFINITY;
 
 export class Scoreboard {
   private cap = 64;
@@ -49,6 +53,27 @@ export class Scoreboard {
   private hint = 0;
   /** No outstanding retransmission was sent with a frontier below this (a lower bound; Infinity: none). */
   private retransLow = Number.POSITIVE_INFINITY;
+
+  /** Keep the retransmission queue RACK needs (TcpConfig.rackTlp with SACK). */
+  rack = false;
+  /** The newest record (send time, then end) the current ACK delivered, for RACK (-1: none). */
+  rackTs = -1;
+  rackEnd = -1;
+  /** RACK.fack: the highest end delivered so far. */
+  fack = -1;
+  /** The current ACK delivered an original transmission below data delivered before (reordering). */
+  reordered = false;
+  /** Lost retransmissions the last rackDetect() found. */
+  rackLostRetrans = 0;
+  private fackBefore = -1;
+  private validBefore = INF;
+  /** RACK's frontier over original transmissions: records below it are SACKed or marked lost. */
+  private rackScan = 0;
+  /** Retransmissions in send order: start offset and send time of the record (stale once either changes). */
+  private rxS = new Float64Array(16);
+  private rxT = new Float64Array(16);
+  private rxHead = 0;
+  private rxTail = 0;
 
   get size(): number {
     return this.tail - this.head;
@@ -152,7 +177,10 @@ export class Scoreboard {
       if (fl & EVER_RETRANS) this.ackedRetransmitted = true;
       else if (this.ackRttSentAt < 0) this.ackRttSentAt = this.t[k]!;
       const len = Math.min(en, off) - st;
-      if (!(fl & SACKED)) delivered += len;
+      if (!(fl & SACKED)) {
+        delivered += len;
+        this.deliveredRecord(k, Math.min(en, off));
+      }
       this.account(fl, -len);
       if (this.head < this.scan && fl & SACKED) this.sackedBelowScan -= len;
       if (en > off) {
@@ -175,6 +203,7 @@ export class Scoreboard {
     this.head -= d;
     this.tail -= d;
     this.scan -= d;
+    this.rackScan = Math.max(0, this.rackScan - d);
     this.hint = Math.max(0, this.hint - d);
   }
 
@@ -190,6 +219,7 @@ export class Scoreboard {
       if (fl & SACKED || st < left || en > right) continue;
       if (!(fl & EVER_RETRANS) && (this.sackRttSentAt < 0 || this.t[k]! < this.sackRttSentAt))
         this.sackRttSentAt = this.t[k]!;
+      this.deliveredRecord(k, en);
       this.setFlags(i, (fl | SACKED) & ~(LOST | RETRANS));
       if (i < this.scan) this.sackedBelowScan += en - st;
       if (en > this.highSacked) this.highSacked = en;
@@ -245,6 +275,7 @@ export class Scoreboard {
     this.scan = this.tail;
     this.sackedBelowScan = this.sackedBytes;
     this.hint = this.head;
+    this.rxHead = this.rxTail;
   }
 
   /** Undoes loss marks that were not acted on (a spurious timeout): un-retransmitted records are in flight again. */
@@ -253,6 +284,7 @@ export class Scoreboard {
       const fl = this.f[i & this.mask]!;
       if ((fl & (LOST | RETRANS | SACKED)) === LOST) this.setFlags(i, fl & ~LOST);
     }
+    this.rackScan = this.head;
   }
 
   /** Forgets all SACK information (the receiver reneged, RFC 2018 §8). */
@@ -264,6 +296,7 @@ export class Scoreboard {
     this.highSacked = -1;
     this.scan = this.head;
     this.sackedBelowScan = 0;
+    this.rackScan = this.head;
   }
 
   /** RFC 6675 NextSeg rule 1: the oldest record marked lost and not yet retransmitted, or -1. */
@@ -286,6 +319,7 @@ export class Scoreboard {
     this.t[i & this.mask] = now;
     this.x[i & this.mask] = sndNxt;
     if (sndNxt < this.retransLow) this.retransLow = sndNxt;
+    if (this.rack) this.queueRetransmission(this.start(i), now);
   }
 
   /**
@@ -344,6 +378,113 @@ export class Scoreboard {
     this.f[k] = this.f[k]! & ~FIN;
     this.tail++;
     if (this.scan > i) this.scan++;
+    if (this.rackScan > i) this.rackScan++;
     if (this.hint > i) this.hint++;
+  }
+
+  // ---------------------------------------------------------------- RACK (RFC 8985 §6)
+
+  /** Starts an ACK: a retransmitted record gives a RACK sample only if sent at or before `validBefore`. */
+  beginAck(validBefore: number): void {
+    this.rackTs = -1;
+    this.rackEnd = -1;
+    this.reordered = false;
+    this.fackBefore = this.fack;
+    this.validBefore = validBefore;
+  }
+
+  /**
+   * A record newly delivered up to `end` (§6.2 steps 2 and 3): reordering when an original transmission
+   * arrives below data delivered before; a retransmission sent less than min_RTT ago is ambiguous (the ACK
+   * may be for the original) and gives no RACK sample.
+   */
+  private deliveredRecord(k: number, end: number): void {
+    const fl = this.f[k]!;
+    const t = this.t[k]!;
+    if (!(fl & EVER_RETRANS) && end < this.fackBefore) this.reordered = true;
+    if (end > this.fack) this.fack = end;
+    if (fl & EVER_RETRANS && t > this.validBefore) return;
+    if (sentAfter(t, end, this.rackTs, this.rackEnd)) {
+      this.rackTs = t;
+      this.rackEnd = end;
+    }
+  }
+
+  private queueRetransmission(start: number, now: number): void {
+    let n = this.rxS.length;
+    if (this.rxTail - this.rxHead === n) {
+      const s = new Float64Array(2 * n);
+      const t = new Float64Array(2 * n);
+      for (let j = 0; j < n; j++) {
+        s[j] = this.rxS[(this.rxHead + j) % n]!;
+        t[j] = this.rxT[(this.rxHead + j) % n]!;
+      }
+      this.rxS = s;
+      this.rxT = t;
+      this.rxHead = 0;
+      this.rxTail = n;
+      n *= 2;
+    } else if (this.rxTail === this.rxHead) this.rxHead = this.rxTail = 0;
+    this.rxS[this.rxTail % n] = start;
+    this.rxT[this.rxTail % n] = now;
+    this.rxTail++;
+  }
+
+  /**
+   * RACK_detect_loss (§6.2 step 5): marks lost every unSACKed record sent before RACK's segment
+   * (`xmitTs`, `endSeq`) once `wnd` (RACK.rtt + reo_wnd) has passed since it was sent; retransmissions
+   * that qualify lose their RETRANS mark so they are sent again (rackLostRetrans counts them). Returns
+   * when the earliest record sent before RACK's segment but not yet due will be (INF: none): the
+   * reordering timer. Both walks resume where they stopped, so each record is passed once.
+   */
+  rackDetect(xmitTs: number, endSeq: number, wnd: number, now: number): number {
+    let due = INF;
+    this.rackLostRetrans = 0;
+    if (this.rackScan < this.head) this.rackScan = this.head;
+    while (this.rackScan < this.tail) {
+      const i = this.rackScan;
+      const k = i & this.mask;
+      const fl = this.f[k]!;
+      // Retransmitted records are in the retransmission queue; SACKed and lost ones are decided.
+      if (!(fl & (SACKED | LOST | RETRANS))) {
+        const t = this.t[k]!;
+        if (!sentAfter(xmitTs, endSeq, t, this.e[k]!)) break;
+        if (t + wnd > now) {
+          due = t + wnd;
+          break;
+        }
+        this.setFlags(i, fl | LOST);
+        if (i < this.hint) this.hint = i;
+      }
+      this.rackScan++;
+    }
+    const n = this.rxS.length;
+    while (this.rxHead < this.rxTail) {
+      const j = this.rxHead % n;
+      const st = this.rxS[j]!;
+      const t = this.rxT[j]!;
+      const i = this.find(st);
+      const k = i & this.mask;
+      if (i >= this.tail || this.s[k] !== st || this.t[k] !== t || !(this.f[k]! & RETRANS)) {
+        this.rxHead++;
+        continue;
+      }
+      if (!sentAfter(xmitTs, endSeq, t, this.e[k]!)) break;
+      if (t + wnd > now) {
+        if (t + wnd < due) due = t + wnd;
+        break;
+      }
+      this.setFlags(i, (this.f[k]! | LOST) & ~RETRANS);
+      if (i < this.hint) this.hint = i;
+      this.rackLostRetrans++;
+      this.rxHead++;
+    }
+    return due;
+  }
+
+  /** The highest record not SACKed (the tail loss probe retransmits it), or -1. */
+  lastUnsacked(): number {
+    for (let i = this.tail - 1; i >= this.head; i--) if (!(this.f[i & this.mask]! & SACKED)) return i;
+    return -1;
   }
 }
