@@ -85,6 +85,8 @@ export class StackHost {
       frto: true,
       // Slow start ends when the RTT rises, not after a window of drops at the bottleneck (Linux's HyStart).
       hystart: true,
+      // Tail losses repaired by a probe after 2·SRTT, and time-based loss marking (Linux's RACK-TLP).
+      rackTlp: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

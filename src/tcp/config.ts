@@ -88,7 +88,9 @@ export interface TcpConfig {
    * when a segment sent after it was delivered at least an RTT plus a reordering window (min RTT / 4) after
    * it was sent; DupThresh marking stays (lost if either says so). TLP sends a probe (new data, else the last
    * segment) when an open connection's ACKs stop for 2·SRTT, so a loss among a flight's last segments is
-   * repaired without a retransmission timeout. Off: DupThresh and the RTO only (for comparisons).
+   * repaired without a retransmission timeout. Off: DupThresh and the RTO only. Off by default here, so the
+   * simulator keeps RFC 5681/6675 loss recovery and compares with the literature; the real drivers turn it on
+   * (src/api/host.ts), as Linux has it.
    */
   rackTlp: boolean;
   /** TLP's worst-case delayed-ACK allowance when one segment is in flight (RFC 8985 WCDelAckT). */
@@ -145,7 +147,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   invalidAckInterval: 500 * MS,
   challengeAckLimit: 1000,
   dupThresh: 3,
-  rackTlp: true,
+  rackTlp: false,
   tlpMaxAckDelay: 200 * MS,
   checksumOffload: false,
   pacing: false,

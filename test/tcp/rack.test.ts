@@ -16,7 +16,7 @@ function setup(
   configB: Partial<TcpConfig> = {},
   link: LinkOptions = { delay: RTT / 2 },
 ) {
-  const net = new Net({ seed, ab: link, configA: { nagle: false, ...configA }, configB });
+  const net = new Net({ seed, ab: link, configA: { nagle: false, rackTlp: true, ...configA }, configB });
   const sink = new Sink();
   let server: TcpConnection | null = null;
   net.b.listen(80, (c) => {
