@@ -243,6 +243,25 @@ export class Sink {
 }
 
 /**
+ * b listens on port 80 and collects what it receives into a Sink (closing when the peer does); a connects to it.
+ * `server()` is b's connection once accepted.
+ */
+export function sinkPair(net: Net) {
+  const sink = new Sink();
+  let server: TcpConnection | null = null;
+  net.b.listen(80, (c) => {
+    server = c;
+    c.onData = (d) => sink.push(d);
+    c.onEnd = () => {
+      sink.ended = true;
+      c.end();
+    };
+  });
+  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  return { client, sink, server: () => server };
+}
+
+/**
  * `total` bytes from a to b (port 80), written as fast as a's send buffer takes them, until they have all
  * arrived or `until`; returns when they did (-1: not all) and the sending connection.
  */

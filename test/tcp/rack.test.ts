@@ -2,10 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TcpConfig } from '../../src/tcp/config.ts';
-import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { seqDiff } from '../../src/tcp/seq.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { A, B, type LinkOptions, Net, pattern, pump, type Seen, Sink } from './net.ts';
+import { type LinkOptions, Net, pattern, pump, type Seen, sinkPair } from './net.ts';
 
 const MSS = 1448;
 const RTT = 20 * MS;
@@ -17,22 +16,12 @@ function setup(
   link: LinkOptions = { delay: RTT / 2 },
 ) {
   const net = new Net({ seed, ab: link, configA: { nagle: false, rackTlp: true, ...configA }, configB });
-  const sink = new Sink();
-  let server: TcpConnection | null = null;
-  net.b.listen(80, (c) => {
-    server = c;
-    c.onData = (d) => sink.push(d);
-    c.onEnd = () => {
-      sink.ended = true;
-      c.end();
-    };
-  });
-  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  const { client, sink, server } = sinkPair(net);
   net.run(50 * MS);
   // A first exchange gives the sender RTT samples (SRTT = 20 ms).
   client.write(new Uint8Array(4 * MSS));
   net.run(net.now + 100 * MS);
-  return { net, client, sink, server: () => server! as TcpConnection };
+  return { net, client, sink, server: () => server()! };
 }
 
 /**

@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TcpConfig } from '../../src/tcp/config.ts';
-import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { seqDiff } from '../../src/tcp/seq.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { A, B, Net, pattern, pump, type Seen, Sink } from './net.ts';
+import { A, B, Net, pattern, pump, type Seen, sinkPair } from './net.ts';
 
 const MSS = 1448;
 
 function setup(seed: number, config: Partial<TcpConfig> = {}, link = { delay: 10 * MS, rate: 10_000_000 }) {
   const net = new Net({ seed, ab: link, configA: config, configB: config });
-  const sink = new Sink();
-  let server: TcpConnection | null = null;
-  net.b.listen(80, (c) => {
-    server = c;
-    c.onData = (d) => sink.push(d);
-    c.onEnd = () => {
-      sink.ended = true;
-      c.end();
-    };
-  });
-  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
-  return { net, client, sink, server: () => server };
+  return { net, ...sinkPair(net) };
 }
 
 test('SACK blocks: most recent block first, then earlier ones (RFC 2018 §4), and D-SACK for a duplicate', () => {

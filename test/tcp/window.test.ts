@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TcpConfig } from '../../src/tcp/config.ts';
-import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
 import { TcpFlag } from '../../src/wire/tcp.ts';
 import { forge } from './forge.ts';
-import { A, B, type LinkOptions, Net, pattern, pump, Sink } from './net.ts';
+import { A, B, type LinkOptions, Net, pattern, pump, sinkPair } from './net.ts';
 
 function transfer(seed: number, size: number, link: LinkOptions, configB: Partial<TcpConfig> = {}) {
   const net = new Net({ seed, ab: link, ba: { delay: link.delay }, configB });
-  const sink = new Sink();
-  let server: TcpConnection | null = null;
+  const { client, sink, server } = sinkPair(net);
   let maxWnd = 0;
-  net.b.listen(80, (c) => {
-    server = c;
-    c.onData = (d) => sink.push(d);
-    c.onEnd = () => {
-      sink.ended = true;
-      c.end();
-    };
-  });
-  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
   const data = pattern(size, seed);
   client.onEstablished = () => pump(client, data);
   net.tap = (s) => {
@@ -31,7 +20,7 @@ function transfer(seed: number, size: number, link: LinkOptions, configB: Partia
     done = true;
   };
   const end = net.run(120 * SECOND, () => done && sink.ended);
-  return { net, client, server: server! as TcpConnection, sink, data, end, maxWnd: () => maxWnd };
+  return { net, client, server: server()!, sink, data, end, maxWnd: () => maxWnd };
 }
 
 test('window scaling: a 10 MB transfer over 100 Mbit/s × 100 ms RTT uses a window far above 64 KiB', () => {
@@ -79,13 +68,7 @@ test('receive-buffer auto-tuning grows the window toward 2 × bytes per RTT, cap
 
 test('a hostile peer cannot make the receiver hold more out-of-order data than its buffer', () => {
   const net = new Net({ seed: 43, ab: { delay: 5 * MS }, configB: { rcvBuf: 65536, autotune: false } });
-  let server: TcpConnection | null = null;
-  const sink = new Sink();
-  net.b.listen(80, (c) => {
-    server = c;
-    c.onData = (d) => sink.push(d);
-  });
-  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  const { client, sink, server } = sinkPair(net);
   let rcvNxt = 0;
   let sndNxt = 0;
   net.tap = (s) => {
@@ -93,7 +76,7 @@ test('a hostile peer cannot make the receiver hold more out-of-order data than i
     else sndNxt = s.p.ack;
   };
   net.run(50 * MS);
-  const srv = server! as TcpConnection;
+  const srv = server()!;
   // One-byte segments at every other offset of the window: each is stored with its overhead until the budget is spent.
   for (let i = 2; i < 65536; i += 2)
     net.inject(
