@@ -11,6 +11,12 @@ export interface OutSegment {
   src: string;
   dst: string;
   segment: Uint8Array;
+  /**
+   * The segment's data when it goes out apart from the header (TcpConfig.gatherPayload): `segment` is then
+   * the header with its options. A view of bytes that stay unchanged: the driver sends or copies it, never
+   * writes it.
+   */
+  payload?: Uint8Array;
   /** DSCP/ECN byte for the IP header (per-subflow TOS), 0 by default. */
   tos?: number;
 }

@@ -104,7 +104,11 @@ export class StackHost {
       ...(opts.cc !== undefined ? { cc: opts.cc } : {}),
       ...(opts.checksum !== undefined ? { checksum: opts.checksum } : {}),
       ...(opts.maxSubflows !== undefined ? { maxSubflows: opts.maxSubflows } : {}),
-      tcp: { ...subflowTcp, checksumOffload: !transport.carriesTcpChecksum },
+      tcp: {
+        ...subflowTcp,
+        checksumOffload: !transport.carriesTcpChecksum,
+        gatherPayload: transport.gathers,
+      },
     };
     const seed = opts.seed ?? randomInt(0, 2 ** 32);
     this.endpoint = new MptcpEndpoint({ rng: new Rng(seed), config });

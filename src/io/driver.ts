@@ -168,7 +168,14 @@ export class StackDriver {
           if (out === null) break;
           n++;
           this.stats.sent++;
-          this.capture?.record(this.wallEpochUs + this.now(), out.src, out.dst, out.segment, out.tos);
+          this.capture?.record(
+            this.wallEpochUs + this.now(),
+            out.src,
+            out.dst,
+            out.segment,
+            out.tos,
+            out.payload,
+          );
           this.transport.send(out);
         }
       } while (this.again && !capped);

@@ -31,6 +31,8 @@ export interface Transport {
    * checksum covers the datagram): when not, the stack need not compute it (TcpConfig.checksumOffload).
    */
   readonly carriesTcpChecksum: boolean;
+  /** Whether send() takes a segment's header and data apart (OutSegment.payload, TcpConfig.gatherPayload). */
+  readonly gathers: boolean;
   /** Named counters (datagrams, drops by reason, send errors). */
   readonly stats: Readonly<Record<string, number>>;
   /** Called once by the driver before anything else. */

@@ -18,6 +18,7 @@ const EPHEMERAL_SPAN = 16384;
 export class TunTransport implements Transport {
   readonly kind = 'tun';
   readonly carriesTcpChecksum = true;
+  readonly gathers = false;
   readonly stats = newTunDeviceStats();
   /** The device's name as the kernel knows it. */
   readonly device: string;

@@ -88,7 +88,7 @@ interface UdpPort {
   peerAddress: string | null;
   peerPort: number;
   /** Payloads waiting for the connect to finish (Node sends on a connecting socket only with an address). */
-  waiting: Uint8Array[] | null;
+  waiting: (Buffer | Buffer[])[] | null;
   /** SYNs sent while the socket was binding: answered with a local RST if the bind fails. */
   syns: PendingSyn[];
   peers: Set<string>;
@@ -99,6 +99,7 @@ interface UdpPort {
 export class UdpTransport implements Transport {
   readonly kind = 'udp';
   readonly carriesTcpChecksum = false;
+  readonly gathers = true;
   readonly stats: UdpStats = {
     datagramsIn: 0,
     datagramsOut: 0,
@@ -190,9 +191,11 @@ export class UdpTransport implements Transport {
     const flags = seg[13]!;
     if (p.state === 'binding' && flags & TcpFlag.SYN && !(flags & TcpFlag.ACK))
       p.syns.push({ remote: out.dst, remotePort: dstPort, seq: readU32(seg, 4) });
-    const payload = segmentToPayload(seg);
+    const head = segmentToPayload(seg);
+    // Header and data leave in one sendmsg (Node gathers a list): the data is never copied in userspace.
+    const payload: Buffer | Buffer[] = out.payload ? [head, asBuffer(out.payload)] : head;
     this.stats.datagramsOut++;
-    this.stats.bytesOut += payload.length;
+    this.stats.bytesOut += head.length + (out.payload?.length ?? 0);
     if (!p.listener && this.opts.connectSockets !== false) {
       if (p.peerAddress === null) {
         p.peerAddress = out.dst;
@@ -404,3 +407,6 @@ function setBuffer(set: () => void): void {
     // The kernel refused the size (above its limit): the default buffer stays.
   }
 }
+
+const asBuffer = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);

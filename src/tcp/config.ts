@@ -101,6 +101,12 @@ export interface TcpConfig {
    */
   checksumOffload: boolean;
   /**
+   * The driver sends a segment's header and data without joining them (UDP's sendmsg gathers them): poll()
+   * may hand a data segment out as its header in `segment` and its data in `payload`, a view of bytes the
+   * connection holds unchanged until they are acknowledged (OutSegment.payload), instead of a copy.
+   */
+  gatherPayload: boolean;
+  /**
    * Spread data segments over the round trip instead of sending each window as one burst (Linux's pacing
    * rates: 2·cwnd/srtt in slow start, 1.2·cwnd/srtt after), with bursts of at most PACING_QUANTUM. Off by
    * default everywhere: with a driver's millisecond timers it cost the TUN benchmark about 10 points of
@@ -150,6 +156,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rackTlp: false,
   tlpMaxAckDelay: 200 * MS,
   checksumOffload: false,
+  gatherPayload: false,
   pacing: false,
   hystart: false,
 });

@@ -12,7 +12,7 @@ import { createCc } from '../cc/index.ts';
 import type { CcContext, CongestionControl, SubflowView } from '../cc/types.ts';
 import type { OutSegment } from '../stack.ts';
 import type { Duration, Instant } from '../util/time.ts';
-import { segmentChecksum } from '../wire/checksum.ts';
+import { finishChecksum, segmentChecksum, sumBytes } from '../wire/checksum.ts';
 import {
   decodeTcpOptions,
   encodeTcpOptions,
@@ -1722,7 +1722,8 @@ export class TcpConnection implements SubflowView {
     len: number,
   ): OutSegment {
     const hl = 20 + optBytes;
-    const b = allocFramed(hl + len);
+    const data = len > 0 && this.config.gatherPayload ? this.sndBuf.view(dataOff, len) : null;
+    const b = allocFramed(data === null ? hl + len : hl);
     writeHeader(b, this.local.port, this.remote.port, seq, this.rcvNxtSeq(), hl, flags, this.windowField());
     let i = 20;
     if (this.tsOk) i = writeTimestamp(b, i, this.tsNow(now), this.tsRecent);
@@ -1745,25 +1746,31 @@ export class TcpConnection implements SubflowView {
       encodeTcpOptions(this.lyHook, b, i);
       for (let k = i + this.lyHookLen; k < hl; k++) b[k] = 0;
     }
-    if (len > 0) this.sndBuf.copyOut(dataOff, len, b, hl);
+    if (len > 0 && data === null) this.sndBuf.copyOut(dataOff, len, b, hl);
     // Any segment carrying ACK satisfies pending and delayed ACKs.
     this.ackNow = false;
     this.delackAt = INF;
     this.unackedBytes = 0;
     if (len === 0 && !(flags & (F_FIN | F_SYN))) this.counters.TCPPureAcks++;
-    return this.finish(b, flags);
+    return this.finish(b, flags, data);
   }
 
-  private finish(b: Uint8Array, _flags: number): OutSegment {
+  /** Fills in the checksum (over the header and, when it goes apart, the data) and hands the segment out. */
+  private finish(b: Uint8Array, _flags: number, data: Uint8Array | null = null): OutSegment {
     const n = b.length;
-    const sum = this.config.checksumOffload ? 0 : segmentChecksum(this.pseudoSum + n, b, 0, n);
+    const sum = this.config.checksumOffload
+      ? 0
+      : data === null
+        ? segmentChecksum(this.pseudoSum + n, b, 0, n)
+        : finishChecksum(sumBytes(data, 0, data.length, sumBytes(b, 0, n, this.pseudoSum + n + data.length)));
     b[16] = sum >>> 8;
     b[17] = sum;
     this.segsOut++;
     this.counters.OutSegs++;
-    if (this.tos !== 0)
-      return { src: this.local.address, dst: this.remote.address, segment: b, tos: this.tos };
-    return { src: this.local.address, dst: this.remote.address, segment: b };
+    const out: OutSegment = { src: this.local.address, dst: this.remote.address, segment: b };
+    if (data !== null) out.payload = data;
+    if (this.tos !== 0) out.tos = this.tos;
+    return out;
   }
 
   /** The window field: free buffer space, never shrinking the offered right edge, with receiver SWS avoidance. */

@@ -105,6 +105,19 @@ export class SendBuffer {
     return lo < m.length ? m[lo]! : Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * The `len` bytes at offset `off` as a view, when they lie in one appended piece (bytes the caller never
+   * changes); else null. Owned blocks are recycled once acknowledged, so views of them never leave.
+   */
+  view(off: number, len: number): Uint8Array | null {
+    const i = this.find(off);
+    if (this.owned[i] !== null) return null;
+    const p = this.pieces[i]!;
+    const pos = off - this.offs[i]!;
+    if (pos + len > p.length) return null;
+    return pos === 0 && len === p.length ? p : p.subarray(pos, pos + len);
+  }
+
   /** Copies `len` bytes from offset `off` into `dst[at..]`. */
   copyOut(off: number, len: number, dst: Uint8Array, at: number): void {
     let i = this.find(off);

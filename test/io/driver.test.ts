@@ -8,6 +8,7 @@ import type { Instant } from '../../src/util/time.ts';
 class FakeTransport implements Transport {
   readonly kind = 'fake';
   readonly carriesTcpChecksum = true;
+  readonly gathers = false;
   readonly stats = {};
   sink: TransportSink | null = null;
   sent: OutSegment[] = [];

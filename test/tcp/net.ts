@@ -3,6 +3,7 @@
  * optional rate with a drop-tail queue, and seeded loss, reordering and duplication, plus a scripted drop
  * hook and a tap. It drives the endpoints through receive/poll/nextDeadline/onTimer only.
  */
+import type { OutSegment } from '../../src/stack.ts';
 import type { TcpConfig } from '../../src/tcp/config.ts';
 import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { TcpEndpoint } from '../../src/tcp/endpoint.ts';
@@ -86,12 +87,24 @@ export class Net {
     this.ba = new Link(opts.ba ?? opts.ab, 'ba');
   }
 
-  /** Polls both endpoints and puts their output on the links. */
+  /** Polls both endpoints and puts their output on the links (a segment whose data went apart, joined). */
   flush(): void {
     for (let s = this.a.poll(this.now); s !== null; s = this.a.poll(this.now))
-      this.send(this.ab, this.b, s.src, s.dst, s.segment);
+      this.send(this.ab, this.b, s.src, s.dst, this.joined(s));
     for (let s = this.b.poll(this.now); s !== null; s = this.b.poll(this.now))
-      this.send(this.ba, this.a, s.src, s.dst, s.segment);
+      this.send(this.ba, this.a, s.src, s.dst, this.joined(s));
+  }
+
+  /** Segments polled with their data apart (TcpConfig.gatherPayload), each listed before joining. */
+  readonly gathered: OutSegment[] = [];
+
+  private joined(s: OutSegment): Uint8Array {
+    if (s.payload === undefined) return s.segment;
+    this.gathered.push(s);
+    const out = new Uint8Array(s.segment.length + s.payload.length);
+    out.set(s.segment);
+    out.set(s.payload, s.segment.length);
+    return out;
   }
 
   /** Injects a segment as if it arrived at `to` now (for forged-segment tests); `payload`: its data, apart. */
