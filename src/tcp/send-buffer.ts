@@ -2,7 +2,8 @@
  * The send buffer: bytes from SND.UNA to the last byte written, addressed by 53-bit stream offsets, as a
  * run of pieces. `write` copies into fixed 16 KiB blocks (recycled through a small free list); `append` keeps
  * a view its caller will not change (an MPTCP subflow's chunks, pulled from data the connection holds until
- * DATA_ACK), so those bytes are copied only once more, straight into the outgoing packet. Acknowledged bytes
+ * DATA_ACK), so those bytes are copied at most once more, straight into the outgoing packet, or not at all
+ * when the driver sends a view of them (`view`, TcpConfig.gatherPayload). Acknowledged bytes
  * free whole pieces: nothing is ever concatenated. Optional record marks keep segments from straddling
  * chunks pulled from an upper layer (MPTCP maps each pulled chunk to one data-sequence range).
  */
