@@ -12,6 +12,9 @@
  *   check, and an address that disappears is reported to the stack (its subflows fail over) and its
  *   listener sockets are bound again when it returns.
  * - The IP TOS byte cannot be set per datagram from Node's dgram: segments asking for one are counted.
+ * - No payload copies: a received datagram's data goes to the stack apart from its rebuilt header, in the
+ *   buffer Node made for it; a segment handed out with its data apart (TcpConfig.gatherPayload) leaves with
+ *   its header in one sendmsg.
  */
 import dgram from 'node:dgram';
 import type { OutSegment } from '../stack.ts';
