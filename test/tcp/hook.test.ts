@@ -274,3 +274,30 @@ test('a pulling hook behind a closed window probes it: a lost window update does
   assert.equal(rx.dataBytes, source.length);
   assert.ok(net.a.counters.TCPWinProbe > 0, 'the sender probed the closed window');
 });
+
+test('a tail loss probe through a pulling hook sends new pulled data, mapped like any other segment', () => {
+  const net = new Net({ seed: 53, ab: { delay: 10 * MS }, configA: { rackTlp: true } });
+  const source = pattern(5_000_000, 5);
+  const rx = new ReceiverHook();
+  net.b.listen(80, () => {}, { hook: () => rx });
+  const tx = new SenderHook(source);
+  const client = net.a.connect(0, { local: A, remote: B, remotePort: 80, hook: tx });
+  net.run(50 * MS);
+  client.wake();
+  net.run(net.now + 100 * MS);
+  assert.ok(client.info().inFlight > 0 && tx.maps.size * 1000 < source.length, 'mid-transfer');
+  // Every ACK is lost for 150 ms: the sender hears nothing while it is cwnd-limited with data to pull.
+  const from = net.now;
+  net.drop = (s) => s.dir === 'ba' && s.at < from + 150 * MS;
+  const pulledBefore = tx.maps.size;
+  net.run(from + 150 * MS);
+  assert.ok(net.a.counters.TCPLossProbes >= 1, 'a probe went out');
+  assert.ok(tx.maps.size > pulledBefore, 'the probe pulled new data through the hook');
+  assert.equal(net.a.counters.TCPTimeouts ?? 0, 0, 'the probe came before any timeout');
+  net.drop = null;
+  net.run(30 * SECOND);
+  // Every byte arrived once, in order (SenderHook.options asserts that every data segment has its mapping).
+  assert.equal(rx.dataBytes, source.length);
+  const got = Buffer.concat([...rx.data].sort((x, y) => x[0] - y[0]).map(([, v]) => v));
+  assert.ok(got.equals(Buffer.from(source)));
+});
