@@ -8,8 +8,10 @@ import {
   segmentToPayload,
 } from '../../src/io/tcp-in-udp.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { SECOND } from '../../src/util/time.ts';
 import { ipFromText } from '../../src/wire/address.ts';
 import { decodeTcp, encodeTcp, type TcpOption, verifyTcpChecksum } from '../../src/wire/tcp.ts';
+import { A, B, established, pattern } from '../tcp/net.ts';
 
 const SRC = ipFromText('10.0.1.1');
 const DST = ipFromText('10.1.1.1');
@@ -96,4 +98,30 @@ test('datagrams that are not TCP-in-UDP segments are named, never thrown on', ()
   assert.match(payloadProblem(p) ?? '', /URG/);
   p[1] = 0x10;
   assert.equal(payloadProblem(p), null);
+});
+
+test('mutated datagrams of a live connection, fed to the stack as the UDP transport does, never throw', () => {
+  // A real exchange: every segment B receives, kept as the datagram it would be over UDP.
+  const { net, client } = established(61);
+  const datagrams: Uint8Array[] = [];
+  net.tap = (s) => {
+    if (s.dir === 'ab') datagrams.push(Buffer.from(segmentToPayload(s.bytes.slice())));
+  };
+  client.write(pattern(60_000, 1));
+  net.run(net.now + SECOND);
+  assert.ok(datagrams.length > 20);
+  const rng = new Rng(62);
+  const scratch = new HeaderBuffer();
+  let fed = 0;
+  for (let k = 0; k < 5000; k++) {
+    const d = Uint8Array.from(datagrams[rng.int(datagrams.length)]!);
+    const cut = rng.int(3) === 0 ? rng.int(d.length + 1) : d.length;
+    const m = d.subarray(0, cut);
+    for (let f = rng.int(4); f >= 0 && m.length > 0; f--) m[rng.int(m.length)] ^= 1 << rng.int(8);
+    if (payloadProblem(m) !== null) continue;
+    fed++;
+    net.b.receive(net.now, A, B, payloadHeader(m, client.local.port, 80, scratch), true, payloadData(m));
+    net.flush();
+  }
+  assert.ok(fed > 1000, `${fed} mutated datagrams reached the stack`);
 });
