@@ -31,16 +31,16 @@ export class SegmentCapture {
 
   /** Records one segment at `timeUs` (wall-clock microseconds); `payload`: its data, carried apart. */
   record(timeUs: number, src: string, dst: string, segment: Uint8Array, tos = 0, payload?: Uint8Array): void {
-    if (payload !== undefined) segment = Buffer.concat([segment, payload]);
-    const len = segment.length < 20 ? -1 : this.framer.packetLength(src, dst, segment.length);
+    const tcpLength = segment.length + (payload?.length ?? 0);
+    const len = segment.length < 20 ? -1 : this.framer.packetLength(src, dst, tcpLength);
     const p = len > 0 ? new Uint8Array(len) : null;
-    if (p === null || this.framer.frame(src, dst, segment, tos, p, 0) < 0) {
+    if (p === null || this.framer.frame(src, dst, segment, tos, p, 0, payload) < 0) {
       this.unframed++;
       return;
     }
     if (this.fillChecksum) {
       const v4 = p[0]! >>> 4 === 4;
-      const hl = len - segment.length;
+      const hl = len - tcpLength;
       const s = v4 ? p.subarray(12, 16) : p.subarray(8, 24);
       const d = v4 ? p.subarray(16, 20) : p.subarray(24, 40);
       p[hl + TCP_CHECKSUM] = 0;

@@ -80,17 +80,26 @@ export class IpFramer {
   }
 
   /**
-   * Writes the IP packet around `segment` at out[offset..]; returns its length, or -1 when an address is bad
-   * or the packet would exceed 65535 bytes. The caller checks the room (packetLength) and, before sending,
-   * that the source is ours (owns).
+   * Writes the IP packet around `segment` (followed by `data`, when the segment's data is held apart) at
+   * out[offset..]; returns its length, or -1 when an address is bad or the packet would exceed 65535 bytes.
+   * The caller checks the room (packetLength) and, before sending, that the source is ours (owns).
    */
-  frame(src: string, dst: string, segment: Uint8Array, tos: number, out: Uint8Array, offset: number): number {
+  frame(
+    src: string,
+    dst: string,
+    segment: Uint8Array,
+    tos: number,
+    out: Uint8Array,
+    offset: number,
+    data?: Uint8Array,
+  ): number {
     const s = this.bytesOf(src);
     const d = this.bytesOf(dst);
     if (s instanceof DecodeError || d instanceof DecodeError || s.length !== d.length) return -1;
+    const len = segment.length + (data?.length ?? 0);
     let hl: number;
     if (s.length === 4) {
-      if (IPV4_HEADER_MIN + segment.length > 0xffff) return -1;
+      if (IPV4_HEADER_MIN + len > 0xffff) return -1;
       const h = this.v4;
       h.dscp = tos >>> 2;
       h.ecn = tos & 3;
@@ -98,17 +107,18 @@ export class IpFramer {
       this.ipId = (this.ipId + 1) & 0xffff;
       h.src = s;
       h.dst = d;
-      hl = writeIpv4Header(h, segment.length, out, offset);
+      hl = writeIpv4Header(h, len, out, offset);
     } else {
-      if (segment.length > 0xffff) return -1;
+      if (len > 0xffff) return -1;
       const h = this.v6;
       h.trafficClass = tos;
       h.src = s;
       h.dst = d;
-      hl = writeIpv6Header(h, segment.length, out, offset);
+      hl = writeIpv6Header(h, len, out, offset);
     }
     out.set(segment, offset + hl);
-    return hl + segment.length;
+    if (data !== undefined) out.set(data, offset + hl + segment.length);
+    return hl + len;
   }
 
   /** The TCP segment of a packet for one of our addresses, or why it is dropped. Never throws. */

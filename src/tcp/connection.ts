@@ -12,7 +12,7 @@ import { createCc } from '../cc/index.ts';
 import type { CcContext, CongestionControl, SubflowView } from '../cc/types.ts';
 import type { OutSegment } from '../stack.ts';
 import type { Duration, Instant } from '../util/time.ts';
-import { finishChecksum, segmentChecksum, sumBytes } from '../wire/checksum.ts';
+import { gatheredChecksum, segmentChecksum } from '../wire/checksum.ts';
 import {
   decodeTcpOptions,
   encodeTcpOptions,
@@ -1762,7 +1762,7 @@ export class TcpConnection implements SubflowView {
       ? 0
       : data === null
         ? segmentChecksum(this.pseudoSum + n, b, 0, n)
-        : finishChecksum(sumBytes(data, 0, data.length, sumBytes(b, 0, n, this.pseudoSum + n + data.length)));
+        : gatheredChecksum(this.pseudoSum + n + data.length, b, data);
     b[16] = sum >>> 8;
     b[17] = sum;
     this.segsOut++;

@@ -8,13 +8,7 @@ import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { SECOND } from '../util/time.ts';
 import { formatIp, ipFromText, parseIp } from '../wire/address.ts';
-import {
-  finishChecksum,
-  pseudoHeaderSum,
-  segmentChecksum,
-  sumBytes,
-  transportChecksum,
-} from '../wire/checksum.ts';
+import { gatheredChecksum, pseudoHeaderSum, segmentChecksum, transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import {
   decodeTcpOptions,
@@ -235,12 +229,7 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
   private checksumOk(segment: Uint8Array, payload: Uint8Array | undefined): boolean {
     if (payload === undefined)
       return segmentChecksum(this.lastPseudo + segment.length, segment, 0, segment.length) === 0;
-    const len = segment.length + payload.length;
-    return (
-      finishChecksum(
-        sumBytes(payload, 0, payload.length, sumBytes(segment, 0, segment.length, this.lastPseudo + len)),
-      ) === 0
-    );
+    return gatheredChecksum(this.lastPseudo + segment.length + payload.length, segment, payload) === 0;
   }
 
   /** RFC 9293 §3.10.7.2: a segment for a LISTEN socket. */

@@ -56,6 +56,14 @@ export function segmentChecksum(pseudo: number, buf: Uint8Array, start: number, 
   return finishChecksum(s + pseudo);
 }
 
+/**
+ * segmentChecksum of a segment held in two parts, a header and, apart, its data (a driver that sends or
+ * receives them separately). The header has an even length, so the two sums add as they are.
+ */
+export function gatheredChecksum(pseudo: number, head: Uint8Array, data: Uint8Array): number {
+  return finishChecksum(sumBytes(data, 0, data.length, sumBytes(head, 0, head.length, pseudo)));
+}
+
 /** Checksum of a whole buffer region; 0 means a region that includes its checksum field is intact. */
 export function internetChecksum(buf: Uint8Array, start = 0, end = buf.length): number {
   return segmentChecksum(0, buf, start, end);

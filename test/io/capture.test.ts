@@ -21,10 +21,13 @@ function uncheckedSegment(payload: Uint8Array): Uint8Array {
   return seg;
 }
 
-function captured(fillChecksum: boolean, src: string, dst: string, seg: Uint8Array) {
+/** Records `seg`; with `apart`, its data goes in separately, as from a transport that gathers (OutSegment.payload). */
+function captured(fillChecksum: boolean, src: string, dst: string, seg: Uint8Array, apart = false) {
   const records: { timeUs: number; packet: Uint8Array }[] = [];
   const c = new SegmentCapture({ add: (timeUs, packet) => records.push({ timeUs, packet }) }, fillChecksum);
-  c.record(1234, src, dst, seg, 0x28);
+  const hl = (seg[12]! >>> 4) * 4;
+  if (apart) c.record(1234, src, dst, seg.subarray(0, hl), 0x28, seg.subarray(hl));
+  else c.record(1234, src, dst, seg, 0x28);
   return { c, records };
 }
 
@@ -34,9 +37,16 @@ test('over UDP the capture frames each segment in IPv4 or IPv6 and fills in the 
     ['10.0.1.1', '10.1.1.1'],
     ['2001:db8::1', '2001:db8::2'],
   ] as const) {
-    for (const len of [0, 1, 1399, 1400]) {
+    for (const [len, apart] of [
+      [0, false],
+      [1, false],
+      [1399, false],
+      [1400, false],
+      [1, true],
+      [1400, true],
+    ] as const) {
       const seg = uncheckedSegment(rng.fill(new Uint8Array(len)));
-      const { records } = captured(true, src, dst, seg);
+      const { records } = captured(true, src, dst, seg, apart);
       assert.equal(records.length, 1);
       assert.equal(records[0]!.timeUs, 1234);
       const ip = decodeIp(records[0]!.packet);
