@@ -207,9 +207,11 @@ export class TcpConnection implements SubflowView {
   private renoSacked = 0;
   private frtoStage = 0;
   private frtoBudget = 0;
-  /** RACK-TLP (RFC 8985): on when configured and SACK was negotiated. */
-  private rackOn = false;
   private readonly rack = new Rack();
+  /** RACK-TLP (RFC 8985): on when configured and SACK was negotiated (the scoreboard keeps the flag). */
+  private get rackOn(): boolean {
+    return this.sb.rack;
+  }
   /** The tail loss probe is being sent: new data may exceed cwnd and skips Nagle (Linux's push_one = 2). */
   private tlpForce = false;
 
@@ -538,8 +540,7 @@ export class TcpConnection implements SubflowView {
     if (p.mss > 0) this.peerMss = p.mss;
     this.sndMss = Math.max(64, Math.min(this.peerMss, c.mss));
     this.sackOk = c.sack && p.sackPermitted;
-    this.rackOn = this.sackOk && c.rackTlp;
-    this.sb.rack = this.rackOn;
+    this.sb.rack = this.sackOk && c.rackTlp;
     this.tsOk = c.timestamps && p.hasTs;
     if (this.tsOk) this.tsRecent = p.tsval;
     this.wsOk = c.windowScale && p.wscale >= 0;
