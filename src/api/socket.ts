@@ -224,11 +224,22 @@ export class MptcpSocket extends Duplex {
 
   override _read(): void {
     // The reader took data (or asked for more with read(n), which raises the mark): the window reopens.
+    // read() calls _read before it takes the bytes out of the buffer, and calls it again only after a push;
+    // counted now, a read that empties a full buffer would leave the window shut for good. So count after.
+    if (this.unreadCheck) return;
+    this.unreadCheck = true;
+    process.nextTick(this.reportUnread);
+  }
+
+  private unreadCheck = false;
+
+  private readonly reportUnread = (): void => {
+    this.unreadCheck = false;
     const conn = this.conn;
     if (!conn || !this.host || !this.unreadChanged()) return;
     const unread = this.unreadReported;
     this.host.driver.run(() => conn.setUnread(unread));
-  }
+  };
 
   /**
    * Updates unreadReported to the unread bytes that count against the receive window, those beyond the

@@ -91,6 +91,32 @@ test('a paused reader stops the peer: what it holds stays within the receive win
   server.close();
 });
 
+test('one read() that empties a full buffer reopens the window (read() asks for more before it takes)', {
+  timeout: 60_000,
+}, async () => {
+  const WINDOW_MAX = 256 * 1024;
+  const TOTAL = 8 * 1024 * 1024;
+  const { server, client: c, peer } = await connectedPair({ config: { rcvBufMax: WINDOW_MAX } });
+  const sending = sendPattern(c, TOTAL);
+  // Paused until the window is shut: the buffer holds about the window beyond the high-water mark.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(peer.readableLength > peer.readableHighWaterMark, `held ${peer.readableLength}`);
+  const verifier = new PatternVerifier();
+  // All of it in one read; the next bytes come only if the window reopened after the buffer emptied.
+  verifier.update(peer.read() as Buffer);
+  const reading = (async () => {
+    for await (const d of peer) verifier.update(d as Buffer);
+    peer.end();
+  })();
+  await within(sending, 30_000, 'the sender finishing');
+  c.resume();
+  await within(reading, 30_000, 'the reader reaching the end');
+  await within(once(c, 'close'), 30_000, 'close');
+  assert.equal(verifier.bytes, TOTAL);
+  assert.ok(verifier.intact);
+  server.close();
+});
+
 test('read(n) for more than the receive window still gets its bytes (as net.Socket: the mark rises)', {
   timeout: 60_000,
 }, async () => {
