@@ -5,7 +5,8 @@
  * cases (2 cores). Also reports the peak RSS of both MPTCP processes.
  *
  * MPTCP and the ceiling alternate for 3 rounds (medians reported, every run listed), at the driver's own MSS on
- * loopback (64 KB datagrams) and at an Ethernet path's (1448).
+ * loopback (64 KB datagrams) and at an Ethernet path's (1448). MPTCP runs twice per round: with the UDP
+ * addon's batching sockets (the default where it loads) and with node:dgram's (MPTCP_TS_UDP_NATIVE=0).
  *
  *   node --import tsx bench/udp.ts [--seconds S] [--mss N] [--rounds R] [--rss]   (--rss: print RSS every second)
  */
@@ -14,6 +15,7 @@ import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../src/cli/bench.ts';
 import { connect, createServer } from '../src/index.ts';
+import { udpAddon } from '../src/io/udp-native.ts';
 import { median } from './median.ts';
 
 interface Report {
@@ -28,11 +30,12 @@ const PORT_RAW = 45_911;
 /** Bytes of the TCP-in-UDP header before the options: a full segment's datagram is MSS + 12 bytes. */
 const TIU_HEADER = 12;
 
-function child(role: string, args: string[] = []): ChildProcess {
+function child(role: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   return fork(SELF, [role, ...args], {
     execArgv: ['--import', 'tsx', ...prof],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
 }
 
@@ -205,11 +208,13 @@ async function measureMptcp(
   seconds: number,
   mss: number | undefined,
   rss: boolean,
+  native: boolean,
 ): Promise<{ server: Report; client: { rss: number; cpu: number }; mss: number }> {
   const extra = rss ? ['--rss'] : [];
-  const srv = child('mptcp-server', extra);
+  const env: Record<string, string> = native ? {} : { MPTCP_TS_UDP_NATIVE: '0' };
+  const srv = child('mptcp-server', extra, env);
   const { port } = await message<{ port: number }>(srv);
-  const cli = child('mptcp-client', [String(port), String(mss ?? 0), ...extra]);
+  const cli = child('mptcp-client', [String(port), String(mss ?? 0), ...extra], env);
   const hello = await message<{ mss: number }>(cli);
   // Past the handshakes and slow start before measuring.
   await sleep(1000);
@@ -236,19 +241,30 @@ export async function benchUdp(
   opts: { seconds?: number; mss?: number[]; rss?: boolean; rounds?: number } = {},
 ): Promise<BenchResult[]> {
   const seconds = opts.seconds ?? 6;
+  const native = udpAddon() !== null && process.env.MPTCP_TS_UDP_NATIVE !== '0';
   const rounds = opts.rounds ?? ROUNDS;
   const out: BenchResult[] = [];
   for (const want of opts.mss ?? DEFAULT_MSS) {
     // MPTCP and the raw ceiling alternate, so a slow phase of the machine hits both alike.
-    const runs: { goodput: number; ceiling: number; rx: number; tx: number; rss: [number, number] }[] = [];
+    const runs: {
+      goodput: number;
+      dgram: number;
+      ceiling: number;
+      rx: number;
+      tx: number;
+      rss: [number, number];
+    }[] = [];
     let mss = 0;
+    const mbps = (r: Report) => (r.bytes * 8) / r.seconds / 1e6;
     for (let r = 0; r < rounds; r++) {
-      const m = await measureMptcp(seconds, want || undefined, opts.rss ?? false);
+      const m = await measureMptcp(seconds, want || undefined, opts.rss ?? false, native);
       mss = m.mss;
       const raw = await measureRaw(m.mss + TIU_HEADER, seconds);
+      const d = native ? await measureMptcp(seconds, want || undefined, false, false) : m;
       runs.push({
-        goodput: (m.server.bytes * 8) / m.server.seconds / 1e6,
-        ceiling: (raw.bytes * 8) / raw.seconds / 1e6,
+        goodput: mbps(m.server),
+        dgram: mbps(d.server),
+        ceiling: mbps(raw),
         rx: m.server.cpu / m.server.seconds,
         tx: m.client.cpu / m.server.seconds,
         rss: [m.server.rss, m.client.rss],
@@ -256,19 +272,29 @@ export async function benchUdp(
     }
     const list = (f: (x: (typeof runs)[number]) => number) => runs.map((x) => f(x).toFixed(0)).join(', ');
     const at = `MSS ${mss}, ${mss + TIU_HEADER}-byte datagrams`;
+    const via = native ? 'UDP addon' : 'node:dgram';
     out.push(
       {
-        name: `udp loopback, ${at}: MPTCP goodput, 2 subflows, median of ${list((x) => x.goodput)}`,
+        name: `udp loopback, ${at}: MPTCP goodput, 2 subflows, ${via}, median of ${list((x) => x.goodput)}`,
         value: median(runs.map((x) => x.goodput)),
         unit: 'Mbit/s',
       },
+      ...(native
+        ? [
+            {
+              name: `udp loopback, ${at}: the same through node:dgram sockets, median of ${list((x) => x.dgram)}`,
+              value: median(runs.map((x) => x.dgram)),
+              unit: 'Mbit/s',
+            },
+          ]
+        : []),
       {
         name: `udp loopback, ${at}: raw node:dgram ceiling, median of ${list((x) => x.ceiling)}`,
         value: median(runs.map((x) => x.ceiling)),
         unit: 'Mbit/s',
       },
       {
-        name: `udp loopback, ${at}: MPTCP / raw, median of the rounds' ratios`,
+        name: `udp loopback, ${at}: MPTCP (${via}) / raw, median of the rounds' ratios`,
         value: median(runs.map((x) => (100 * x.goodput) / x.ceiling)),
         unit: '%',
       },

@@ -21,6 +21,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include "napi-util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -616,12 +618,6 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void set_number(napi_env env, napi_value obj, const char *key, double v) {
-  napi_value n;
-  napi_create_double(env, v, &n);
-  napi_set_named_property(env, obj, key, n);
-}
-
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj;
@@ -662,14 +658,14 @@ static napi_value js_ref(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-      {"open", NULL, js_open, NULL, NULL, NULL, napi_default_jsproperty, NULL},
-      {"start", NULL, js_start, NULL, NULL, NULL, napi_default_jsproperty, NULL},
-      {"write", NULL, js_write, NULL, NULL, NULL, napi_default_jsproperty, NULL},
-      {"writeMany", NULL, js_write_many, NULL, NULL, NULL, napi_default_jsproperty, NULL},
-      {"close", NULL, js_close, NULL, NULL, NULL, napi_default_jsproperty, NULL},
-      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default_jsproperty, NULL},
-      {"ref", NULL, js_ref, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      NAPI_METHOD("open", js_open),
+      NAPI_METHOD("start", js_start),
+      NAPI_METHOD("write", js_write),
+      NAPI_METHOD("writeMany", js_write_many),
+      NAPI_METHOD("close", js_close),
+      NAPI_METHOD("stats", js_stats),
+      NAPI_METHOD("ref", js_ref),
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  NAPI_EXPORT(env, exports, props);
   return exports;
 }

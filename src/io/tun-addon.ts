@@ -1,11 +1,8 @@
 /**
- * Loads the TUN addon (native/tun.c), building it on first use when `npm ci` could not (or its source is
- * newer than the binary). Where it cannot be built or loaded, TUN is unavailable and every attempt says why.
+ * The TUN addon (native/tun.c), loaded through src/io/addon.ts. Where it cannot be built or loaded, TUN is
+ * unavailable and every attempt says why.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { addonBinary, loadAddon } from './addon.ts';
 
 /** An open TUN device inside the addon (opaque). */
 export type TunHandle = { readonly __tun: unique symbol };
@@ -51,36 +48,14 @@ export class TunUnavailableError extends Error {
   override name = 'TunUnavailableError';
 }
 
-const SOURCE = fileURLToPath(new URL('../../native/tun.c', import.meta.url));
-const BUILD_SCRIPT = fileURLToPath(new URL('../../native/build.mjs', import.meta.url));
 /** Where the built addon lives (a worker thread may load it directly once loadTunAddon() has built it). */
-export const TUN_ADDON_BINARY = fileURLToPath(new URL('../../native/build/mptcp_tun.node', import.meta.url));
-const BINARY = TUN_ADDON_BINARY;
+export const TUN_ADDON_BINARY = addonBinary('tun');
 
 let loaded: TunAddon | TunUnavailableError | null = null;
 
-function stale(): boolean {
-  if (!existsSync(BINARY)) return true;
-  return existsSync(SOURCE) && statSync(SOURCE).mtimeMs > statSync(BINARY).mtimeMs;
-}
-
 function load(): TunAddon | TunUnavailableError {
-  if (process.platform !== 'linux')
-    return new TunUnavailableError(`TUN devices are Linux-only (this is ${process.platform})`);
-  if (stale()) {
-    const r = spawnSync(process.execPath, [BUILD_SCRIPT], { encoding: 'utf8' });
-    if (r.status !== 0 && !existsSync(BINARY))
-      return new TunUnavailableError(
-        `the TUN addon is not built and building it failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`,
-      );
-  }
-  try {
-    return createRequire(import.meta.url)(BINARY) as TunAddon;
-  } catch (e) {
-    return new TunUnavailableError(
-      `the TUN addon ${BINARY} does not load (${(e as Error).message}); rebuild it with: node native/build.mjs`,
-    );
-  }
+  const r = loadAddon<TunAddon>('tun');
+  return typeof r === 'string' ? new TunUnavailableError(r) : r;
 }
 
 /** The addon, built if needed; throws TunUnavailableError with the reason when TUN cannot work here. */

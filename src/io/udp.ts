@@ -11,10 +11,13 @@
  * - Send errors never throw: they are counted; errors that mean "this address is gone" trigger an address
  *   check, and an address that disappears is reported to the stack (its subflows fail over) and its
  *   listener sockets are bound again when it returns.
- * - The IP TOS byte cannot be set per datagram from Node's dgram: segments asking for one are counted.
- * - No payload copies: a received datagram's data goes to the stack apart from its rebuilt header, in the
- *   buffer Node made for it; a segment handed out with its data apart (TcpConfig.gatherPayload) leaves with
- *   its header in one sendmsg.
+ * - The IP TOS byte cannot be set per datagram: segments asking for one are counted.
+ * - On Linux the sockets are the UDP addon's (src/io/udp-native.ts): the datagrams of one drain of the stack
+ *   are staged per socket and leave in one system call (GSO where sizes repeat); reads come in batches (GRO).
+ *   Elsewhere, or with `native: false`, they are node:dgram sockets: one system call per datagram. No payload
+ *   copies there: a received datagram's data goes to the stack apart from its rebuilt header, in the buffer
+ *   Node made for it, and a segment handed out with its data apart (TcpConfig.gatherPayload) leaves with its
+ *   header in one sendmsg.
  */
 import dgram from 'node:dgram';
 import type { OutSegment } from '../stack.ts';
@@ -23,9 +26,10 @@ import { parseIp } from '../wire/address.ts';
 import { transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
-import { type AddressSource, canonicalAddress, familyOf, hasAddress, systemAddresses } from './interfaces.ts';
+import { type AddressSource, canonicalAddress, hasAddress, systemAddresses } from './interfaces.ts';
 import { HeaderBuffer, payloadData, payloadHeader, payloadProblem, segmentToPayload } from './tcp-in-udp.ts';
 import { type Transport, TransportError, type TransportSink } from './transport.ts';
+import { errnoName, META_WORDS, type UdpAddon, UdpBatch, type UdpHandle, udpAddon } from './udp-native.ts';
 
 export interface UdpTransportOptions {
   /** SO_RCVBUF / SO_SNDBUF of every socket in bytes (the kernel caps them at net.core.rmem_max/wmem_max). */
@@ -37,6 +41,11 @@ export interface UdpTransportOptions {
   addressCheckInterval?: number;
   /** Where the host's addresses come from (tests replace it to make an address disappear). */
   addresses?: AddressSource;
+  /**
+   * Use the UDP addon's batching sockets where the addon loads (default true; the environment variable
+   * MPTCP_TS_UDP_NATIVE=0 turns it off); false: node:dgram sockets.
+   */
+  native?: boolean;
 }
 
 export type UdpStats = {
@@ -83,13 +92,21 @@ interface UdpPort {
   key: string;
   address: string;
   port: number;
-  socket: dgram.Socket;
+  /** A node:dgram socket, or the addon's socket and its send batch. */
+  socket: dgram.Socket | null;
+  handle: UdpHandle | null;
+  batch: UdpBatch | null;
+  /** Settles when the bind succeeded or failed. */
+  ready: Promise<void>;
   state: 'binding' | 'ready' | 'failed' | 'closed';
   /** A listener's port (shared by every peer, never connected): bound again when its address returns. */
   listener: boolean;
   /** The one peer a subflow socket is connected to, once known (compared per send: no string building). */
   peerAddress: string | null;
   peerPort: number;
+  /** The last received IPv4 source, as the addon's address word and as text (one peer per socket, mostly). */
+  lastSrcWord: number;
+  lastSrc: string;
   /** Payloads waiting for the connect to finish (Node sends on a connecting socket only with an address). */
   waiting: (Buffer | Buffer[])[] | null;
   /** SYNs sent while the socket was binding: answered with a local RST if the bind fails. */
@@ -137,9 +154,15 @@ export class UdpTransport implements Transport {
   private closed = false;
   private readonly v6Names = new Map<string, string>();
   private readonly header = new HeaderBuffer();
+  private readonly addon: UdpAddon | null;
+  /** Ports whose batch holds datagrams; flushed once the current drain of the stack is over. */
+  private readonly staged: UdpPort[] = [];
+  /** Peer addresses as bytes, for unconnected sends through the addon (bounded). */
+  private readonly peerBytes = new Map<string, Uint8Array>();
 
   constructor(private readonly opts: UdpTransportOptions = {}) {
     this.addresses = opts.addresses ?? systemAddresses;
+    this.addon = opts.native === false || process.env.MPTCP_TS_UDP_NATIVE === '0' ? null : udpAddon();
     const every = opts.addressCheckInterval ?? DEFAULT_ADDRESS_CHECK_MS;
     if (every > 0) {
       this.checkTimer = setInterval(() => this.checkAddresses(), every);
@@ -157,13 +180,7 @@ export class UdpTransport implements Transport {
     if (a === null) throw new TransportError(`'${address}' is not an IP address`, 'EINVAL');
     if (this.closed) throw new TransportError('the transport is closed', 'ECLOSED');
     const p = this.bind(a, port, use === 'listener');
-    await new Promise<void>((resolve, reject) => {
-      if (p.state === 'ready') return resolve();
-      p.socket.once('listening', () => resolve());
-      p.socket.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new TransportError(`cannot bind UDP ${a}:${port}: ${e.message}`, e.code)),
-      );
-    });
+    await p.ready;
     if (use === 'listener') {
       const set = this.listeners.get(a) ?? new Set<number>();
       set.add(p.port);
@@ -195,6 +212,16 @@ export class UdpTransport implements Transport {
     if (p.state === 'binding' && flags & TcpFlag.SYN && !(flags & TcpFlag.ACK))
       p.syns.push({ remote: out.dst, remotePort: dstPort, seq: readU32(seg, 4) });
     const head = segmentToPayload(seg);
+    if (p.batch !== null) {
+      this.stage(p, head, out, dstPort);
+      return;
+    }
+    const socket = p.socket;
+    if (socket === null) {
+      // The addon's bind failed: the failure is being reported.
+      this.stats.dropUnbound++;
+      return;
+    }
     // Header and data leave in one sendmsg (Node gathers a list): the data is never copied in userspace.
     const payload: Buffer | Buffer[] = out.payload ? [head, asBuffer(out.payload)] : head;
     this.stats.datagramsOut++;
@@ -204,27 +231,71 @@ export class UdpTransport implements Transport {
         p.peerAddress = out.dst;
         p.peerPort = dstPort;
         p.waiting = [];
-        p.socket.connect(dstPort, out.dst, () => {
+        socket.connect(dstPort, out.dst, () => {
           const w = p.waiting ?? [];
           p.waiting = null;
           if (p.state === 'closed') return;
-          for (const b of w) p.socket.send(b, p.onSent);
+          for (const b of w) socket.send(b, p.onSent);
         });
       } else if (p.peerAddress !== out.dst || p.peerPort !== dstPort) {
         this.stats.dropWrongPeer++;
         return;
       }
-      if (p.waiting === null) p.socket.send(payload, p.onSent);
+      if (p.waiting === null) socket.send(payload, p.onSent);
       else if (p.waiting.length < MAX_WAITING) p.waiting.push(payload);
       else this.stats.dropUnbound++;
-    } else p.socket.send(payload, dstPort, out.dst, p.onSent);
+    } else socket.send(payload, dstPort, out.dst, p.onSent);
+  }
+
+  /** Through the addon: into the port's batch, sent when the drain is over (connect is immediate there). */
+  private stage(p: UdpPort, head: Buffer, out: OutSegment, dstPort: number): void {
+    const connected = !p.listener && this.opts.connectSockets !== false;
+    if (connected) {
+      if (p.peerAddress === null) {
+        const e = this.addon!.connect(p.handle!, this.bytesOf(out.dst), dstPort);
+        if (e !== 0) {
+          this.sendFailed(errnoError(e));
+          return;
+        }
+        p.peerAddress = out.dst;
+        p.peerPort = dstPort;
+      } else if (p.peerAddress !== out.dst || p.peerPort !== dstPort) {
+        this.stats.dropWrongPeer++;
+        return;
+      }
+    }
+    const batch = p.batch!;
+    if (!batch.pending) {
+      if (this.staged.length === 0) queueMicrotask(this.flush);
+      this.staged.push(p);
+    }
+    this.stats.datagramsOut++;
+    this.stats.bytesOut += head.length + (out.payload?.length ?? 0);
+    batch.add(head, out.payload, connected ? null : this.bytesOf(out.dst), dstPort);
+  }
+
+  private readonly flush = (): void => {
+    for (const p of this.staged) if (p.state === 'ready') p.batch!.flush();
+    this.staged.length = 0;
+  };
+
+  private bytesOf(address: string): Uint8Array {
+    let b = this.peerBytes.get(address);
+    if (b === undefined) {
+      const parsed = parseIp(address);
+      b = parsed instanceof DecodeError ? new Uint8Array(0) : parsed;
+      if (this.peerBytes.size >= PEER_CACHE_MAX) this.peerBytes.clear();
+      this.peerBytes.set(address, b);
+    }
+    return b;
   }
 
   setRef(on: boolean): void {
     this.referenced = on;
     for (const p of this.ports.values()) {
-      if (on) p.socket.ref();
-      else p.socket.unref();
+      if (p.handle !== null) this.addon!.ref(p.handle, on);
+      else if (on) p.socket!.ref();
+      else p.socket!.unref();
     }
   }
 
@@ -261,19 +332,22 @@ export class UdpTransport implements Transport {
   }
 
   private bind(address: string, port: number, listener: boolean): UdpPort {
-    const family = familyOf(address);
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
     const key = `${address}|${port}`;
     const bytes = parseIp(address);
     const p: UdpPort = {
       key,
       address,
       port,
-      socket,
+      socket: null,
+      handle: null,
+      batch: null,
+      ready: Promise.resolve(),
       state: 'binding',
       listener,
       peerAddress: null,
       peerPort: 0,
+      lastSrcWord: -1,
+      lastSrc: '',
       waiting: null,
       syns: [],
       peers: new Set(),
@@ -286,33 +360,100 @@ export class UdpTransport implements Transport {
     if (port !== 0) this.ports.set(key, p);
     this.watched.add(address);
     this.stats.socketsOpen++;
-    if (!this.referenced) socket.unref();
-    socket.on('message', (msg, rinfo) => this.received(p, msg, rinfo));
-    socket.on('error', (e: NodeJS.ErrnoException) => this.socketError(p, e));
-    socket.once('listening', () => {
-      if (p.state !== 'binding') return;
-      p.state = 'ready';
-      p.syns.length = 0;
-      if (p.port === 0) {
-        p.port = socket.address().port;
-        p.key = `${address}|${p.port}`;
-        this.ports.set(p.key, p);
-      }
-      setBuffer(() => socket.setRecvBufferSize(this.opts.recvBufferSize ?? DEFAULT_BUFFER));
-      setBuffer(() => socket.setSendBufferSize(this.opts.sendBufferSize ?? DEFAULT_BUFFER));
-    });
-    socket.bind({ address, port, exclusive: true });
+    p.ready = this.addon !== null && p.bytes.length > 0 ? this.bindNative(p, this.addon) : this.bindDgram(p);
+    // A failed bind is handled where it is seen (bindFailed); open() reports it to its caller.
+    p.ready.catch(() => {});
     return p;
   }
 
-  private received(p: UdpPort, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private bindDgram(p: UdpPort): Promise<void> {
+    const socket = dgram.createSocket({ type: p.bytes.length === 16 ? 'udp6' : 'udp4' });
+    p.socket = socket;
+    if (!this.referenced) socket.unref();
+    socket.on('message', (msg, rinfo) =>
+      this.received(p, msg, rinfo.family === 'IPv6' ? this.v6Name(rinfo.address) : rinfo.address, rinfo.port),
+    );
+    socket.on('error', (e: NodeJS.ErrnoException) => this.socketError(p, e));
+    const ready = new Promise<void>((resolve, reject) => {
+      socket.once('listening', () => {
+        if (p.state !== 'binding') return resolve();
+        this.bound(p, socket.address().port);
+        setBuffer(() => socket.setRecvBufferSize(this.opts.recvBufferSize ?? DEFAULT_BUFFER));
+        setBuffer(() => socket.setSendBufferSize(this.opts.sendBufferSize ?? DEFAULT_BUFFER));
+        resolve();
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => reject(bindError(p, e)));
+    });
+    socket.bind({ address: p.address, port: p.port, exclusive: true });
+    return ready;
+  }
+
+  private bindNative(p: UdpPort, addon: UdpAddon): Promise<void> {
+    const r = addon.open(
+      p.bytes,
+      p.port,
+      this.opts.recvBufferSize ?? DEFAULT_BUFFER,
+      this.opts.sendBufferSize ?? DEFAULT_BUFFER,
+    );
+    if ('errno' in r) {
+      const e = errnoError(r.errno);
+      // Later, as with dgram: a SYN staged right after bind() returns still gets its local RST.
+      queueMicrotask(() => this.bindFailed(p, e));
+      return Promise.reject(bindError(p, e));
+    }
+    const h = r.handle;
+    p.handle = h;
+    p.batch = new UdpBatch(addon, h, (errno) => this.sendFailed(errnoError(errno)));
+    addon.start(
+      h,
+      (data, meta, count) => this.receivedBatch(p, data, meta, count),
+      (errno) => this.receiveError(errnoError(errno)),
+    );
+    if (!this.referenced) addon.ref(h, false);
+    this.bound(p, r.port);
+    return Promise.resolve();
+  }
+
+  private bound(p: UdpPort, realPort: number): void {
+    p.state = 'ready';
+    p.syns.length = 0;
+    if (p.port === 0) {
+      p.port = realPort;
+      p.key = `${p.address}|${realPort}`;
+      this.ports.set(p.key, p);
+    }
+  }
+
+  /** A batch from the addon: datagram i is data[meta[w-6] .. meta[w]) from meta[w+1] at meta[w+2..], w = 6i. */
+  private receivedBatch(p: UdpPort, data: Buffer, meta: Uint32Array, count: number): void {
+    if (p.state !== 'ready') return;
+    const bytes = new Uint8Array(meta.buffer, meta.byteOffset, meta.byteLength);
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const w = i * META_WORDS;
+      const end = meta[w]!;
+      let src: string;
+      if (p.bytes.length === 4) {
+        // One peer per socket, mostly: its text is built once.
+        if (meta[w + 2] !== p.lastSrcWord) {
+          const o = (w + 2) * 4;
+          p.lastSrcWord = meta[w + 2]!;
+          p.lastSrc = `${bytes[o]}.${bytes[o + 1]}.${bytes[o + 2]}.${bytes[o + 3]}`;
+        }
+        src = p.lastSrc;
+      } else src = this.v6Name(formatV6(bytes, (w + 2) * 4));
+      this.received(p, data.subarray(start, end), src, meta[w + 1]!);
+      start = end;
+    }
+  }
+
+  private received(p: UdpPort, msg: Buffer, src: string, srcPort: number): void {
     this.stats.datagramsIn++;
     this.stats.bytesIn += msg.length;
     if (payloadProblem(msg) !== null) {
       this.stats.dropMalformed++;
       return;
     }
-    const src = rinfo.family === 'IPv6' ? this.v6Name(rinfo.address) : rinfo.address;
     if (!p.peers.has(src)) {
       const sb = parseIp(src);
       if (sb instanceof DecodeError || sb.length !== p.bytes.length) {
@@ -323,11 +464,11 @@ export class UdpTransport implements Transport {
       p.peers.add(src);
     }
     // The kernel verified UDP's checksum, which covers these bytes: the TCP one is neither carried nor needed.
-    // The data stays in the datagram's own buffer (Node allocates one per message), handed to the stack.
+    // The data stays in the datagram's buffer (Node's per message, or the addon's per batch), handed over.
     this.sink?.receive(
       src,
       p.address,
-      payloadHeader(msg, rinfo.port, p.port, this.header),
+      payloadHeader(msg, srcPort, p.port, this.header),
       true,
       payloadData(msg),
     );
@@ -345,22 +486,29 @@ export class UdpTransport implements Transport {
   }
 
   private socketError(p: UdpPort, e: NodeJS.ErrnoException): void {
+    if (p.state === 'binding') this.bindFailed(p, e);
+    else this.receiveError(e);
+  }
+
+  private bindFailed(p: UdpPort, e: NodeJS.ErrnoException): void {
     this.lastError = `${e.code ?? 'error'}: ${e.message}`;
-    if (p.state === 'binding') {
-      this.stats.bindFailures++;
-      p.state = 'failed';
-      if (this.ports.get(p.key) === p) this.ports.delete(p.key);
-      this.stats.socketsOpen--;
-      try {
-        p.socket.close();
-      } catch {
-        // Never bound: nothing to close.
-      }
-      for (const s of p.syns) this.localReset(p, s);
-      p.syns.length = 0;
-      return;
+    if (p.state !== 'binding') return;
+    this.stats.bindFailures++;
+    p.state = 'failed';
+    if (this.ports.get(p.key) === p) this.ports.delete(p.key);
+    this.stats.socketsOpen--;
+    try {
+      p.socket?.close();
+    } catch {
+      // Never bound: nothing to close.
     }
-    // A connected socket reports the peer's ICMP port-unreachable as a receive error: soft, like TCP's.
+    for (const s of p.syns) this.localReset(p, s);
+    p.syns.length = 0;
+  }
+
+  /** A connected socket reports the peer's ICMP port-unreachable as a receive error: soft, like TCP's. */
+  private receiveError(e: NodeJS.ErrnoException): void {
+    this.lastError = `${e.code ?? 'error'}: ${e.message}`;
     this.stats.receiveErrors++;
   }
 
@@ -389,14 +537,36 @@ export class UdpTransport implements Transport {
     p.state = 'closed';
     if (this.ports.get(p.key) === p) this.ports.delete(p.key);
     this.stats.socketsOpen--;
+    if (p.handle !== null) {
+      p.batch!.drop();
+      this.addon!.close(p.handle);
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       try {
-        p.socket.close(() => resolve());
+        p.socket!.close(() => resolve());
       } catch {
         resolve();
       }
     });
   }
+}
+
+/** An errno from the addon as Node reports socket errors. */
+function errnoError(errno: number): NodeJS.ErrnoException {
+  const code = errnoName(errno);
+  return Object.assign(new Error(code), { code, errno: -errno });
+}
+
+function bindError(p: UdpPort, e: NodeJS.ErrnoException): TransportError {
+  return new TransportError(`cannot bind UDP ${p.address}:${p.port}: ${e.message}`, e.code);
+}
+
+/** 16 address bytes at `o` as IPv6 text (the stack's canonical form is applied by the caller). */
+function formatV6(b: Uint8Array, o: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push(((b[o + i]! << 8) | b[o + i + 1]!).toString(16));
+  return parts.join(':');
 }
 
 function readU32(b: Uint8Array, i: number): number {
