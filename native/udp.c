@@ -587,8 +587,11 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   usock *s = h->data;
   if (s->closed) return;
   if (status < 0) {
-    s->receive_errors++;
-    report_error(s, -status);
+    /* libuv stops a poll handle on POLLERR (an ICMP error queued on a connected socket) and says EBADF. The
+     * socket is fine: reading takes the pending error (counted and reported there) and then the data, and
+     * polling starts again; otherwise the socket would never be read again. */
+    uv_poll_start(&s->poll, s->events, on_poll);
+    receive(s);
     return;
   }
   if ((events & UV_WRITABLE) && s->pend_count) flush_pending(s);

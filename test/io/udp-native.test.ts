@@ -172,3 +172,37 @@ test('send errors are reported and do not stop the rest of the batch; bind error
   assert.ok('errno' in again);
   for (const h of [tx.handle, rx.handle]) a.close(h);
 });
+
+test('an ICMP error on a connected socket is reported and the socket keeps reading', { skip }, async () => {
+  const a = addon!;
+  // The peer's port closes: a send draws ICMP port unreachable, which libuv's poll sees as POLLERR.
+  const peer = dgram.createSocket('udp4');
+  peer.bind(0, '127.0.0.1');
+  await once(peer, 'listening');
+  const peerPort = peer.address().port;
+  peer.close();
+  const r = a.open(LOOPBACK, 0, 0, 0);
+  assert.ok(!('errno' in r));
+  const got: Buffer[] = [];
+  const errors: number[] = [];
+  a.start(
+    r.handle,
+    (data) => got.push(Buffer.from(data)),
+    (e) => errors.push(e),
+  );
+  assert.equal(a.connect(r.handle, LOOPBACK, peerPort), 0);
+  const batch = new UdpBatch(a, r.handle, () => {});
+  batch.add(datagram(1, 10), undefined, null, 0);
+  batch.flush();
+  await until(() => errors.length > 0);
+  assert.deepEqual(errors, [111], 'ECONNREFUSED');
+  // The peer comes back on its port: what it sends still arrives.
+  const back = dgram.createSocket('udp4');
+  back.bind(peerPort, '127.0.0.1');
+  await once(back, 'listening');
+  back.send(datagram(2, 20), r.port, '127.0.0.1');
+  await until(() => got.length === 1);
+  assert.deepEqual(got[0], datagram(2, 20));
+  a.close(r.handle);
+  back.close();
+});
