@@ -8,8 +8,8 @@
  *   runs of equal-size datagrams to one destination go as a single UDP GSO message (UDP_SEGMENT): the kernel
  *   walks its stack once per run and cuts the datagrams at the device, or at the receiver.
  * - receiving: a uv_poll on the socket (on the JavaScript thread: no locks) reads with recvmmsg() and UDP GRO,
- *   so one read can return many datagrams of one sender coalesced, and hands JavaScript one fresh buffer per
- *   batch with the datagrams' bounds and sources.
+ *   so one read can return many datagrams of one sender coalesced, and hands JavaScript the batch in fresh
+ *   buffers (one per large message, one for the small ones) with the datagrams' bounds and sources.
  * - a send that meets a full socket buffer (EAGAIN) is copied into a bounded queue that leaves when the
  *   socket is writable again; beyond the bound datagrams are dropped and counted, as a full interface queue
  *   drops them. Other errors are counted and the last one reported to JavaScript; a GSO send the path
@@ -42,6 +42,8 @@
 /* Receive: messages per recvmmsg() and their slots (a GRO read returns up to 64 KB). */
 #define SLOTS 16
 #define SLOT_BYTES 65536
+/* A received message this large gets a JavaScript buffer of its own. */
+#define LARGE 16384
 /* Reads per readable event before other I/O gets a turn. */
 #define READ_ROUNDS 4
 /* Send: messages per sendmmsg(); datagrams and bytes per GSO message (the kernel's limits are 64 or 128
@@ -490,10 +492,17 @@ static void report_error(usock *s, int e) {
   napi_close_handle_scope(s->env, scope);
 }
 
-/* Hands the n messages of the last recvmmsg() to JavaScript as one buffer, GRO reads cut into datagrams. */
+/*
+ * Hands the n messages of the last recvmmsg() to JavaScript, GRO reads cut into datagrams. Each message of
+ * LARGE bytes or more gets a buffer of its own, the others share one: the engine keeps views of received data
+ * only when they cover most of their buffer (else it copies), so a 64 KB datagram is then never copied again.
+ */
 static void deliver(usock *s, int n) {
-  size_t total = 0, count = 0;
+  size_t count = 0;
   int seg[SLOTS];
+  /* Chunk c holds messages [first[c], first[c+1]); clen[c] bytes. */
+  int first[SLOTS + 1], chunks = 0;
+  size_t clen[SLOTS];
   for (int i = 0; i < n; i++) {
     size_t len = s->rmsg[i].msg_len;
     seg[i] = 0;
@@ -502,53 +511,71 @@ static void deliver(usock *s, int n) {
       if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) memcpy(&seg[i], CMSG_DATA(c), sizeof(int));
     if (seg[i] <= 0 || (size_t)seg[i] >= len) seg[i] = (int)len;
     else s->gro_reads++;
-    total += len;
     count += len == 0 ? 1 : (len + (size_t)seg[i] - 1) / (size_t)seg[i];
+    int large = len >= LARGE;
+    if (chunks == 0 || large || clen[chunks - 1] >= LARGE) {
+      first[chunks] = i;
+      clen[chunks++] = 0;
+    }
+    clen[chunks - 1] += len;
   }
+  first[chunks] = n;
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value buf, ab, meta, cnt;
-  void *bp = NULL, *mp = NULL;
+  napi_value bufs, ab, meta, cnt;
+  void *mp = NULL;
+  uint8_t *out[SLOTS];
   /* These fail while Node tears the environment down (its last loop turns still poll): drop the batch. */
-  if (napi_create_buffer(env, total ? total : 1, &bp, &buf) != napi_ok ||
-      napi_create_arraybuffer(env, count * META_WORDS * 4, &mp, &ab) != napi_ok ||
-      napi_create_typedarray(env, napi_uint32_array, count * META_WORDS, ab, 0, &meta) != napi_ok) {
+  int ok = napi_create_array_with_length(env, (size_t)chunks, &bufs) == napi_ok &&
+           napi_create_arraybuffer(env, count * META_WORDS * 4, &mp, &ab) == napi_ok &&
+           napi_create_typedarray(env, napi_uint32_array, count * META_WORDS, ab, 0, &meta) == napi_ok;
+  for (int c = 0; ok && c < chunks; c++) {
+    napi_value b;
+    void *bp;
+    ok = napi_create_buffer(env, clen[c] ? clen[c] : 1, &bp, &b) == napi_ok &&
+         napi_set_element(env, bufs, (uint32_t)c, b) == napi_ok;
+    out[c] = bp;
+  }
+  if (!ok) {
     napi_close_handle_scope(env, scope);
     return;
   }
-  uint8_t *out = bp;
   uint32_t *md = mp;
   size_t off = 0, k = 0;
-  for (int i = 0; i < n; i++) {
-    size_t len = s->rmsg[i].msg_len;
-    memcpy(out + off, s->riov[i].iov_base, len);
-    const struct sockaddr_storage *ss = &s->rname[i];
-    uint32_t port = 0;
-    uint8_t addr[16] = {0};
-    if (ss->ss_family == AF_INET) {
-      const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-      port = ntohs(a->sin_port);
-      memcpy(addr, &a->sin_addr, 4);
-    } else if (ss->ss_family == AF_INET6) {
-      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-      port = ntohs(a->sin6_port);
-      memcpy(addr, &a->sin6_addr, 16);
+  for (int c = 0; c < chunks; c++) {
+    size_t at = 0;
+    for (int i = first[c]; i < first[c + 1]; i++) {
+      size_t len = s->rmsg[i].msg_len;
+      memcpy(out[c] + at, s->riov[i].iov_base, len);
+      at += len;
+      const struct sockaddr_storage *ss = &s->rname[i];
+      uint32_t port = 0;
+      uint8_t addr[16] = {0};
+      if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        port = ntohs(a->sin_port);
+        memcpy(addr, &a->sin_addr, 4);
+      } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        port = ntohs(a->sin6_port);
+        memcpy(addr, &a->sin6_addr, 16);
+      }
+      size_t end = off + len;
+      do {
+        size_t e = off + (size_t)seg[i] < end ? off + (size_t)seg[i] : end;
+        uint32_t *w = &md[k * META_WORDS];
+        w[0] = (uint32_t)e;
+        w[1] = port;
+        memcpy(&w[2], addr, 16);
+        k++;
+        off = e;
+      } while (off < end);
     }
-    size_t end = off + len;
-    do {
-      size_t e = off + (size_t)seg[i] < end ? off + (size_t)seg[i] : end;
-      uint32_t *w = &md[k * META_WORDS];
-      w[0] = (uint32_t)e;
-      w[1] = port;
-      memcpy(&w[2], addr, 16);
-      k++;
-      off = e;
-    } while (off < end);
   }
   s->datagrams_in += (double)count;
   napi_create_uint32(env, (uint32_t)count, &cnt);
-  napi_value argv[3] = {buf, meta, cnt};
+  napi_value argv[3] = {bufs, meta, cnt};
   call_js(s, s->on_packets, 3, argv);
   napi_close_handle_scope(env, scope);
 }

@@ -40,10 +40,14 @@ export interface UdpAddon {
   ): { handle: UdpHandle; port: number } | { errno: number };
   /** 0, or the errno of connect(2). */
   connect(handle: UdpHandle, address: Uint8Array, port: number): number;
-  /** Datagram i of a batch is data[meta[6(i-1)] .. meta[6i]) from port meta[6i+1] at the address after it. */
+  /**
+   * Datagram i of a batch spans bytes meta[6(i-1)] .. meta[6i] of the buffers laid end to end (none crosses
+   * from one buffer into the next; a large datagram has a buffer of its own), from port meta[6i+1] at the
+   * address after it. forEachDatagram() walks a batch.
+   */
   start(
     handle: UdpHandle,
-    onPackets: (data: Buffer, meta: Uint32Array, count: number) => void,
+    onPackets: (buffers: Buffer[], meta: Uint32Array, count: number) => void,
     onError: (errno: number) => void,
   ): void;
   /** Sends `count` datagrams laid out like a received batch (port 0: the connected peer); 0 or the last errno. */
@@ -72,6 +76,30 @@ export function errnoName(errno: number): string {
     return getSystemErrorName(-errno);
   } catch {
     return `errno ${errno}`;
+  }
+}
+
+/** Calls `fn` with each datagram of a batch from the addon, its source port and the offset of its address in
+ *  `addressBytes` (a byte view of `meta`: 4 bytes for IPv4, 16 for IPv6). */
+export function forEachDatagram(
+  buffers: Buffer[],
+  meta: Uint32Array,
+  count: number,
+  fn: (datagram: Buffer, port: number, addressAt: number) => void,
+): void {
+  let m = 0;
+  let buf = buffers[0]!;
+  let base = 0;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const w = i * META_WORDS;
+    const end = meta[w]!;
+    while (start >= base + buf.length && m + 1 < buffers.length) {
+      base += buf.length;
+      buf = buffers[++m]!;
+    }
+    fn(buf.subarray(start - base, end - base), meta[w + 1]!, (w + 2) * 4);
+    start = end;
   }
 }
 

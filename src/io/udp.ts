@@ -29,7 +29,14 @@ import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
 import { type AddressSource, canonicalAddress, hasAddress, systemAddresses } from './interfaces.ts';
 import { HeaderBuffer, payloadData, payloadHeader, payloadProblem, segmentToPayload } from './tcp-in-udp.ts';
 import { type Transport, TransportError, type TransportSink } from './transport.ts';
-import { errnoName, META_WORDS, type UdpAddon, UdpBatch, type UdpHandle, udpAddon } from './udp-native.ts';
+import {
+  errnoName,
+  forEachDatagram,
+  type UdpAddon,
+  UdpBatch,
+  type UdpHandle,
+  udpAddon,
+} from './udp-native.ts';
 
 export interface UdpTransportOptions {
   /** SO_RCVBUF / SO_SNDBUF of every socket in bytes (the kernel caps them at net.core.rmem_max/wmem_max). */
@@ -406,7 +413,7 @@ export class UdpTransport implements Transport {
     p.batch = new UdpBatch(addon, h, (errno) => this.sendFailed(errnoError(errno)));
     addon.start(
       h,
-      (data, meta, count) => this.receivedBatch(p, data, meta, count),
+      (buffers, meta, count) => this.receivedBatch(p, buffers, meta, count),
       (errno) => this.receiveError(errnoError(errno)),
     );
     if (!this.referenced) addon.ref(h, false);
@@ -424,27 +431,24 @@ export class UdpTransport implements Transport {
     }
   }
 
-  /** A batch from the addon: datagram i is data[meta[w-6] .. meta[w]) from meta[w+1] at meta[w+2..], w = 6i. */
-  private receivedBatch(p: UdpPort, data: Buffer, meta: Uint32Array, count: number): void {
+  /** A batch from the addon (see forEachDatagram). */
+  private receivedBatch(p: UdpPort, buffers: Buffer[], meta: Uint32Array, count: number): void {
     if (p.state !== 'ready') return;
     const bytes = new Uint8Array(meta.buffer, meta.byteOffset, meta.byteLength);
-    let start = 0;
-    for (let i = 0; i < count; i++) {
-      const w = i * META_WORDS;
-      const end = meta[w]!;
+    const v4 = p.bytes.length === 4;
+    forEachDatagram(buffers, meta, count, (datagram, port, o) => {
       let src: string;
-      if (p.bytes.length === 4) {
+      if (v4) {
         // One peer per socket, mostly: its text is built once.
-        if (meta[w + 2] !== p.lastSrcWord) {
-          const o = (w + 2) * 4;
-          p.lastSrcWord = meta[w + 2]!;
+        const word = meta[o >> 2]!;
+        if (word !== p.lastSrcWord) {
+          p.lastSrcWord = word;
           p.lastSrc = `${bytes[o]}.${bytes[o + 1]}.${bytes[o + 2]}.${bytes[o + 3]}`;
         }
         src = p.lastSrc;
-      } else src = this.v6Name(formatV6(bytes, (w + 2) * 4));
-      this.received(p, data.subarray(start, end), src, meta[w + 1]!);
-      start = end;
-    }
+      } else src = this.v6Name(formatV6(bytes, o));
+      this.received(p, datagram, src, port);
+    });
   }
 
   private received(p: UdpPort, msg: Buffer, src: string, srcPort: number): void {
