@@ -53,6 +53,7 @@
 #define GSO_BYTES 65000
 /* What waits for a full socket buffer to drain. */
 #define PENDING_BYTES (4u << 20)
+#define PENDING_DATAGRAMS 65536u
 /* Per datagram, in send()'s and the receive callback's meta array: end offset, port, 16 address bytes. */
 #define META_WORDS 6
 
@@ -293,7 +294,7 @@ static int same_dest(const uint32_t *meta, uint32_t a, uint32_t b) {
 static void enqueue(usock *s, const uint8_t *data, const uint32_t *meta, uint32_t from, uint32_t count) {
   for (uint32_t i = from; i < count; i++) {
     uint32_t st = start_of(meta, i), len = meta[i * META_WORDS] - st;
-    if (s->pend_bytes + len > PENDING_BYTES) {
+    if (s->pend_bytes + len > PENDING_BYTES || s->pend_count >= PENDING_DATAGRAMS) {
       s->queue_drops++;
       continue;
     }
@@ -391,6 +392,7 @@ static uint32_t send_batch(usock *s, const uint8_t *data, const uint32_t *meta, 
       i = first[r];
       continue;
     }
+    if (r == 0) return i; /* nothing taken and no error: treat as a full buffer */
     int e = errno;
     if (e == EINTR) continue;
     if (e == EAGAIN || e == EWOULDBLOCK) return i;
