@@ -88,6 +88,8 @@ export class MptcpSocket extends Duplex {
   private pendingWrite: PendingWrite | null = null;
   /** Unread bytes last reported to the engine (unreadChanged). */
   private unreadReported = 0;
+  /** A count of the unread bytes is due on the next tick (see _read). */
+  private unreadCheck = false;
   private pendingFinal: ((error?: Error | null) => void) | null = null;
   private taken = 0;
   private readonly packetProps = new WeakMap<object, WriteProps>();
@@ -230,8 +232,6 @@ export class MptcpSocket extends Duplex {
     this.unreadCheck = true;
     process.nextTick(this.reportUnread);
   }
-
-  private unreadCheck = false;
 
   private readonly reportUnread = (): void => {
     this.unreadCheck = false;

@@ -22,7 +22,7 @@
 import dgram from 'node:dgram';
 import type { OutSegment } from '../stack.ts';
 import { writeHeader } from '../tcp/segment.ts';
-import { parseIp } from '../wire/address.ts';
+import { formatIpv4, formatIpv6, parseIp } from '../wire/address.ts';
 import { transportChecksum } from '../wire/checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { IPPROTO_TCP, TcpFlag } from '../wire/tcp.ts';
@@ -111,8 +111,8 @@ interface UdpPort {
   /** The one peer a subflow socket is connected to, once known (compared per send: no string building). */
   peerAddress: string | null;
   peerPort: number;
-  /** The last received IPv4 source, as the addon's address word and as text (one peer per socket, mostly). */
-  lastSrcWord: number;
+  /** The last source the addon reported, as its 4 address words and as text (one peer per socket, mostly). */
+  lastSrcWords: Uint32Array;
   lastSrc: string;
   /** Payloads waiting for the connect to finish (Node sends on a connecting socket only with an address). */
   waiting: (Buffer | Buffer[])[] | null;
@@ -219,55 +219,70 @@ export class UdpTransport implements Transport {
     if (p.state === 'binding' && flags & TcpFlag.SYN && !(flags & TcpFlag.ACK))
       p.syns.push({ remote: out.dst, remotePort: dstPort, seq: readU32(seg, 4) });
     const head = segmentToPayload(seg);
-    if (p.batch !== null) {
-      this.stage(p, head, out, dstPort);
+    // A subflow's socket is connected to its one peer by its first segment; a segment for another peer drops.
+    const connected = !p.listener && this.opts.connectSockets !== false;
+    if (connected && p.peerAddress !== null && (p.peerAddress !== out.dst || p.peerPort !== dstPort)) {
+      this.stats.dropWrongPeer++;
       return;
     }
-    const socket = p.socket;
-    if (socket === null) {
-      // The addon's bind failed: the failure is being reported.
-      this.stats.dropUnbound++;
-      return;
+    const connecting = connected && p.peerAddress === null;
+    if (connecting) {
+      p.peerAddress = out.dst;
+      p.peerPort = dstPort;
     }
-    // Header and data leave in one sendmsg (Node gathers a list): the data is never copied in userspace.
-    const payload: Buffer | Buffer[] = out.payload ? [head, asBuffer(out.payload)] : head;
     this.stats.datagramsOut++;
     this.stats.bytesOut += head.length + (out.payload?.length ?? 0);
-    if (!p.listener && this.opts.connectSockets !== false) {
-      if (p.peerAddress === null) {
-        p.peerAddress = out.dst;
-        p.peerPort = dstPort;
-        p.waiting = [];
-        socket.connect(dstPort, out.dst, () => {
-          const w = p.waiting ?? [];
-          p.waiting = null;
-          if (p.state === 'closed') return;
-          for (const b of w) socket.send(b, p.onSent);
-        });
-      } else if (p.peerAddress !== out.dst || p.peerPort !== dstPort) {
-        this.stats.dropWrongPeer++;
-        return;
-      }
-      if (p.waiting === null) socket.send(payload, p.onSent);
-      else if (p.waiting.length < MAX_WAITING) p.waiting.push(payload);
-      else this.stats.dropUnbound++;
-    } else socket.send(payload, dstPort, out.dst, p.onSent);
+    if (p.batch !== null) this.stage(p, head, out, dstPort, connected, connecting);
+    else if (p.socket !== null) this.sendDgram(p, p.socket, head, out, dstPort, connected, connecting);
+    // Else the addon's bind failed, and the failure is being reported.
+    else this.stats.dropUnbound++;
+  }
+
+  /** Through node:dgram: header and data in one sendmsg (Node gathers a list), the data never copied. */
+  private sendDgram(
+    p: UdpPort,
+    socket: dgram.Socket,
+    head: Buffer,
+    out: OutSegment,
+    dstPort: number,
+    connected: boolean,
+    connecting: boolean,
+  ): void {
+    const payload: Buffer | Buffer[] = out.payload ? [head, asBuffer(out.payload)] : head;
+    if (!connected) {
+      socket.send(payload, dstPort, out.dst, p.onSent);
+      return;
+    }
+    if (connecting) {
+      // Node sends on a connecting socket only with an address: what comes meanwhile waits.
+      p.waiting = [];
+      socket.connect(dstPort, out.dst, () => {
+        const w = p.waiting ?? [];
+        p.waiting = null;
+        if (p.state === 'closed') return;
+        for (const b of w) socket.send(b, p.onSent);
+      });
+    }
+    if (p.waiting === null) socket.send(payload, p.onSent);
+    else if (p.waiting.length < MAX_WAITING) p.waiting.push(payload);
+    else this.stats.dropUnbound++;
   }
 
   /** Through the addon: into the port's batch, sent when the drain is over (connect is immediate there). */
-  private stage(p: UdpPort, head: Buffer, out: OutSegment, dstPort: number): void {
-    const connected = !p.listener && this.opts.connectSockets !== false;
-    if (connected) {
-      if (p.peerAddress === null) {
-        const e = this.addon!.connect(p.handle!, this.bytesOf(out.dst), dstPort);
-        if (e !== 0) {
-          this.sendFailed(errnoError(e));
-          return;
-        }
-        p.peerAddress = out.dst;
-        p.peerPort = dstPort;
-      } else if (p.peerAddress !== out.dst || p.peerPort !== dstPort) {
-        this.stats.dropWrongPeer++;
+  private stage(
+    p: UdpPort,
+    head: Buffer,
+    out: OutSegment,
+    dstPort: number,
+    connected: boolean,
+    connecting: boolean,
+  ): void {
+    if (connecting) {
+      const e = this.addon!.connect(p.handle!, this.bytesOf(out.dst), dstPort);
+      if (e !== 0) {
+        // Not connected: the next segment tries again.
+        p.peerAddress = null;
+        this.sendFailed(errnoError(e));
         return;
       }
     }
@@ -276,8 +291,6 @@ export class UdpTransport implements Transport {
       if (this.staged.length === 0) queueMicrotask(this.flush);
       this.staged.push(p);
     }
-    this.stats.datagramsOut++;
-    this.stats.bytesOut += head.length + (out.payload?.length ?? 0);
     batch.add(head, out.payload, connected ? null : this.bytesOf(out.dst), dstPort);
   }
 
@@ -353,7 +366,7 @@ export class UdpTransport implements Transport {
       listener,
       peerAddress: null,
       peerPort: 0,
-      lastSrcWord: -1,
+      lastSrcWords: new Uint32Array(4),
       lastSrc: '',
       waiting: null,
       syns: [],
@@ -434,21 +447,27 @@ export class UdpTransport implements Transport {
   /** A batch from the addon (see forEachDatagram). */
   private receivedBatch(p: UdpPort, buffers: Buffer[], meta: Uint32Array, count: number): void {
     if (p.state !== 'ready') return;
-    const bytes = new Uint8Array(meta.buffer, meta.byteOffset, meta.byteLength);
-    const v4 = p.bytes.length === 4;
-    forEachDatagram(buffers, meta, count, (datagram, port, o) => {
-      let src: string;
-      if (v4) {
-        // One peer per socket, mostly: its text is built once.
-        const word = meta[o >> 2]!;
-        if (word !== p.lastSrcWord) {
-          p.lastSrcWord = word;
-          p.lastSrc = `${bytes[o]}.${bytes[o + 1]}.${bytes[o + 2]}.${bytes[o + 3]}`;
-        }
-        src = p.lastSrc;
-      } else src = this.v6Name(formatV6(bytes, o));
-      this.received(p, datagram, src, port);
-    });
+    forEachDatagram(buffers, meta, count, (datagram, port, o) =>
+      this.received(p, datagram, this.sourceText(p, meta, o >> 2), port),
+    );
+  }
+
+  /** The text of the address in meta[w..w+4), built only when it differs from the last one seen on `p`. */
+  private sourceText(p: UdpPort, meta: Uint32Array, w: number): string {
+    const last = p.lastSrcWords;
+    if (
+      p.lastSrc !== '' &&
+      meta[w] === last[0] &&
+      meta[w + 1] === last[1] &&
+      meta[w + 2] === last[2] &&
+      meta[w + 3] === last[3]
+    )
+      return p.lastSrc;
+    last.set(meta.subarray(w, w + 4));
+    // The stack's canonical text (canonicalAddress's), straight from the bytes.
+    const b = new Uint8Array(meta.buffer, meta.byteOffset + w * 4, 16);
+    p.lastSrc = p.bytes.length === 4 ? formatIpv4(b) : formatIpv6(b);
+    return p.lastSrc;
   }
 
   private received(p: UdpPort, msg: Buffer, src: string, srcPort: number): void {
@@ -564,13 +583,6 @@ function errnoError(errno: number): NodeJS.ErrnoException {
 
 function bindError(p: UdpPort, e: NodeJS.ErrnoException): TransportError {
   return new TransportError(`cannot bind UDP ${p.address}:${p.port}: ${e.message}`, e.code);
-}
-
-/** 16 address bytes at `o` as IPv6 text (the stack's canonical form is applied by the caller). */
-function formatV6(b: Uint8Array, o: number): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push(((b[o + i]! << 8) | b[o + i + 1]!).toString(16));
-  return parts.join(':');
 }
 
 function readU32(b: Uint8Array, i: number): number {

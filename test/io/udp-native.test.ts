@@ -10,6 +10,7 @@ import {
   udpAddon,
   udpAddonUnavailable,
 } from '../../src/io/udp-native.ts';
+import { formatIpv4 } from '../../src/wire/address.ts';
 
 const addon = udpAddon();
 const skip = addon === null ? `the UDP addon is unavailable: ${udpAddonUnavailable()}` : false;
@@ -38,7 +39,7 @@ function receiver(a: UdpAddon): { handle: UdpHandle; port: number; got: Got[]; b
         got.push({
           data: Buffer.from(d),
           port,
-          source: `${bytes[o]}.${bytes[o + 1]}.${bytes[o + 2]}.${bytes[o + 3]}`,
+          source: formatIpv4(bytes, o),
           whole: d.length >= 16_384 && d.buffer.byteLength === d.length,
         }),
       );
