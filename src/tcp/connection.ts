@@ -37,6 +37,8 @@ const INF = Number.POSITIVE_INFINITY;
 const TS_LEN = 12;
 /** Pacing sends up to this far ahead of its schedule: bursts of about a millisecond (a driver's timer step). */
 export const PACING_QUANTUM = 1000;
+/** How far behind its schedule a paced sender may fall and still catch up (a burst of that much more). */
+const PACING_CATCH_UP = 2 * PACING_QUANTUM;
 const MAX_WSCALE = 14;
 /** Linux's TCP_MSS_DEFAULT: the receive-MSS guess before segments arrive. */
 const RCV_MSS_DEFAULT = 536;
@@ -229,6 +231,8 @@ export class TcpConnection implements SubflowView {
   /** Pacing: when the next data segment is due, and whether one is waiting for that. */
   private paceAt = 0;
   private paceWait = false;
+  /** How far behind `paceAt` the next paced segment may start: PACING_CATCH_UP after a pacing wait, else 0. */
+  private paceCredit = 0;
   private bytesSent = 0;
   private bytesRetrans = 0;
   private bytesReceived = 0;
@@ -1406,21 +1410,29 @@ export class TcpConnection implements SubflowView {
     ctx.appLimited = !this.isCwndLimited();
   }
 
-  /** Pacing (config.pacing): the next data segment waits until `paceAt - PACING_QUANTUM`. */
+  /**
+   * Pacing (config.pacing): the next data segment waits until `paceAt - PACING_QUANTUM`. A sender that waited
+   * for pacing may fall up to PACING_CATCH_UP behind its schedule and catch up, as a driver's millisecond
+   * timer fires late; one that stopped for any other reason (window, no data) starts a new schedule.
+   */
   private trySendData(now: Instant): OutSegment | null {
     const pacing = this.config.pacing && this.rtt.srtt > 0;
     if (pacing && this.paceAt > now + PACING_QUANTUM) {
       this.paceWait = true;
+      this.paceCredit = PACING_CATCH_UP;
       return null;
     }
     this.paceWait = false;
     const seg = this.nextDataSegment(now);
-    if (seg !== null && pacing) {
+    if (seg === null) this.paceCredit = 0;
+    else if (pacing) {
       const cc = this.cc;
       const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
       // The window that bounds the flight: the peer's when it is the smaller (cwnd grows past it unused).
       const window = Math.max(Math.min(cc.cwnd, this.sndWnd), this.effMss());
-      this.paceAt = Math.max(this.paceAt, now) + (seg.segment.length * this.rtt.srtt) / (ratio * window);
+      // All of the segment's bytes: its data may go apart from the header (gatherPayload).
+      const bytes = seg.segment.length + (seg.payload?.length ?? 0);
+      this.paceAt = Math.max(this.paceAt, now - this.paceCredit) + (bytes * this.rtt.srtt) / (ratio * window);
     }
     return seg;
   }

@@ -68,6 +68,8 @@ export class Net {
   extraDelay: ((s: Seen) => number) | null = null;
   /** Called for every segment offered to a link (before drop decisions). */
   tap: ((s: Seen) => void) | null = null;
+  /** Timers run this long after their deadline (a busy process's late timers); 0: on time. */
+  timerLate: Duration = 0;
   private readonly ab: Link;
   private readonly ba: Link;
   private heap: Ev[] = [];
@@ -151,8 +153,8 @@ export class Net {
     this.flush();
     while (!stop?.()) {
       const ev = this.heap[0];
-      const da = this.a.nextDeadline() ?? Number.POSITIVE_INFINITY;
-      const db = this.b.nextDeadline() ?? Number.POSITIVE_INFINITY;
+      const da = (this.a.nextDeadline() ?? Number.POSITIVE_INFINITY) + this.timerLate;
+      const db = (this.b.nextDeadline() ?? Number.POSITIVE_INFINITY) + this.timerLate;
       const t = Math.min(ev ? ev.at : Number.POSITIVE_INFINITY, da, db);
       if (t > until) {
         this.now = Math.max(this.now, until === Number.POSITIVE_INFINITY ? this.now : until);
