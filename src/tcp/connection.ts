@@ -37,7 +37,7 @@ const INF = Number.POSITIVE_INFINITY;
 const TS_LEN = 12;
 /** Pacing sends up to this far ahead of its schedule: bursts of about a millisecond (a driver's timer step). */
 export const PACING_QUANTUM = 1000;
-/** How far behind its schedule a paced sender may fall and still catch up (a burst of that much more). */
+/** How far behind its schedule a paced sender may fall and still catch up: bursts of up to 3 ms at the rate. */
 const PACING_CATCH_UP = 2 * PACING_QUANTUM;
 const MAX_WSCALE = 14;
 /** Linux's TCP_MSS_DEFAULT: the receive-MSS guess before segments arrive. */
@@ -231,8 +231,6 @@ export class TcpConnection implements SubflowView {
   /** Pacing: when the next data segment is due, and whether one is waiting for that. */
   private paceAt = 0;
   private paceWait = false;
-  /** How far behind `paceAt` the next paced segment may start: PACING_CATCH_UP after a pacing wait, else 0. */
-  private paceCredit = 0;
   private bytesSent = 0;
   private bytesRetrans = 0;
   private bytesReceived = 0;
@@ -1411,28 +1409,26 @@ export class TcpConnection implements SubflowView {
   }
 
   /**
-   * Pacing (config.pacing): the next data segment waits until `paceAt - PACING_QUANTUM`. A sender that waited
-   * for pacing may fall up to PACING_CATCH_UP behind its schedule and catch up, as a driver's millisecond
-   * timer fires late; one that stopped for any other reason (window, no data) starts a new schedule.
+   * Pacing (config.pacing): the next data segment waits until `paceAt - PACING_QUANTUM`. The schedule may lag
+   * `now` by up to PACING_CATCH_UP, a token bucket of that depth: a driver's millisecond timers fire late, and
+   * ACKs reach a busy process in batches, so a sender that never caught up would run below the pacing rate.
    */
   private trySendData(now: Instant): OutSegment | null {
     const pacing = this.config.pacing && this.rtt.srtt > 0;
     if (pacing && this.paceAt > now + PACING_QUANTUM) {
       this.paceWait = true;
-      this.paceCredit = PACING_CATCH_UP;
       return null;
     }
     this.paceWait = false;
     const seg = this.nextDataSegment(now);
-    if (seg === null) this.paceCredit = 0;
-    else if (pacing) {
+    if (seg !== null && pacing) {
       const cc = this.cc;
       const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
       // The window that bounds the flight: the peer's when it is the smaller (cwnd grows past it unused).
       const window = Math.max(Math.min(cc.cwnd, this.sndWnd), this.effMss());
       // All of the segment's bytes: its data may go apart from the header (gatherPayload).
       const bytes = seg.segment.length + (seg.payload?.length ?? 0);
-      this.paceAt = Math.max(this.paceAt, now - this.paceCredit) + (bytes * this.rtt.srtt) / (ratio * window);
+      this.paceAt = Math.max(this.paceAt, now - PACING_CATCH_UP) + (bytes * this.rtt.srtt) / (ratio * window);
     }
     return seg;
   }
