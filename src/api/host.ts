@@ -87,6 +87,13 @@ export class StackHost {
       hystart: true,
       // Tail losses repaired by a probe after 2·SRTT, and time-based loss marking (Linux's RACK-TLP).
       rackTlp: true,
+      // Each window spread over the round trip (a token bucket, TcpConfig.pacing). Over UDP on the test bed it
+      // halved the loss events of LIA (4 against 7-8 per 30 s run) and raised its goodput (median 171 against
+      // 163 Mbit/s in paired runs). Through TUN to the kernel it cost 9 points (90 % of the kernel's goodput
+      // against 99 %), so it stays off there.
+      pacing: kind === 'udp',
+      // A loss halves the window, as Linux does, not a flight the scheduler had left short on this subflow.
+      ssthreshFromCwnd: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

@@ -108,9 +108,9 @@ export interface TcpConfig {
   gatherPayload: boolean;
   /**
    * Spread data segments over the round trip instead of sending each window as one burst (Linux's pacing
-   * rates: 2·cwnd/srtt in slow start, 1.2·cwnd/srtt after), with bursts of at most PACING_QUANTUM. Off by
-   * default everywhere: with a driver's millisecond timers it cost the TUN benchmark about 10 points of
-   * goodput against the kernel (77–82 % with it, 86–91 % without, in alternating quiet runs).
+   * rates: 2·cwnd/srtt in slow start, 1.2·cwnd/srtt after), ahead of the schedule by at most PACING_QUANTUM
+   * and behind it by at most PACING_CATCH_UP. Off by default; the UDP transport turns it on (src/api/host.ts
+   * says why not TUN).
    */
   pacing: boolean;
   /**
@@ -118,6 +118,13 @@ export interface TcpConfig {
    * than at the first loss, which costs up to a window of drops at a shallow bottleneck. Real drivers turn it on.
    */
   hystart: boolean;
+  /**
+   * Halve the window on a loss rather than the data in flight (Linux's tcp_reno_ssthresh and CUBIC use
+   * cwnd; RFC 5681 eq. (4) uses FlightSize). The window grows only while it is used (Linux's rule, kept by
+   * this engine), so it is a recent flight, not a stale one; but an MPTCP subflow the scheduler left short
+   * of data at the moment of a loss would otherwise fall to half of that shortfall. Real drivers turn it on.
+   */
+  ssthreshFromCwnd: boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -159,6 +166,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   gatherPayload: false,
   pacing: false,
   hystart: false,
+  ssthreshFromCwnd: false,
 });
 
 /** Thrown when a configuration value cannot work. */

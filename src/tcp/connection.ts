@@ -1027,10 +1027,15 @@ export class TcpConnection implements SubflowView {
     // far more outstanding than the window: halving that would raise the window on a loss, and each
     // recovery would raise it again.
     this.fillCtx();
-    this.ctx.bytesInFlight = Math.min(this.sb.outstanding, this.cc.cwnd);
+    this.ctx.bytesInFlight = this.lossFlight(this.sb.outstanding);
     this.cc.onCongestionEvent(now, this.ctx);
     if (this.sb.toRetransBytes === 0) this.sb.markHeadLost();
     this.owner.activate(this);
+  }
+
+  /** The flight a loss response halves (config.ssthreshFromCwnd: the window instead), never above cwnd. */
+  private lossFlight(flight: number): number {
+    return this.config.ssthreshFromCwnd ? this.cc.cwnd : Math.min(flight, this.cc.cwnd);
   }
 
   // ---------------------------------------------------------------- RACK-TLP (RFC 8985)
@@ -1116,7 +1121,7 @@ export class TcpConnection implements SubflowView {
       r.clearProbe();
       this.counters.TCPLossProbeRecovery++;
       this.fillCtx();
-      this.ctx.bytesInFlight = Math.min(flight, this.cc.cwnd);
+      this.ctx.bytesInFlight = this.lossFlight(flight);
       this.cc.onCongestionEvent(now, this.ctx);
       this.cc.onRecoveryEnd(now, this.ctx);
     } else if (!notPureDup) r.clearProbe(); // A duplicate ACK: both copies arrived.
