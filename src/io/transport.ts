@@ -33,6 +33,12 @@ export interface Transport {
   readonly carriesTcpChecksum: boolean;
   /** Whether send() takes a segment's header and data apart (OutSegment.payload, TcpConfig.gatherPayload). */
   readonly gathers: boolean;
+  /**
+   * Whether send() may still read a segment's `payload` after it returns (an asynchronous send holds the
+   * view). When not, bytes the engine no longer needs can be written over at once (the socket API reuses
+   * its write copies).
+   */
+  readonly retainsPayload: boolean;
   /** Named counters (datagrams, drops by reason, send errors). */
   readonly stats: Readonly<Record<string, number>>;
   /** Called once by the driver before anything else. */

@@ -19,6 +19,7 @@ export class TunTransport implements Transport {
   readonly kind = 'tun';
   readonly carriesTcpChecksum = true;
   readonly gathers = false;
+  readonly retainsPayload = false;
   readonly stats = newTunDeviceStats();
   /** The device's name as the kernel knows it. */
   readonly device: string;

@@ -127,6 +127,8 @@ export class UdpTransport implements Transport {
   readonly kind = 'udp';
   readonly carriesTcpChecksum = false;
   readonly gathers = true;
+  /** Sockets on node:dgram, whose send holds a payload's view until it completes (the addon copies it). */
+  private dgramSockets = 0;
   readonly stats: UdpStats = {
     datagramsIn: 0,
     datagramsOut: 0,
@@ -386,7 +388,12 @@ export class UdpTransport implements Transport {
     return p;
   }
 
+  get retainsPayload(): boolean {
+    return this.dgramSockets > 0;
+  }
+
   private bindDgram(p: UdpPort): Promise<void> {
+    this.dgramSockets++;
     const socket = dgram.createSocket({ type: p.bytes.length === 16 ? 'udp6' : 'udp4' });
     p.socket = socket;
     if (!this.referenced) socket.unref();

@@ -273,6 +273,18 @@ export class MptcpConnection {
     return n;
   }
 
+  /**
+   * The lowest stream offset whose bytes the connection may still read: data below it was DATA_ACKed and
+   * acknowledged by every subflow that carried it (a subflow keeps a mapping until then, and may resend from
+   * it), so no segment is built from those bytes again and the writer may reuse their memory.
+   */
+  retainedFrom(): number {
+    let from = this.send.acked;
+    for (const sf of this.subflows)
+      if (sf.phase !== 'closed') from = Math.min(from, sf.sendMap.lowestOffset());
+    return from;
+  }
+
   /** Bytes write() would take now. */
   get writableLength(): number {
     return this.send.space;

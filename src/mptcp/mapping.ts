@@ -70,6 +70,13 @@ export class MappingTable {
     return this.list[this.head];
   }
 
+  /** The lowest stream offset a held mapping covers, or Infinity: data the subflow may still send. */
+  lowestOffset(): number {
+    let low = Number.POSITIVE_INFINITY;
+    for (let i = this.head; i < this.list.length; i++) low = Math.min(low, this.list[i]!.offset);
+    return low;
+  }
+
   /** Every mapping still held (for reinjection of a failed subflow's data). */
   *entries(): Iterable<Mapping> {
     for (let i = this.head; i < this.list.length; i++) yield this.list[i]!;

@@ -9,6 +9,7 @@ class FakeTransport implements Transport {
   readonly kind = 'fake';
   readonly carriesTcpChecksum = true;
   readonly gathers = false;
+  readonly retainsPayload = false;
   readonly stats = {};
   sink: TransportSink | null = null;
   sent: OutSegment[] = [];
