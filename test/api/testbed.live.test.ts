@@ -83,5 +83,11 @@ test('set-link 1 down then up: the timeline shows the move to path 2 and the ret
     'nothing on path 1 while it is cut',
   );
   assert.ok(mean(cut, 2) > 60, 'path 2 carries the transfer during the cut');
-  assert.ok(mean(back, 1) > 30, 'path 1 carries data again after it returns');
+  // The return, not its rate (that is the benchmark's): every second from 22 s on carries data on path 1. A CI
+  // run under coverage saw path 1 at 16-37 Mbit/s there (mean 26): LIA regrowing both subflows after the new
+  // subflow's slow start overflowed path 1's queue while path 2 lost too.
+  assert.ok(
+    back.every((x) => onPath(x, 1) > 10) && mean(back, 1) > 20,
+    `path 1 carries data again after it returns: ${back.map((x) => onPath(x, 1).toFixed(1)).join(', ')} Mbit/s`,
+  );
 });
