@@ -7,6 +7,7 @@ import type { OutSegment } from '../../src/stack.ts';
 import type { TcpConfig } from '../../src/tcp/config.ts';
 import type { TcpConnection } from '../../src/tcp/connection.ts';
 import { TcpEndpoint } from '../../src/tcp/endpoint.ts';
+import type { SubflowHook } from '../../src/tcp/hook.ts';
 import { ParsedSegment, parseSegment } from '../../src/tcp/segment.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { type Duration, type Instant, MS } from '../../src/util/time.ts';
@@ -277,10 +278,11 @@ export function sinkPair(net: Net) {
 }
 
 /**
- * `total` bytes from a to b (port 80), written as fast as a's send buffer takes them, until they have all
- * arrived or `until`; returns when they did (-1: not all) and the sending connection.
+ * `total` bytes from a to b (port 80), written as fast as a's send buffer takes them (or pulled from `source`,
+ * an upper layer's hook), until they have all arrived or `until`; returns when they did (-1: not all) and the
+ * sending connection.
  */
-export function bulkTransfer(net: Net, total: number, until: Instant) {
+export function bulkTransfer(net: Net, total: number, until: Instant, source?: SubflowHook) {
   let got = 0;
   let doneAt = -1;
   net.b.listen(80, (c) => {
@@ -289,7 +291,7 @@ export function bulkTransfer(net: Net, total: number, until: Instant) {
       if (got === total) doneAt = net.now;
     };
   });
-  const conn = net.a.connect(0, { local: A, remote: B, remotePort: 80 });
+  const conn = net.a.connect(0, { local: A, remote: B, remotePort: 80, ...(source ? { hook: source } : {}) });
   let sent = 0;
   const chunk = new Uint8Array(65536);
   const fill = () => {
@@ -299,8 +301,11 @@ export function bulkTransfer(net: Net, total: number, until: Instant) {
       sent += k;
     }
   };
-  conn.onEstablished = fill;
-  conn.onWritable = fill;
+  if (source) conn.onEstablished = () => conn.wake();
+  else {
+    conn.onEstablished = fill;
+    conn.onWritable = fill;
+  }
   net.run(until, () => doneAt >= 0);
   return { got, doneAt, conn };
 }

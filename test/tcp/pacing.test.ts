@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { PACING_QUANTUM, type TcpConnection } from '../../src/tcp/connection.ts';
 import type { SubflowHook } from '../../src/tcp/hook.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { A, B, bulkTransfer, Net } from './net.ts';
+import { bulkTransfer, Net } from './net.ts';
 
 const TOTAL = 3_000_000;
 
@@ -48,7 +48,8 @@ function run(pacing: boolean, o: { gather?: boolean; late?: number; total?: numb
     perMs.set(ms, (perMs.get(ms) ?? 0) + 1);
   };
   const total = o.total ?? TOTAL;
-  const { doneAt, got, conn } = o.gather ? pulledTransfer(net, total) : bulkTransfer(net, total, 20 * SECOND);
+  const source = o.gather ? new Source(new Uint8Array(total)) : undefined;
+  const { doneAt, got, conn } = bulkTransfer(net, total, 20 * SECOND, source);
   return {
     doneAt,
     got,
@@ -57,26 +58,6 @@ function run(pacing: boolean, o: { gather?: boolean; late?: number; total?: numb
     maxBurst: Math.max(...perMs.values()),
     info: conn.info(),
   };
-}
-
-function pulledTransfer(net: Net, total: number) {
-  let got = 0;
-  let doneAt = -1;
-  net.b.listen(80, (c) => {
-    c.onData = (b) => {
-      got += b.length;
-      if (got === total) doneAt = net.now;
-    };
-  });
-  const conn = net.a.connect(0, {
-    local: A,
-    remote: B,
-    remotePort: 80,
-    hook: new Source(new Uint8Array(total)),
-  });
-  conn.onEstablished = () => conn.wake();
-  net.run(20 * SECOND, () => doneAt >= 0);
-  return { got, doneAt, conn };
 }
 
 test('pacing spreads each window over the round trip; the transfer still completes at once', (t) => {
