@@ -277,6 +277,8 @@ export class MptcpSocket extends Duplex {
    */
   private writeCopy(len: number): Uint8Array {
     const conn = this.conn;
+    // A transport that began to hold views of what it sent (a node:dgram socket opened since) may read any.
+    if (this.host?.transport.retainsPayload) this.lent.length = 0;
     if (conn !== null && this.lent.length > 0) {
       const from = conn.retainedFrom();
       let n = 0;

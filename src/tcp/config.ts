@@ -121,8 +121,10 @@ export interface TcpConfig {
   /**
    * Halve the window on a loss rather than the data in flight (Linux's tcp_reno_ssthresh and CUBIC use
    * cwnd; RFC 5681 eq. (4) uses FlightSize). The window grows only while it is used (Linux's rule, kept by
-   * this engine), so it is a recent flight, not a stale one; but an MPTCP subflow the scheduler left short
-   * of data at the moment of a loss would otherwise fall to half of that shortfall. Real drivers turn it on.
+   * this engine), so it is a flight the path carried, though not always a recent one: nothing shrinks a window
+   * a long application-limited period left unused (RFC 7661; Linux's tcp_cwnd_application_limited). Without
+   * it, an MPTCP subflow the scheduler left short of data at the moment of a loss falls to half of that
+   * shortfall. Real drivers turn it on.
    */
   ssthreshFromCwnd: boolean;
 }

@@ -1021,11 +1021,11 @@ export class TcpConnection implements SubflowView {
     this.rack.ptoAt = INF;
     if (this.sackOk) this.counters.TCPSackRecovery++;
     else this.counters.TCPRenoRecovery++;
-    // RFC 6675 §5 step 4.2: ssthresh from FlightSize, the data outstanding, but never above cwnd. RFC 5681
-    // §3.2 leaves limited-transmit segments out of FlightSize (they are what exceeds cwnd at the third
-    // duplicate ACK), and data sent while pipe was small (holes marked lost that were only late) can leave
-    // far more outstanding than the window: halving that would raise the window on a loss, and each
-    // recovery would raise it again.
+    // RFC 6675 §5 step 4.2: ssthresh from FlightSize, the data outstanding (or the window: lossFlight), but
+    // never above cwnd. RFC 5681 §3.2 leaves limited-transmit segments out of FlightSize (they are what
+    // exceeds cwnd at the third duplicate ACK), and data sent while pipe was small (holes marked lost that
+    // were only late) can leave far more outstanding than the window: halving that would raise the window on
+    // a loss, and each recovery would raise it again.
     this.fillCtx();
     this.ctx.bytesInFlight = this.lossFlight(this.sb.outstanding);
     this.cc.onCongestionEvent(now, this.ctx);
