@@ -221,9 +221,8 @@ static void finalize_tsfn(napi_env env, void *data, void *hint) {
 
 /* open(name: string, netnsPath?: string) -> { handle, name } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t argc = get_args(env, info, 2, argv);
   char name[64] = {0};
   char netns[4096] = {0};
   size_t len = 0;
@@ -303,6 +302,11 @@ static tun_t *get_tun(napi_env env, napi_value v) {
     return NULL;
   }
   return t;
+}
+
+/* The call's `n` arguments into argv, and the device the first names; NULL when some are missing or it names none. */
+static tun_t *tun_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  return get_args(env, info, n, argv) >= n ? get_tun(env, argv[0]) : NULL;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -437,9 +441,8 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
 
 /* start(handle, onPackets) */
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t argc = get_args(env, info, 2, argv);
   tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
   if (!t) return NULL;
   napi_valuetype type = napi_undefined;
@@ -555,10 +558,8 @@ static void *writer_main(void *arg) {
 /* write(handle, packet: Uint8Array) -> 1 when queued, 0 when the write queue is full (the packet is dropped
  * and counted). Errors of the write itself come later, in stats(). */
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  tun_t *t = argc >= 2 ? get_tun(env, argv[0]) : NULL;
+  tun_t *t = tun_args(env, info, 2, argv);
   uint8_t *data;
   size_t len;
   if (!t || !get_bytes(env, argv[1], &data, &len)) return NULL;
@@ -575,10 +576,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
 /* writeMany(handle, data: Uint8Array, ends: Uint32Array, count) -> packets queued; packet i is
  * data[ends[i-1] .. ends[i]). One call per batch saves the per-packet crossing into native code. */
 static napi_value js_write_many(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  tun_t *t = argc >= 4 ? get_tun(env, argv[0]) : NULL;
+  tun_t *t = tun_args(env, info, 4, argv);
   uint8_t *data;
   size_t len, ends_len, offset;
   uint32_t count, *ends;
@@ -606,9 +605,8 @@ static napi_value js_write_many(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------ control */
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t argc = get_args(env, info, 1, argv);
   void *p = NULL;
   if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
     napi_throw_type_error(env, "ERR_TUN_ARG", "close(handle)");
@@ -619,9 +617,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], obj;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t argc = get_args(env, info, 1, argv);
   void *p = NULL;
   if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
     napi_throw_type_error(env, "ERR_TUN_ARG", "stats(handle)");
@@ -644,10 +641,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 
 /* ref(handle, yes): whether a started reader keeps the event loop alive. */
 static napi_value js_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  tun_t *t = argc >= 2 ? get_tun(env, argv[0]) : NULL;
+  tun_t *t = tun_args(env, info, 2, argv);
   bool yes = true;
   if (!t || napi_get_value_bool(env, argv[1], &yes) != napi_ok) return NULL;
   if (!t->tsfn) return NULL;

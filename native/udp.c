@@ -151,6 +151,11 @@ static usock *get_sock(napi_env env, napi_value v) {
   return p;
 }
 
+/* The call's `n` arguments into argv, and the socket the first names; NULL when some are missing or it names none. */
+static usock *sock_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  return get_args(env, info, n, argv) >= n ? get_sock(env, argv[0]) : NULL;
+}
+
 /* address bytes (4 or 16) and port -> sockaddr; returns its length, 0 when the bytes do not fit the family */
 static socklen_t make_addr(int family, const uint8_t *bytes, size_t len, unsigned port, struct sockaddr_storage *ss) {
   memset(ss, 0, sizeof *ss);
@@ -194,9 +199,8 @@ static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
 
 /* open(address: Uint8Array(4|16), port, rcvbuf, sndbuf) -> { handle, port } | { errno } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t argc = get_args(env, info, 4, argv);
   uint8_t *addr;
   size_t alen;
   uint32_t port = 0, rcvbuf = 0, sndbuf = 0;
@@ -264,10 +268,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 /* connect(handle, address bytes, port) -> 0 | errno */
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3], r;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  usock *s = argc >= 3 ? get_sock(env, argv[0]) : NULL;
+  usock *s = sock_args(env, info, 3, argv);
   uint8_t *addr;
   size_t alen;
   uint32_t port;
@@ -435,10 +437,8 @@ static void flush_pending(usock *s) {
  * meta[6i+2..6i+5] (port 0: the connected peer). The bytes are used before the call returns.
  */
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], r;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  usock *s = argc >= 4 ? get_sock(env, argv[0]) : NULL;
+  usock *s = sock_args(env, info, 4, argv);
   uint8_t *data;
   size_t dlen, mlen;
   void *mp;
@@ -629,10 +629,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 /* start(handle, onPackets(data, meta, count), onError(errno)): reads from now on. */
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  usock *s = argc >= 3 ? get_sock(env, argv[0]) : NULL;
+  usock *s = sock_args(env, info, 3, argv);
   if (!s) return NULL;
   if (s->closed || s->on_packets) {
     napi_throw_error(env, "ERR_UDP_STATE", "start(): the socket is closed or already started");
@@ -651,20 +649,16 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------ control */
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  usock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  usock *s = sock_args(env, info, 1, argv);
   if (s) close_sock(s);
   return NULL;
 }
 
 /* ref(handle, yes): whether the socket keeps the event loop alive (it does by default). */
 static napi_value js_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  usock *s = argc >= 2 ? get_sock(env, argv[0]) : NULL;
+  usock *s = sock_args(env, info, 2, argv);
   bool yes = true;
   if (!s || s->closed || napi_get_value_bool(env, argv[1], &yes) != napi_ok) return NULL;
   if (yes) uv_ref((uv_handle_t *)&s->poll);
@@ -673,10 +667,8 @@ static napi_value js_ref(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], obj;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  usock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  usock *s = sock_args(env, info, 1, argv);
   if (!s) return NULL;
   napi_create_object(env, &obj);
   set_number(env, obj, "datagramsIn", s->datagrams_in);

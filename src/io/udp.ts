@@ -127,7 +127,7 @@ export class UdpTransport implements Transport {
   readonly kind = 'udp';
   readonly carriesTcpChecksum = false;
   readonly gathers = true;
-  /** Sockets on node:dgram, whose send holds a payload's view until it completes (the addon copies it). */
+  /** node:dgram sockets ever opened (a send holds a payload's view until it completes; the addon copies it). */
   private dgramSockets = 0;
   readonly stats: UdpStats = {
     datagramsIn: 0,
