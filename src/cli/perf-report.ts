@@ -20,6 +20,10 @@ export interface IntervalSubflow {
   remote: string;
   mbps: number;
   srttMs: number;
+  /** Congestion window at the end of the interval, bytes (iperf3's Cwnd). */
+  cwnd: number;
+  /** Segments retransmitted during the interval (iperf3's Retr): losses, timeouts and spurious repairs. */
+  retrans: number;
   /** Established and not closed at the end of the interval. */
   up: boolean;
 }
@@ -64,6 +68,7 @@ export class IntervalMeter {
   private lastT: number;
   private lastBytes = 0;
   private readonly lastPerSubflow = new Map<number, number>();
+  private readonly lastRetrans = new Map<number, number>();
 
   constructor(
     private readonly socket: MptcpSocket,
@@ -84,6 +89,9 @@ export class IntervalMeter {
       const b = this.sending ? f.bytesSent : f.bytesReceived;
       const before = this.lastPerSubflow.get(f.id) ?? 0;
       this.lastPerSubflow.set(f.id, b);
+      const retrans = f.info.totalRetrans;
+      const retransBefore = this.lastRetrans.get(f.id) ?? 0;
+      this.lastRetrans.set(f.id, retrans);
       if (!f.attached && b === before) continue;
       subflows.push({
         id: f.id,
@@ -91,6 +99,8 @@ export class IntervalMeter {
         remote: f.remote.address,
         mbps: round2(((b - before) * 8) / dt / 1e6),
         srttMs: Math.round(f.info.srtt / 10) / 100,
+        cwnd: f.info.cwnd,
+        retrans: retrans - retransBefore,
         up: f.attached && (f.fullyEstablished || f.initial),
       });
     }
@@ -111,10 +121,12 @@ export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+const kib = (bytes: number) => `${Math.round(bytes / 1024)}K`;
+
 export function formatInterval(s: IntervalSample): string {
   const parts = s.subflows.map(
     (f) =>
-      `sf${f.id} ${f.local}>${f.remote} ${f.mbps.toFixed(1).padStart(7)} Mbit/s ${f.srttMs.toFixed(1).padStart(6)} ms${f.up ? '' : ' (down)'}`,
+      `sf${f.id} ${f.local}>${f.remote} ${f.mbps.toFixed(1).padStart(7)} Mbit/s ${f.srttMs.toFixed(1).padStart(6)} ms cwnd ${kib(f.cwnd)} retr ${f.retrans}${f.up ? '' : ' (down)'}`,
   );
   return `[${s.from.toFixed(1).padStart(5)}-${s.t.toFixed(1).padStart(5)} s] ${s.mbps.toFixed(1).padStart(8)} Mbit/s  ${parts.join(' | ')}`;
 }

@@ -95,6 +95,11 @@ test('client --reverse: the server sends, the client verifies', { timeout: 120_0
   assert.equal(cr.bytes, 10_000_000);
   assert.equal(cr.integrity, true);
   assert.ok(cr.intervals.length >= 1);
+  // The receiving client samples its own subflows: their windows (of ACKs it sends) and no retransmissions.
+  for (const f of cr.intervals.flatMap((x: { subflows: unknown[] }) => x.subflows)) {
+    assert.ok(f.cwnd > 0, `cwnd ${f.cwnd}`);
+    assert.equal(f.retrans, 0);
+  }
   assert.equal((await s.out).code, 0);
 });
 
@@ -103,7 +108,7 @@ test('client --time prints intervals per subflow and a summary', { timeout: 60_0
   const c = await output(run(['client', '127.0.0.1', '--port', String(s.port), ...LOCAL, '--time', '2']));
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /connected to 127\.0\.0\.1/);
-  assert.match(c.stdout, /sf1 127\.0\.0\.1>127\.0\.0\.1 +[\d.]+ Mbit\/s +[\d.]+ ms/);
+  assert.match(c.stdout, /sf1 127\.0\.0\.1>127\.0\.0\.1 +[\d.]+ Mbit\/s +[\d.]+ ms cwnd \d+K retr \d+/);
   assert.match(c.stdout, /client: \d+ bytes in [\d.]+ s = [\d.]+ Mbit\/s/);
   await s.out;
 });
