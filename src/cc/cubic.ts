@@ -70,7 +70,7 @@ export class Cubic extends Reno {
 
   override onRto(now: Instant, ctx: CcContext): void {
     // §4.8: Reno's loss window with β for ssthresh; the next stage starts with K = 0 and W_max = cwnd_epoch.
-    if (!this.rtoBackedOff) this.cwndPrior = this.cw;
+    if (!this.rtoBackedOff && !ctx.keepSsthresh) this.cwndPrior = this.cw;
     this.wMax = undefined;
     this.epochStart = undefined;
     super.onRto(now, ctx);

@@ -141,8 +141,11 @@ export class Reno implements Couplable {
   onRto(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
     this.hystart = null;
-    this.noteLoss();
-    if (!this.rtoBackedOff) this.thresh = this.lossSsthresh(ctx);
+    // A timeout inside fast recovery belongs to the loss episode the recovery already counted and answered.
+    if (!ctx.keepSsthresh) {
+      this.noteLoss();
+      if (!this.rtoBackedOff) this.thresh = this.lossSsthresh(ctx);
+    }
     this.rtoBackedOff = true;
     // RFC 5681 §3.1: the loss window is one segment.
     this.cw = this.smss;

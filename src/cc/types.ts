@@ -23,6 +23,11 @@ export interface CcContext {
   rttSample?: Duration;
   /** True when the sender could not fill the window (application-limited): do not grow cwnd. */
   appLimited: boolean;
+  /**
+   * onRto only: the timeout is part of a loss episode whose response already set ssthresh (a timeout during
+   * fast recovery); keep that ssthresh instead of computing one from bytesInFlight (Linux's tcp_enter_loss).
+   */
+  keepSsthresh?: boolean;
 }
 
 export interface CongestionControl {

@@ -124,7 +124,8 @@ export interface TcpConfig {
    * this engine), so it is a flight the path carried, though not always a recent one: nothing shrinks a window
    * a long application-limited period left unused (RFC 7661; Linux's tcp_cwnd_application_limited). Without
    * it, an MPTCP subflow the scheduler left short of data at the moment of a loss falls to half of that
-   * shortfall. Real drivers turn it on.
+   * shortfall. A timeout does the same, except inside fast recovery, where it keeps the recovery's ssthresh
+   * (Linux's tcp_enter_loss). Real drivers turn it on.
    */
   ssthreshFromCwnd: boolean;
 }

@@ -1923,7 +1923,14 @@ export class TcpConnection implements SubflowView {
     // counted as RFC 6675's pipe: bytes the receiver SACKed left the network, and after a long stall they
     // can be hundreds of segments more than the path ever held.
     this.fillCtx();
+    if (c.ssthreshFromCwnd) {
+      // As Linux: a timeout inside fast recovery keeps the recovery's ssthresh (the pipe then counts little
+      // but what was marked lost, and says nothing of what the path holds); otherwise halve the window.
+      this.ctx.keepSsthresh = this.caState === 'recovery';
+      this.ctx.bytesInFlight = this.lossFlight(this.ctx.bytesInFlight);
+    }
     this.cc.onRto(now, this.ctx);
+    this.ctx.keepSsthresh = false;
     const wasLoss = this.caState === 'loss';
     sb.markAllLost();
     this.caState = 'loss';
