@@ -9,6 +9,9 @@
  * addon's batching sockets (the default where it loads) and with node:dgram's (MPTCP_TS_UDP_NATIVE=0).
  *
  *   node --import tsx bench/udp.ts [--seconds S] [--mss N] [--rounds R] [--rss]   (--rss: print RSS every second)
+ *
+ * Every process it starts takes BENCH_PROFILE=DIR (a CPU profile each, into DIR) and BENCH_NODE_FLAGS (more
+ * Node flags, such as --trace-gc, which NODE_OPTIONS does not allow).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -33,7 +36,7 @@ const TIU_HEADER = 12;
 function child(role: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   return fork(SELF, [role, ...args], {
-    execArgv: ['--import', 'tsx', ...prof],
+    execArgv: ['--import', 'tsx', ...prof, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
