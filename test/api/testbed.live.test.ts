@@ -71,25 +71,28 @@ test('set-link 1 down then up: the timeline shows the move to path 2 and the ret
       `  ${x.from.toFixed(1)}-${x.t.toFixed(1)} s: path 1 ${onPath(x, 1).toFixed(1)}, path 2 ${onPath(x, 2).toFixed(1)}, total ${x.mbps.toFixed(1)} Mbit/s; ${x.subflows.map((f) => `sf${f.id} cwnd ${Math.round(f.cwnd / 1024)} KiB retr ${f.retrans}`).join(', ')}`,
     );
   const within = (a: number, b: number) => iv.filter((x) => x.from >= a && x.t <= b);
-  const mean = (xs: Interval[], k: number) =>
-    xs.reduce((a, x) => a + onPath(x, k), 0) / Math.max(1, xs.length);
+  const sum = (xs: Interval[], k: number) => xs.reduce((a, x) => a + onPath(x, k), 0);
+  const share = (xs: Interval[], k: number) => sum(xs, k) / Math.max(1e-9, sum(xs, 1) + sum(xs, 2));
+  const rates = (xs: Interval[], k: number) => xs.map((x) => onPath(x, k).toFixed(1)).join(', ');
   const before = within(2, 8);
   const cut = within(10, 17);
   const back = within(22, 30);
-  // Path 2 may still be growing before the cut (coupled congestion control): path 1 carries data.
-  assert.ok(mean(before, 1) > 20, 'path 1 carries data before the cut');
+  // The move and the return, as shares of what arrives and data in every second; not rates (those are the
+  // benchmark's). Absolute rates measure the machine too: a CI run under coverage, on two cores shared with the
+  // delay emulator, saw both paths fall together to 8-26 Mbit/s for six seconds after the return. Traced runs
+  // by hand show how: the emulator stalls, both paths' RTTs jump and both lose packets at once, and LIA regrows
+  // the windows by about a segment per round trip.
+  assert.ok(share(before, 1) > 0.3, `path 1 carries data before the cut: ${rates(before, 1)} Mbit/s`);
   assert.ok(
     cut.every((x) => onPath(x, 1) < 1),
     'nothing on path 1 while it is cut',
   );
-  assert.ok(mean(cut, 2) > 60, 'path 2 carries the transfer during the cut');
-  // The return, not its rate (that is the benchmark's): from 22 s on, path 1 carries data every second and about
-  // its half of what arrives. Absolute rates measure the machine too: CI runs under coverage on two cores shared
-  // with the delay emulator saw both paths fall together to 8-26 Mbit/s for six seconds after the return.
-  const sum = (xs: Interval[], k: number) => xs.reduce((a, x) => a + onPath(x, k), 0);
-  const share = sum(back, 1) / Math.max(1e-9, sum(back, 1) + sum(back, 2));
   assert.ok(
-    back.every((x) => onPath(x, 1) > 1) && share > 0.3,
-    `path 1 carries data again after it returns: ${back.map((x) => onPath(x, 1).toFixed(1)).join(', ')} Mbit/s, ${(100 * share).toFixed(0)} % of the total`,
+    cut.every((x) => onPath(x, 2) > 5),
+    `path 2 carries the transfer during the cut: ${rates(cut, 2)} Mbit/s`,
+  );
+  assert.ok(
+    back.every((x) => onPath(x, 1) > 1) && share(back, 1) > 0.3,
+    `path 1 carries data again after it returns: ${rates(back, 1)} Mbit/s, ${(100 * share(back, 1)).toFixed(0)} % of the total`,
   );
 });
