@@ -36,7 +36,12 @@ const TIU_HEADER = 12;
 function child(role: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   return fork(SELF, [role, ...args], {
-    execArgv: ['--import', 'tsx', ...prof, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...prof,
+      ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
