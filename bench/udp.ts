@@ -5,8 +5,10 @@
  * cases (2 cores). Also reports the peak RSS of both MPTCP processes.
  *
  * MPTCP and the ceiling alternate for 3 rounds (medians reported, every run listed), at the driver's own MSS on
- * loopback (64 KB datagrams) and at an Ethernet path's (1448). MPTCP runs twice per round: with the UDP
- * addon's batching sockets (the default where it loads) and with node:dgram's (MPTCP_TS_UDP_NATIVE=0).
+ * loopback (64 KB datagrams) and at an Ethernet path's (1448). MPTCP runs three times per round: with the UDP
+ * addon's batching sockets (the default where it loads), the receiver reading 'data' events (a Buffer per chunk)
+ * and then connect()'s onread (copies into one reused buffer, as net.Socket offers), and with node:dgram's
+ * sockets (MPTCP_TS_UDP_NATIVE=0) and 'data' events.
  *
  *   node --import tsx bench/udp.ts [--seconds S] [--mss N] [--rounds R] [--rss]   (--rss: print RSS every second)
  *
@@ -17,9 +19,17 @@ import { type ChildProcess, fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../src/cli/bench.ts';
-import { connect, createServer } from '../src/index.ts';
+import { connect, createServer, type MptcpSocket } from '../src/index.ts';
 import { udpAddon } from '../src/io/udp-native.ts';
 import { median } from './median.ts';
+
+/** One MPTCP run: goodput, CPU of each side in cores, peak RSS of [receiver, sender]. */
+interface Run {
+  goodput: number;
+  rx: number;
+  tx: number;
+  rss: [number, number];
+}
 
 interface Report {
   bytes: number;
@@ -106,95 +116,123 @@ function rawSender(size: number): void {
   });
 }
 
-/** The MPTCP sink: one connection, counts goodput between 'start' and 'stop' (or until the stream ends). */
-function mptcpServer(): void {
-  let bytes = 0;
-  let t0 = 0;
-  let peak = 0;
-  const server = createServer({}, (s) => {
-    s.on('data', (d: Buffer) => {
-      bytes += d.length;
+/**
+ * How the MPTCP receiver reads: 'stream' — the client sends, the server's socket gets 'data' events (a Buffer
+ * per chunk); 'onread' — the server sends, the client reads with connect()'s onread into one reused buffer.
+ */
+type Reader = 'stream' | 'onread';
+
+/** Measures one side of an MPTCP connection between the 'start' and 'stop' messages. */
+class Side {
+  bytes = 0;
+  private t0 = 0;
+  private peak = 0;
+  private cpu0 = process.cpuUsage();
+  private readonly rss: NodeJS.Timeout;
+
+  constructor(name: string, trace?: () => void) {
+    this.rss = setInterval(() => {
+      this.peak = Math.max(this.peak, process.memoryUsage().rss);
+      if (process.argv.includes('--rss'))
+        process.stdout.write(`${name} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB\n`);
+      trace?.();
+    }, 1000);
+  }
+
+  /** Calls `onStop` once the measurement ended, after reporting it to the parent. */
+  measure(onStop: () => void): void {
+    process.on('message', (m) => {
+      if (m === 'start') {
+        this.bytes = 0;
+        this.t0 = performance.now();
+        this.cpu0 = process.cpuUsage();
+        return;
+      }
+      clearInterval(this.rss);
+      const cpu = process.cpuUsage(this.cpu0);
+      const seconds = (performance.now() - this.t0) / 1000;
+      process.send!({
+        bytes: this.bytes,
+        seconds,
+        rss: Math.max(this.peak, process.memoryUsage().rss),
+        cpu: (cpu.user + cpu.system) / 1e6 / seconds,
+      } satisfies Report);
+      onStop();
+      setTimeout(() => process.exit(0), 100);
     });
-    s.on('end', () => s.end());
+  }
+}
+
+/** Writes until `stop()` says so, as fast as the socket takes it. */
+function pump(s: MptcpSocket, stop: () => boolean): void {
+  const chunk = Buffer.alloc(256 * 1024);
+  const go = () => {
+    while (!stop() && s.write(chunk));
+  };
+  s.on('drain', go);
+  go();
+}
+
+/** The MPTCP server: one connection; receives ('stream') or sends ('onread'). */
+function mptcpServer(reader: Reader): void {
+  const side = new Side('server');
+  let stop = false;
+  const server = createServer({}, (s) => {
     s.on('error', () => {});
-  });
-  const rss = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-    if (process.argv.includes('--rss'))
-      process.stdout.write(`server rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB\n`);
-  }, 1000);
-  server.listen(0, '127.0.0.1', () => process.send!({ port: server.address()!.port }));
-  let cpu0 = process.cpuUsage();
-  process.on('message', (m) => {
-    if (m === 'start') {
-      bytes = 0;
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
+    if (reader === 'onread') {
+      pump(s, () => stop);
+      s.resume();
       return;
     }
-    clearInterval(rss);
-    const cpu = process.cpuUsage(cpu0);
-    process.send!({
-      bytes,
-      seconds: (performance.now() - t0) / 1000,
-      rss: Math.max(peak, process.memoryUsage().rss),
-      cpu: (cpu.user + cpu.system) / 1e6,
+    s.on('data', (d: Buffer) => {
+      side.bytes += d.length;
     });
-    setTimeout(() => process.exit(0), 100);
+    s.on('end', () => s.end());
+  });
+  server.listen(0, '127.0.0.1', () => process.send!({ port: server.address()!.port }));
+  side.measure(() => {
+    stop = true;
   });
 }
 
-/** The MPTCP source: 2 subflows over two loopback addresses, writes until told to stop. */
-function mptcpClient(port: number, mss: number | undefined): void {
-  let peak = 0;
+/** The MPTCP client: 2 subflows over two loopback addresses; sends ('stream') or reads with onread. */
+function mptcpClient(port: number, mss: number | undefined, reader: Reader): void {
   let stop = false;
+  const into = Buffer.alloc(256 * 1024);
+  let side: Side | null = null;
   const s = connect({
     port,
     host: '127.0.0.1',
     addresses: ['127.0.0.1', '127.0.0.2'],
     ...(mss ? { mss } : {}),
+    ...(reader === 'onread'
+      ? {
+          onread: {
+            buffer: into,
+            callback: (n: number) => {
+              side!.bytes += n;
+            },
+          },
+        }
+      : {}),
   });
-  const chunk = Buffer.alloc(256 * 1024);
-  const pump = () => {
-    while (!stop && s.write(chunk));
-  };
-  s.on('connect', () => {
-    process.send!({ mss: s.mss });
-    pump();
-  });
-  s.on('drain', pump);
-  s.on('error', (e) => process.stderr.write(`bench client: ${e.message}\n`));
-  const rss = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-    if (process.argv.includes('--rss'))
-      process.stdout.write(`client rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB\n`);
+  side = new Side('client', () => {
     if (process.env.BENCH_TRACE)
       for (const f of s.subflows())
         process.stdout.write(
           `sf${f.id} cwnd ${f.info.cwnd} inflight ${f.info.inFlight} srtt ${(f.info.srtt / 1000).toFixed(1)}ms snd.wnd ${f.info.sndWnd} ca ${f.info.caState} retrans ${f.bytesRetransmitted} sent ${f.bytesSent}\n`,
         );
-  }, 1000);
-  let cpu0 = process.cpuUsage();
-  process.on('message', (m) => {
-    if (m === 'start') {
-      cpu0 = process.cpuUsage();
-      return;
-    }
+  });
+  s.on('connect', () => {
+    process.send!({ mss: s.mss });
+    if (reader === 'stream') pump(s, () => stop);
+  });
+  s.on('error', (e) => process.stderr.write(`bench client: ${e.message}\n`));
+  side.measure(() => {
     stop = true;
-    clearInterval(rss);
-    const cpu = process.cpuUsage(cpu0);
-    const subflows = s
-      .subflows()
-      .map((f) => ({ id: f.id, bytesSent: f.bytesSent, retrans: f.bytesRetransmitted }));
     if (process.env.BENCH_TRACE)
-      process.stdout.write(`${JSON.stringify({ subflows, transport: s.transportStats, info: s.info() })}\n`);
-    process.send!({
-      rss: Math.max(peak, process.memoryUsage().rss),
-      cpu: (cpu.user + cpu.system) / 1e6,
-      subflows,
-    });
+      process.stdout.write(`${JSON.stringify({ transport: s.transportStats, info: s.info() })}\n`);
     s.destroy();
-    setTimeout(() => process.exit(0), 100);
   });
 }
 
@@ -217,28 +255,30 @@ async function measureMptcp(
   mss: number | undefined,
   rss: boolean,
   native: boolean,
-): Promise<{ server: Report; client: { rss: number; cpu: number }; mss: number }> {
+  reader: Reader,
+): Promise<{ receiver: Report; sender: Report; mss: number }> {
   const extra = rss ? ['--rss'] : [];
   const env: Record<string, string> = native ? {} : { MPTCP_TS_UDP_NATIVE: '0' };
-  const srv = child('mptcp-server', extra, env);
+  const srv = child('mptcp-server', [reader, ...extra], env);
   const { port } = await message<{ port: number }>(srv);
-  const cli = child('mptcp-client', [String(port), String(mss ?? 0), ...extra], env);
+  const cli = child('mptcp-client', [String(port), String(mss ?? 0), reader, ...extra], env);
   const hello = await message<{ mss: number }>(cli);
   // Past the handshakes and slow start before measuring.
   await sleep(1000);
   srv.send('start');
   cli.send('start');
   await sleep(seconds * 1000);
-  const s = message<Report>(srv, (m) => typeof m === 'object');
-  const c = message<{ rss: number; cpu: number }>(
-    cli,
-    (m) => typeof m === 'object' && 'cpu' in (m as object),
-  );
-  srv.send('stop');
-  const server = await s;
-  cli.send('stop');
-  const client = await c;
-  return { server, client, mss: hello.mss };
+  const report = (c: ChildProcess) =>
+    message<Report>(c, (m) => typeof m === 'object' && 'cpu' in (m as object));
+  const [s, c] = [report(srv), report(cli)];
+  // The receiver stops counting first, so the sender's stop cannot cut the measured window short.
+  const [rx, tx] = reader === 'stream' ? [srv, cli] : [cli, srv];
+  rx.send('stop');
+  tx.send('stop');
+  const [server, client] = await Promise.all([s, c]);
+  return reader === 'stream'
+    ? { receiver: server, sender: client, mss: hello.mss }
+    : { receiver: client, sender: server, mss: hello.mss };
 }
 
 /** Datagram sizes measured by default: the driver's own MSS on loopback (64 KB) and an Ethernet path's. */
@@ -252,73 +292,78 @@ export async function benchUdp(
   const native = udpAddon() !== null && process.env.MPTCP_TS_UDP_NATIVE !== '0';
   const rounds = opts.rounds ?? ROUNDS;
   const out: BenchResult[] = [];
+  const mbps = (r: Report) => (r.bytes * 8) / r.seconds / 1e6;
   for (const want of opts.mss ?? DEFAULT_MSS) {
-    // MPTCP and the raw ceiling alternate, so a slow phase of the machine hits both alike.
-    const runs: {
-      goodput: number;
-      dgram: number;
-      ceiling: number;
-      rx: number;
-      tx: number;
-      rss: [number, number];
-    }[] = [];
+    // The MPTCP runs and the raw ceiling alternate, so a slow phase of the machine hits all alike.
+    const runs: { stream: Run; onread: Run; dgram: number; ceiling: number }[] = [];
     let mss = 0;
-    const mbps = (r: Report) => (r.bytes * 8) / r.seconds / 1e6;
     for (let r = 0; r < rounds; r++) {
-      const m = await measureMptcp(seconds, want || undefined, opts.rss ?? false, native);
+      const m = await measureMptcp(seconds, want || undefined, opts.rss ?? false, native, 'stream');
       mss = m.mss;
+      const o = await measureMptcp(seconds, want || undefined, opts.rss ?? false, native, 'onread');
       const raw = await measureRaw(m.mss + TIU_HEADER, seconds);
-      const d = native ? await measureMptcp(seconds, want || undefined, false, false) : m;
-      runs.push({
-        goodput: mbps(m.server),
-        dgram: mbps(d.server),
-        ceiling: mbps(raw),
-        rx: m.server.cpu / m.server.seconds,
-        tx: m.client.cpu / m.server.seconds,
-        rss: [m.server.rss, m.client.rss],
+      const d = native ? await measureMptcp(seconds, want || undefined, false, false, 'stream') : m;
+      const run = (x: typeof m): Run => ({
+        goodput: mbps(x.receiver),
+        rx: x.receiver.cpu,
+        tx: x.sender.cpu,
+        rss: [x.receiver.rss, x.sender.rss],
       });
+      runs.push({ stream: run(m), onread: run(o), dgram: mbps(d.receiver), ceiling: mbps(raw) });
     }
     const list = (f: (x: (typeof runs)[number]) => number) => runs.map((x) => f(x).toFixed(0)).join(', ');
     const at = `MSS ${mss}, ${mss + TIU_HEADER}-byte datagrams`;
     const via = native ? 'UDP addon' : 'node:dgram';
-    out.push(
-      {
-        name: `udp loopback, ${at}: MPTCP goodput, 2 subflows, ${via}, median of ${list((x) => x.goodput)}`,
-        value: median(runs.map((x) => x.goodput)),
+    const readers: [Reader, string][] = [
+      ['stream', "'data' events"],
+      ['onread', 'onread into one buffer'],
+    ];
+    for (const [reader, how] of readers) {
+      const rows = runs.map((x) => x[reader]);
+      out.push(
+        {
+          name: `udp loopback, ${at}: MPTCP goodput, 2 subflows, ${via}, read by ${how}, median of ${list((x) => x[reader].goodput)}`,
+          value: median(rows.map((x) => x.goodput)),
+          unit: 'Mbit/s',
+        },
+        {
+          name: `udp loopback, ${at}: MPTCP (${via}, ${how}) / raw, median of the rounds' ratios`,
+          value: median(runs.map((x) => (100 * x[reader].goodput) / x.ceiling)),
+          unit: '%',
+        },
+        {
+          name: `udp loopback, ${at}, ${how}: receiver CPU`,
+          value: median(rows.map((x) => x.rx)),
+          unit: 'cores',
+        },
+        {
+          name: `udp loopback, ${at}, ${how}: sender CPU`,
+          value: median(rows.map((x) => x.tx)),
+          unit: 'cores',
+        },
+        {
+          name: `udp loopback, ${at}, ${how}: peak RSS, receiver`,
+          value: Math.max(...rows.map((x) => x.rss[0])) / 2 ** 20,
+          unit: 'MiB',
+        },
+        {
+          name: `udp loopback, ${at}, ${how}: peak RSS, sender`,
+          value: Math.max(...rows.map((x) => x.rss[1])) / 2 ** 20,
+          unit: 'MiB',
+        },
+      );
+    }
+    if (native)
+      out.push({
+        name: `udp loopback, ${at}: MPTCP through node:dgram sockets, 'data' events, median of ${list((x) => x.dgram)}`,
+        value: median(runs.map((x) => x.dgram)),
         unit: 'Mbit/s',
-      },
-      ...(native
-        ? [
-            {
-              name: `udp loopback, ${at}: the same through node:dgram sockets, median of ${list((x) => x.dgram)}`,
-              value: median(runs.map((x) => x.dgram)),
-              unit: 'Mbit/s',
-            },
-          ]
-        : []),
-      {
-        name: `udp loopback, ${at}: raw node:dgram ceiling, median of ${list((x) => x.ceiling)}`,
-        value: median(runs.map((x) => x.ceiling)),
-        unit: 'Mbit/s',
-      },
-      {
-        name: `udp loopback, ${at}: MPTCP (${via}) / raw, median of the rounds' ratios`,
-        value: median(runs.map((x) => (100 * x.goodput) / x.ceiling)),
-        unit: '%',
-      },
-      { name: `udp loopback, ${at}: receiver CPU`, value: median(runs.map((x) => x.rx)), unit: 'cores' },
-      { name: `udp loopback, ${at}: sender CPU`, value: median(runs.map((x) => x.tx)), unit: 'cores' },
-      {
-        name: `udp loopback, ${at}: peak RSS, receiver`,
-        value: Math.max(...runs.map((x) => x.rss[0])) / 2 ** 20,
-        unit: 'MiB',
-      },
-      {
-        name: `udp loopback, ${at}: peak RSS, sender`,
-        value: Math.max(...runs.map((x) => x.rss[1])) / 2 ** 20,
-        unit: 'MiB',
-      },
-    );
+      });
+    out.push({
+      name: `udp loopback, ${at}: raw node:dgram ceiling, median of ${list((x) => x.ceiling)}`,
+      value: median(runs.map((x) => x.ceiling)),
+      unit: 'Mbit/s',
+    });
   }
   return out;
 }
@@ -327,9 +372,9 @@ const role = process.argv[2];
 if (process.argv[1] === SELF) {
   if (role === 'raw-recv') rawReceiver();
   else if (role === 'raw-send') rawSender(Number(process.argv[3]));
-  else if (role === 'mptcp-server') mptcpServer();
+  else if (role === 'mptcp-server') mptcpServer(process.argv[3] as Reader);
   else if (role === 'mptcp-client')
-    mptcpClient(Number(process.argv[3]), Number(process.argv[4]) || undefined);
+    mptcpClient(Number(process.argv[3]), Number(process.argv[4]) || undefined, process.argv[5] as Reader);
   else {
     const arg = (name: string) => {
       const i = process.argv.indexOf(name);

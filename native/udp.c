@@ -8,8 +8,10 @@
  *   runs of equal-size datagrams to one destination go as a single UDP GSO message (UDP_SEGMENT): the kernel
  *   walks its stack once per run and cuts the datagrams at the device, or at the receiver.
  * - receiving: a uv_poll on the socket (on the JavaScript thread: no locks) reads with recvmmsg() and UDP GRO,
- *   so one read can return many datagrams of one sender coalesced, and hands JavaScript the batch in fresh
- *   buffers (one per large message, one for the small ones) with the datagrams' bounds and sources.
+ *   so one read can return many datagrams of one sender coalesced, and lends JavaScript the batch in the read
+ *   slots themselves (one external buffer over them, made once) with the datagrams' bounds and sources: the
+ *   next read overwrites them, so JavaScript copies what it keeps. A fresh buffer per read made V8 run a full
+ *   collection for every 64 MB received.
  * - a send that meets a full socket buffer (EAGAIN) is copied into a bounded queue that leaves when the
  *   socket is writable again; beyond the bound datagrams are dropped and counted, as a full interface queue
  *   drops them. Other errors are counted and the last one reported to JavaScript; a GSO send the path
@@ -42,8 +44,6 @@
 /* Receive: messages per recvmmsg() and their slots (a GRO read returns up to 64 KB). */
 #define SLOTS 16
 #define SLOT_BYTES 65536
-/* A received message this large gets a JavaScript buffer of its own. */
-#define LARGE 16384
 /* Reads per readable event before other I/O gets a turn. */
 #define READ_ROUNDS 4
 /* Send: messages per sendmmsg(); datagrams and bytes per GSO message (the kernel's limits are 64 or 128
@@ -54,8 +54,10 @@
 /* What waits for a full socket buffer to drain. */
 #define PENDING_BYTES (4u << 20)
 #define PENDING_DATAGRAMS 65536u
-/* Per datagram, in send()'s and the receive callback's meta array: end offset, port, 16 address bytes. */
+/* Per datagram, in send()'s meta array: end offset, port, 16 address bytes. */
 #define META_WORDS 6
+/* Per datagram, in the receive callback's meta array: start and end offsets in the read slots, port, address. */
+#define RECV_META_WORDS 7
 
 typedef struct usock {
   int fd;
@@ -72,7 +74,10 @@ typedef struct usock {
   napi_ref on_packets;
   napi_ref on_error;
   napi_async_context actx;
+  /* The read slots, lent to JavaScript as one buffer (rbuf_js) for the length of each receive callback; once
+   * that buffer exists its finalizer frees them. */
   uint8_t *rbuf;
+  napi_ref rbuf_js;
   struct mmsghdr rmsg[SLOTS];
   struct iovec riov[SLOTS];
   struct sockaddr_storage rname[SLOTS];
@@ -96,7 +101,7 @@ static void on_poll(uv_poll_t *h, int status, int events);
 
 static void release(usock *s) {
   if (--s->owners > 0) return;
-  free(s->rbuf);
+  if (!s->rbuf_js) free(s->rbuf);
   free(s->pend);
   free(s->pend_meta);
   free(s);
@@ -112,6 +117,7 @@ static void on_poll_closed(uv_handle_t *h) {
   }
   if (s->on_packets) napi_delete_reference(s->env, s->on_packets);
   if (s->on_error) napi_delete_reference(s->env, s->on_error);
+  if (s->rbuf_js) napi_delete_reference(s->env, s->rbuf_js);
   if (s->actx) napi_async_destroy(s->env, s->actx);
   s->on_packets = s->on_error = NULL;
   s->actx = NULL;
@@ -495,16 +501,14 @@ static void report_error(usock *s, int e) {
 }
 
 /*
- * Hands the n messages of the last recvmmsg() to JavaScript, GRO reads cut into datagrams. Each message of
- * LARGE bytes or more gets a buffer of its own, the others share one: the engine keeps views of received data
- * only when they cover most of their buffer (else it copies), so a 64 KB datagram is then never copied again.
+ * Hands the n messages of the last recvmmsg() to JavaScript, GRO reads cut into datagrams: meta gives each
+ * datagram's place in the read slots, which JavaScript sees as one buffer it may read only during the call
+ * (the next recvmmsg() reads into the same memory). No buffer per message: at 64 KB datagrams, fresh
+ * buffers made V8 run a full collection for every 64 MB received.
  */
 static void deliver(usock *s, int n) {
   size_t count = 0;
   int seg[SLOTS];
-  /* Chunk c holds messages [first[c], first[c+1]); clen[c] bytes. */
-  int first[SLOTS + 1], chunks = 0;
-  size_t clen[SLOTS];
   for (int i = 0; i < n; i++) {
     size_t len = s->rmsg[i].msg_len;
     seg[i] = 0;
@@ -514,70 +518,51 @@ static void deliver(usock *s, int n) {
     if (seg[i] <= 0 || (size_t)seg[i] >= len) seg[i] = (int)len;
     else s->gro_reads++;
     count += len == 0 ? 1 : (len + (size_t)seg[i] - 1) / (size_t)seg[i];
-    int large = len >= LARGE;
-    if (chunks == 0 || large || clen[chunks - 1] >= LARGE) {
-      first[chunks] = i;
-      clen[chunks++] = 0;
-    }
-    clen[chunks - 1] += len;
   }
-  first[chunks] = n;
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value bufs, ab, meta, cnt;
+  napi_value slots, ab, meta, cnt;
   void *mp = NULL;
-  uint8_t *out[SLOTS];
   /* These fail while Node tears the environment down (its last loop turns still poll): drop the batch. */
-  int ok = napi_create_array_with_length(env, (size_t)chunks, &bufs) == napi_ok &&
-           napi_create_arraybuffer(env, count * META_WORDS * 4, &mp, &ab) == napi_ok &&
-           napi_create_typedarray(env, napi_uint32_array, count * META_WORDS, ab, 0, &meta) == napi_ok;
-  for (int c = 0; ok && c < chunks; c++) {
-    napi_value b;
-    void *bp;
-    ok = napi_create_buffer(env, clen[c] ? clen[c] : 1, &bp, &b) == napi_ok &&
-         napi_set_element(env, bufs, (uint32_t)c, b) == napi_ok;
-    out[c] = bp;
-  }
+  int ok = napi_get_reference_value(env, s->rbuf_js, &slots) == napi_ok && slots != NULL &&
+           napi_create_arraybuffer(env, count * RECV_META_WORDS * 4, &mp, &ab) == napi_ok &&
+           napi_create_typedarray(env, napi_uint32_array, count * RECV_META_WORDS, ab, 0, &meta) == napi_ok;
   if (!ok) {
     napi_close_handle_scope(env, scope);
     return;
   }
   uint32_t *md = mp;
-  size_t off = 0, k = 0;
-  for (int c = 0; c < chunks; c++) {
-    size_t at = 0;
-    for (int i = first[c]; i < first[c + 1]; i++) {
-      size_t len = s->rmsg[i].msg_len;
-      memcpy(out[c] + at, s->riov[i].iov_base, len);
-      at += len;
-      const struct sockaddr_storage *ss = &s->rname[i];
-      uint32_t port = 0;
-      uint8_t addr[16] = {0};
-      if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        port = ntohs(a->sin_port);
-        memcpy(addr, &a->sin_addr, 4);
-      } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        port = ntohs(a->sin6_port);
-        memcpy(addr, &a->sin6_addr, 16);
-      }
-      size_t end = off + len;
-      do {
-        size_t e = off + (size_t)seg[i] < end ? off + (size_t)seg[i] : end;
-        uint32_t *w = &md[k * META_WORDS];
-        w[0] = (uint32_t)e;
-        w[1] = port;
-        memcpy(&w[2], addr, 16);
-        k++;
-        off = e;
-      } while (off < end);
+  size_t k = 0;
+  for (int i = 0; i < n; i++) {
+    size_t len = s->rmsg[i].msg_len;
+    const struct sockaddr_storage *ss = &s->rname[i];
+    uint32_t port = 0;
+    uint8_t addr[16] = {0};
+    if (ss->ss_family == AF_INET) {
+      const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+      port = ntohs(a->sin_port);
+      memcpy(addr, &a->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+      port = ntohs(a->sin6_port);
+      memcpy(addr, &a->sin6_addr, 16);
     }
+    size_t off = (size_t)i * SLOT_BYTES, end = off + len;
+    do {
+      size_t e = off + (size_t)seg[i] < end ? off + (size_t)seg[i] : end;
+      uint32_t *w = &md[k * RECV_META_WORDS];
+      w[0] = (uint32_t)off;
+      w[1] = (uint32_t)e;
+      w[2] = port;
+      memcpy(&w[3], addr, 16);
+      k++;
+      off = e;
+    } while (off < end);
   }
   s->datagrams_in += (double)count;
   napi_create_uint32(env, (uint32_t)count, &cnt);
-  napi_value argv[3] = {bufs, meta, cnt};
+  napi_value argv[3] = {slots, meta, cnt};
   call_js(s, s->on_packets, 3, argv);
   napi_close_handle_scope(env, scope);
 }
@@ -627,7 +612,14 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if ((events & UV_READABLE) && !s->closed) receive(s);
 }
 
-/* start(handle, onPackets(data, meta, count), onError(errno)): reads from now on. */
+/* The lent read slots' buffer was collected: the slots go with it (release() leaves them from then on). */
+static void free_slots(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+/* start(handle, onPackets(slots, meta, count), onError(errno)): reads from now on. */
 static napi_value js_start(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   usock *s = sock_args(env, info, 3, argv);
@@ -639,6 +631,10 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   napi_value name;
   napi_create_string_utf8(env, "mptcp-ts:udp", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &s->actx);
+  napi_value slots;
+  if (napi_create_external_buffer(env, (size_t)SLOTS * SLOT_BYTES, s->rbuf, free_slots, NULL, &slots) != napi_ok)
+    return NULL;
+  napi_create_reference(env, slots, 1, &s->rbuf_js);
   napi_create_reference(env, argv[1], 1, &s->on_packets);
   napi_create_reference(env, argv[2], 1, &s->on_error);
   s->events |= UV_READABLE;

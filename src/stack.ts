@@ -28,7 +28,8 @@ export interface SegmentStack {
    * offload: a simulated link that did not alter the packet); the stack then skips its own check.
    * `payload`: the segment's data, when the transport carries it apart from the header (TCP-in-UDP):
    * `segment` is then the header with its options, and the payload's bytes are handed over, so the stack
-   * keeps views of them instead of copies.
+   * keeps views of them instead of copies. `payloadLent`: the payload's bytes are valid only during this call
+   * (the transport reads into the same memory again), so the stack copies what it keeps.
    */
   receive(
     now: Instant,
@@ -37,6 +38,7 @@ export interface SegmentStack {
     segment: Uint8Array,
     checksumVerified?: boolean,
     payload?: Uint8Array,
+    payloadLent?: boolean,
   ): void;
   /** The next segment to send now, or null when there is nothing more. */
   poll(now: Instant): OutSegment | null;

@@ -137,7 +137,7 @@ export function engineConnection(conn: MptcpConnection, d: EngineDriver): Multip
     after: (ms, fn) => d.at(d.now() + Math.round(ms * 1000), fn),
     write(bytes) {
       if (ending || conn.isClosed()) throw new MptcpApiError('write after end() or on a closed connection');
-      queue.push(bytes.slice());
+      queue.push(new Uint8Array(bytes)); // a copy even of a Buffer (whose slice() is a view)
       queued += bytes.length;
       pump();
       return queued < WRITE_HIGH_WATER;

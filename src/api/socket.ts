@@ -26,6 +26,7 @@ import { MS } from '../util/time.ts';
 import { withEnvironment } from './env.ts';
 import { errorForReason, MptcpApiError } from './errors.ts';
 import { pathManagerFor, StackHost } from './host.ts';
+import { checkOnRead, type OnReadOptions, UserBufferReader } from './onread.ts';
 import { checkOptions, type MultipathOptions } from './options.ts';
 
 export interface ConnectOptions extends MultipathOptions {
@@ -37,6 +38,11 @@ export interface ConnectOptions extends MultipathOptions {
   localPort?: number;
   /** Idle timeout in ms, as socket.setTimeout. */
   timeout?: number;
+  /**
+   * Like net.Socket's: received bytes are copied into `buffer` and passed to `callback` instead of coming as
+   * 'data' events (a callback returning false pauses the socket until resume()). Spares a Buffer per chunk.
+   */
+  onread?: OnReadOptions;
 }
 
 export interface SocketAddress {
@@ -90,6 +96,8 @@ export class MptcpSocket extends Duplex {
   private readonly baseOptions: MultipathOptions;
   private options: MultipathOptions = {};
   private pendingWrite: PendingWrite | null = null;
+  /** Set by connect()'s onread option: received bytes go to the application's buffer, not the stream. */
+  private reader: UserBufferReader | null = null;
   /** Unread bytes last reported to the engine (unreadChanged). */
   private unreadReported = 0;
   /** A count of the unread bytes is due on the next tick (see _read). */
@@ -128,6 +136,15 @@ export class MptcpSocket extends Duplex {
       throw new MptcpApiError('this socket is already connected or connecting: create a new MptcpSocket');
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
       throw new MptcpApiError(`port must be an integer in 1..65535, got ${o.port}`);
+    if (o.onread) {
+      checkOnRead(o.onread);
+      this.reader = new UserBufferReader(
+        o.onread,
+        () => this.isPaused(),
+        () => this.pause(),
+      );
+      this.on('resume', this.resumeReader);
+    }
     if (listener) this.once('connect', listener);
     if (o.timeout !== undefined) this.setTimeout(o.timeout);
     this.connecting = true;
@@ -189,19 +206,46 @@ export class MptcpSocket extends Duplex {
   private attach(host: StackHost, conn: MptcpConnection): void {
     this.conn = conn;
     conn.onEstablished = () => this.established();
-    conn.onData = (b) => {
-      this.bytesRead += b.length;
-      this.touch();
-      this.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-      // What the stream holds beyond its high-water mark takes receive window: a paused reader stops the peer.
-      if (this.unreadChanged()) conn.setUnread(this.unreadReported);
-    };
+    conn.onData = (b) => this.received(conn, b, false);
+    conn.onLentData = (b) => this.received(conn, b, true);
     conn.onEnd = () => this.pushEnd();
     conn.onWritable = () => this.flushWrite();
     conn.onClose = (reason) => this.engineClosed(reason);
     conn.onEvent = (e) => this.engineEvent(e);
     host.driver.run(() => this.applyPolicies(conn));
   }
+
+  /** In-order bytes from the engine (`lent`: the transport's memory, valid only during the call). */
+  private received(conn: MptcpConnection, b: Uint8Array, lent: boolean): void {
+    this.bytesRead += b.length;
+    this.touch();
+    if (this.reader !== null) {
+      try {
+        this.reader.take(b);
+      } catch (e) {
+        process.nextTick(() => this.destroy(e as Error));
+      }
+    } else if (lent) this.push(Buffer.from(b));
+    else this.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    // What the reader has not taken takes receive window: a paused reader stops the peer.
+    if (this.unreadChanged()) conn.setUnread(this.unreadReported);
+  }
+
+  /** The application resumed an onread socket: what arrived while it was paused goes first. */
+  private readonly resumeReader = (): void => {
+    const conn = this.conn;
+    try {
+      this.reader!.drain();
+    } catch (e) {
+      this.destroy(e as Error);
+      return;
+    }
+    if (conn !== null && this.host !== null && this.unreadChanged()) {
+      const unread = this.unreadReported;
+      this.host.driver.run(() => conn.setUnread(unread));
+    }
+    if (this.eof && this.reader!.heldBytes === 0) this.endReader();
+  };
 
   private applyPolicies(conn: MptcpConnection): void {
     const o = this.options;
@@ -252,10 +296,13 @@ export class MptcpSocket extends Duplex {
   /**
    * Updates unreadReported to the unread bytes that count against the receive window, those beyond the
    * stream's high-water mark (net.Socket stops reading from the kernel at the mark, and read(n) for a large n
-   * raises it); true when that changed.
+   * raises it), or with onread those held while paused; true when that changed.
    */
   private unreadChanged(): boolean {
-    const unread = Math.max(0, this.readableLength - this.readableHighWaterMark);
+    const unread =
+      this.reader !== null
+        ? this.reader.heldBytes
+        : Math.max(0, this.readableLength - this.readableHighWaterMark);
     if (unread === this.unreadReported) return false;
     this.unreadReported = unread;
     return true;
@@ -341,7 +388,8 @@ export class MptcpSocket extends Duplex {
       // with unread data, MP_FASTCLOSE instead, as the kernel sends a reset. resetAndDestroy() always resets.
       const host = this.host!;
       const abort = (why: string) => host.driver.run(() => conn.abort(why));
-      if (this.resetting || (!this.readableEnded && this.readableLength > 0))
+      const unread = this.readableLength + (this.reader?.heldBytes ?? 0);
+      if (this.resetting || (!this.readableEnded && unread > 0))
         abort(error ? `reset: ${error.message}` : 'reset');
       else {
         host.driver.run(() => conn.end());
@@ -370,7 +418,15 @@ export class MptcpSocket extends Duplex {
   private pushEnd(): void {
     if (this.eof) return;
     this.eof = true;
+    if (this.reader === null) this.push(null);
+    else if (this.reader.heldBytes === 0) this.endReader();
+  }
+
+  /** With onread nothing reads the stream, so read(0) lets 'end' follow the end of data. */
+  private endReader(): void {
+    if (this.readableEnded) return;
     this.push(null);
+    this.read(0);
   }
 
   private engineEvent(e: MptcpEvent): void {
@@ -648,7 +704,7 @@ export class MptcpSocket extends Duplex {
 }
 
 function stripConnect(o: ConnectOptions): MultipathOptions {
-  const { port: _p, host: _h, localAddress: _la, localPort: _lp, timeout: _t, ...rest } = o;
+  const { port: _p, host: _h, localAddress: _la, localPort: _lp, timeout: _t, onread: _r, ...rest } = o;
   return rest;
 }
 

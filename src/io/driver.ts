@@ -70,18 +70,18 @@ export class StackDriver {
     this.capture = opts.capture ? new SegmentCapture(opts.capture, !transport.carriesTcpChecksum) : null;
     this.wallEpochUs = Date.now() * 1000 - this.now();
     transport.attach({
-      receive: (src, dst, segment, verified, payload) => {
+      receive: (src, dst, segment, verified, payload, lent) => {
         this.stats.received++;
         this.capture?.record(this.wallEpochUs + this.now(), src, dst, segment, 0, payload);
         if (this.batch) {
           // No closure per datagram (this path runs for every one): guard's try/catch, inline.
           try {
-            stack.receive(this.now(), src, dst, segment, verified, payload);
+            stack.receive(this.now(), src, dst, segment, verified, payload, lent);
           } catch (e) {
             this.failed(e);
           }
           this.wakeLater();
-        } else this.service(() => stack.receive(this.now(), src, dst, segment, verified, payload));
+        } else this.service(() => stack.receive(this.now(), src, dst, segment, verified, payload, lent));
       },
       addressChanged: (address, up) => {
         const s = this.stack;

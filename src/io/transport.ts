@@ -10,7 +10,7 @@ export interface TransportSink {
   /**
    * A TCP segment arrived for one of our addresses: its checksum is valid for src/dst, or the transport
    * already verified the bytes some other way (`checksumVerified`). With `payload`, `segment` is the header
-   * and `payload` the data, handed over (SegmentStack.receive).
+   * and `payload` the data, handed over, or lent for the call only (`payloadLent`; SegmentStack.receive).
    */
   receive(
     src: string,
@@ -18,6 +18,7 @@ export interface TransportSink {
     segment: Uint8Array,
     checksumVerified?: boolean,
     payload?: Uint8Array,
+    payloadLent?: boolean,
   ): void;
   /** A local address disappeared from the host or came back. */
   addressChanged(address: string, up: boolean): void;

@@ -9,8 +9,10 @@ import { loadAddon } from './addon.ts';
 /** An open socket inside the addon (opaque). */
 export type UdpHandle = { readonly __udp: unique symbol };
 
-/** Per datagram in a batch's meta array: end offset, port, the address's 16 bytes (IPv4: the first 4). */
+/** Per datagram in a send batch's meta array: end offset, port, the address's 16 bytes (IPv4: the first 4). */
 export const META_WORDS = 6;
+/** Per datagram in a received batch's meta array: start and end offsets in the read slots, port, address. */
+export const RECV_META_WORDS = 7;
 
 export interface UdpAddonStats {
   datagramsIn: number;
@@ -41,13 +43,13 @@ export interface UdpAddon {
   /** 0, or the errno of connect(2). */
   connect(handle: UdpHandle, address: Uint8Array, port: number): number;
   /**
-   * Datagram i of a batch spans bytes meta[6(i-1)] .. meta[6i] of the buffers laid end to end (none crosses
-   * from one buffer into the next; a large datagram has a buffer of its own), from port meta[6i+1] at the
-   * address after it. forEachDatagram() walks a batch.
+   * Datagram i of a batch spans bytes meta[7i] .. meta[7i+1] of `slots`, from port meta[7i+2] at the address
+   * after it. The slots are lent: the addon reads into them again after the call, so nothing may keep a view
+   * of them. forEachDatagram() walks a batch.
    */
   start(
     handle: UdpHandle,
-    onPackets: (buffers: Buffer[], meta: Uint32Array, count: number) => void,
+    onPackets: (slots: Buffer, meta: Uint32Array, count: number) => void,
     onError: (errno: number) => void,
   ): void;
   /** Sends `count` datagrams laid out like a received batch (port 0: the connected peer); 0 or the last errno. */
@@ -79,27 +81,17 @@ export function errnoName(errno: number): string {
   }
 }
 
-/** Calls `fn` with each datagram of a batch from the addon, its source port and the offset of its address in
- *  `addressBytes` (a byte view of `meta`: 4 bytes for IPv4, 16 for IPv6). */
+/** Calls `fn` with each datagram of a batch from the addon (a view of the lent slots), its source port and the
+ *  byte offset of its address in `meta` (4 bytes for IPv4, 16 for IPv6). */
 export function forEachDatagram(
-  buffers: Buffer[],
+  slots: Buffer,
   meta: Uint32Array,
   count: number,
   fn: (datagram: Buffer, port: number, addressAt: number) => void,
 ): void {
-  let m = 0;
-  let buf = buffers[0]!;
-  let base = 0;
-  let start = 0;
   for (let i = 0; i < count; i++) {
-    const w = i * META_WORDS;
-    const end = meta[w]!;
-    while (start >= base + buf.length && m + 1 < buffers.length) {
-      base += buf.length;
-      buf = buffers[++m]!;
-    }
-    fn(buf.subarray(start - base, end - base), meta[w + 1]!, (w + 2) * 4);
-    start = end;
+    const w = i * RECV_META_WORDS;
+    fn(slots.subarray(meta[w]!, meta[w + 1]!), meta[w + 2]!, (w + 3) * 4);
   }
 }
 

@@ -433,7 +433,7 @@ export class UdpTransport implements Transport {
     p.batch = new UdpBatch(addon, h, (errno) => this.sendFailed(errnoError(errno)));
     addon.start(
       h,
-      (buffers, meta, count) => this.receivedBatch(p, buffers, meta, count),
+      (slots, meta, count) => this.receivedBatch(p, slots, meta, count),
       (errno) => this.receiveError(errnoError(errno)),
     );
     if (!this.referenced) addon.ref(h, false);
@@ -451,11 +451,11 @@ export class UdpTransport implements Transport {
     }
   }
 
-  /** A batch from the addon (see forEachDatagram). */
-  private receivedBatch(p: UdpPort, buffers: Buffer[], meta: Uint32Array, count: number): void {
+  /** A batch from the addon (see forEachDatagram): its bytes are lent for the call. */
+  private receivedBatch(p: UdpPort, slots: Buffer, meta: Uint32Array, count: number): void {
     if (p.state !== 'ready') return;
-    forEachDatagram(buffers, meta, count, (datagram, port, o) =>
-      this.received(p, datagram, this.sourceText(p, meta, o >> 2), port),
+    forEachDatagram(slots, meta, count, (datagram, port, o) =>
+      this.received(p, datagram, this.sourceText(p, meta, o >> 2), port, true),
     );
   }
 
@@ -477,7 +477,8 @@ export class UdpTransport implements Transport {
     return p.lastSrc;
   }
 
-  private received(p: UdpPort, msg: Buffer, src: string, srcPort: number): void {
+  /** A datagram: Node's own buffer, or (`lent`) a view of the addon's read slots, valid during the call only. */
+  private received(p: UdpPort, msg: Buffer, src: string, srcPort: number, lent = false): void {
     this.stats.datagramsIn++;
     this.stats.bytesIn += msg.length;
     if (payloadProblem(msg) !== null) {
@@ -494,13 +495,14 @@ export class UdpTransport implements Transport {
       p.peers.add(src);
     }
     // The kernel verified UDP's checksum, which covers these bytes: the TCP one is neither carried nor needed.
-    // The data stays in the datagram's buffer (Node's per message, or the addon's per batch), handed over.
+    // The data stays in the datagram's buffer: handed over (Node's, per message) or lent (the addon's slots).
     this.sink?.receive(
       src,
       p.address,
       payloadHeader(msg, srcPort, p.port, this.header),
       true,
       payloadData(msg),
+      lent,
     );
   }
 

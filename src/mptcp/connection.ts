@@ -24,6 +24,7 @@ import { ActionKind, type SchedState, type Scheduler } from '../sched/types.ts';
 import { type CcRequest, newPathState, type TcpConfig } from '../tcp/config.ts';
 import type { TcpConnection } from '../tcp/connection.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo } from '../tcp/hook.ts';
+import { copyBytes } from '../tcp/segment.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Instant } from '../util/time.ts';
 import { MS, SECOND } from '../util/time.ts';
@@ -203,6 +204,11 @@ export class MptcpConnection {
 
   onEstablished?: () => void;
   onData?: (bytes: Uint8Array) => void;
+  /**
+   * In-order bytes the transport lent (SegmentStack.receive's payloadLent): valid only during the call, so the
+   * application copies them (into a buffer it reuses, say). Without it the connection copies and calls onData.
+   */
+  onLentData?: (bytes: Uint8Array) => void;
   onEnd?: () => void;
   onWritable?: () => void;
   onClose?: (reason: string | null) => void;
@@ -1424,13 +1430,16 @@ export class MptcpConnection {
 
   // ------------------------------------------------------------------ receiving data
 
-  onSubflowData(sf: Subflow, ssn: number, bytes: Uint8Array): void {
+  /** In-order bytes of a subflow (`lent`: valid only during the call; what is kept is copied). */
+  onSubflowData(sf: Subflow, ssn: number, bytes: Uint8Array, lent = false): void {
     if (this.fallback) {
-      this.deliverFallback(bytes);
+      if (lent) this.deliverLent(bytes);
+      else this.deliverFallback(bytes);
       return;
     }
     sf.bytesReceived += bytes.length;
     if (this.checksums) {
+      // The mapping's parts are copied until all of them arrived.
       this.takeChecked(sf, ssn, bytes);
       return;
     }
@@ -1442,7 +1451,7 @@ export class MptcpConnection {
         return;
       }
       const n = Math.min(bytes.length - pos, m.ssn + m.length - (ssn + pos));
-      this.insertData(m.offset + (ssn + pos - m.ssn), bytes.subarray(pos, pos + n));
+      this.insertData(m.offset + (ssn + pos - m.ssn), bytes.subarray(pos, pos + n), lent);
       pos += n;
     }
     sf.recvMap.pruneBefore(ssn + bytes.length);
@@ -1468,7 +1477,7 @@ export class MptcpConnection {
         sf.checkingParts = [];
         sf.checkingBytes = 0;
       }
-      sf.checkingParts.push(bytes.slice(pos, pos + n));
+      sf.checkingParts.push(copyBytes(bytes, pos, pos + n));
       sf.checkingBytes += n;
       pos += n;
       if (sf.checkingBytes < m.length) continue;
@@ -1491,13 +1500,15 @@ export class MptcpConnection {
     sf.recvMap.pruneBefore(ssn + bytes.length);
   }
 
-  private insertData(offset: number, bytes: Uint8Array): void {
-    const r = this.reasm.insert(offset, bytes);
+  private insertData(offset: number, bytes: Uint8Array, lent = false): void {
+    const r = this.reasm.insert(offset, bytes, lent);
     if (r.duplicate) this.host.counters.DuplicateData++;
     if (r.deliver.length === 0 && r.duplicate < bytes.length) this.host.counters.OFOQueue++;
     for (const chunk of r.deliver) {
       this.bytesDelivered += chunk.length;
-      this.onData?.(chunk);
+      // Pieces that waited out of order are copies; only a view of `bytes` itself is lent.
+      if (lent && chunk.buffer === bytes.buffer) this.lend(chunk);
+      else this.onData?.(chunk);
     }
     this.checkRemoteFin();
   }
@@ -1506,6 +1517,17 @@ export class MptcpConnection {
     if (!this.fallback || bytes.length === 0) return;
     this.bytesDelivered += bytes.length;
     this.onData?.(bytes);
+  }
+
+  private deliverLent(bytes: Uint8Array): void {
+    if (!this.fallback || bytes.length === 0) return;
+    this.bytesDelivered += bytes.length;
+    this.lend(bytes);
+  }
+
+  private lend(bytes: Uint8Array): void {
+    if (this.onLentData) this.onLentData(bytes);
+    else this.onData?.(copyBytes(bytes, 0, bytes.length));
   }
 
   private remoteFin(offset: number): void {

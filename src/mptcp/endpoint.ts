@@ -189,9 +189,10 @@ export class MptcpEndpoint implements SegmentStack, ConnectionHost {
     segment: Uint8Array,
     checksumVerified = false,
     payload?: Uint8Array,
+    payloadLent = false,
   ): void {
     this.now = now;
-    this.tcp.receive(now, src, dst, segment, checksumVerified, payload);
+    this.tcp.receive(now, src, dst, segment, checksumVerified, payload, payloadLent);
   }
 
   poll(now: Instant): OutSegment | null {

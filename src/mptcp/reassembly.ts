@@ -44,8 +44,11 @@ export class DataReassembly {
     this.window = window;
   }
 
-  /** Accepts `data` at stream `offset`. The returned views may alias `data`. */
-  insert(offset: number, data: Uint8Array): InsertResult {
+  /**
+   * Accepts `data` at stream `offset`. The returned views may alias `data`. `lent`: `data` is valid only during
+   * the call, so what waits out of order is copied.
+   */
+  insert(offset: number, data: Uint8Array, lent = false): InsertResult {
     const res: InsertResult = { deliver: [], duplicate: 0, beyondWindow: 0 };
     let start = offset;
     let end = offset + data.length;
@@ -65,7 +68,7 @@ export class DataReassembly {
       this.drain(res);
       return res;
     }
-    this.store(start, data.subarray(start - offset, end - offset), res);
+    this.store(start, data.subarray(start - offset, end - offset), res, lent);
     return res;
   }
 
@@ -90,7 +93,7 @@ export class DataReassembly {
    * Stores the parts of [start, start+data.length) not already held: views of `data`, or copies when a part is
    * much smaller than the buffer under it (keepBytes), so what `held` counts bounds the memory pinned.
    */
-  private store(start: number, data: Uint8Array, res: InsertResult): void {
+  private store(start: number, data: Uint8Array, res: InsertResult, lent: boolean): void {
     const end = start + data.length;
     // First piece whose end is past `start`.
     let lo = 0;
@@ -107,11 +110,11 @@ export class DataReassembly {
     while (cur < end) {
       const p = this.pieces[i];
       if (!p || p.offset >= end) {
-        added.push({ offset: cur, data: keepBytes(data, cur - start, data.length, true) });
+        added.push({ offset: cur, data: keepBytes(data, cur - start, data.length, !lent) });
         break;
       }
       if (p.offset > cur)
-        added.push({ offset: cur, data: keepBytes(data, cur - start, p.offset - start, true) });
+        added.push({ offset: cur, data: keepBytes(data, cur - start, p.offset - start, !lent) });
       const pEnd = p.offset + p.data.length;
       res.duplicate += Math.min(pEnd, end) - Math.max(p.offset, cur);
       cur = pEnd;

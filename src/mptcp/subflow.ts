@@ -134,6 +134,10 @@ export class Subflow implements SubflowHook {
   }
 
   onData(_tcp: TcpConnection, ssn: number, bytes: Uint8Array): void {
-    this.conn.onSubflowData(this, ssn, bytes);
+    this.conn.onSubflowData(this, ssn, bytes, false);
+  }
+
+  onLentData(_tcp: TcpConnection, ssn: number, bytes: Uint8Array): void {
+    this.conn.onSubflowData(this, ssn, bytes, true);
   }
 }

@@ -1198,7 +1198,7 @@ export class TcpConnection implements SubflowView {
     const len = to - from;
     if (len > 0 && start === this.rcvNxtOff) {
       const hadHoles = this.reasm.ranges.length > 0;
-      this.deliver(buf, from, to, p.payloadOwned);
+      this.deliver(buf, from, to, p.payloadOwned, p.payloadLent);
       if (this.isClosed()) return;
       if (hadHoles) {
         for (
@@ -1224,13 +1224,20 @@ export class TcpConnection implements SubflowView {
     this.rcvSpaceAdjust(now);
   }
 
-  /** In-order bytes buf[from..to) at RCV.NXT (`owned`: the transport handed them over, see keepBytes). */
-  private deliver(buf: Uint8Array, from: number, to: number, owned: boolean): void {
+  /**
+   * In-order bytes buf[from..to) at RCV.NXT (`owned`: the transport handed them over, see keepBytes; `lent`:
+   * valid only during this call).
+   */
+  private deliver(buf: Uint8Array, from: number, to: number, owned: boolean, lent: boolean): void {
     const len = to - from;
     const ssn = this.rcvNxtOff + 1;
     this.rcvNxtOff += len;
     this.bytesReceived += len;
-    this.handOver(ssn, keepBytes(buf, from, to, owned));
+    if (lent && this.hook?.onLentData) {
+      // The hook copies only what it keeps (MPTCP: out-of-order data, or what the application cannot take now).
+      this.copiedOff += len;
+      this.hook.onLentData(this, ssn, buf.subarray(from, to));
+    } else this.handOver(ssn, keepBytes(buf, from, to, owned));
   }
 
   private deliverRange(start: number, chunks: Uint8Array[]): void {

@@ -163,6 +163,7 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
     segment: Uint8Array,
     checksumVerified = false,
     payload?: Uint8Array,
+    payloadLent = false,
   ): void {
     const c = this.counters;
     c.InSegs++;
@@ -176,7 +177,8 @@ export class TcpEndpoint implements SegmentStack, ConnectionOwner {
       p.payload = payload;
       p.payloadStart = 0;
       p.payloadEnd = payload.length;
-      p.payloadOwned = true;
+      p.payloadOwned = !payloadLent;
+      p.payloadLent = payloadLent;
     }
     if (src !== this.lastSrc || dst !== this.lastDst) {
       // Segments come in runs from one peer: look the addresses up once per run.

@@ -65,6 +65,11 @@ export interface SubflowHook {
   receiveWindow?(conn: TcpConnection): number;
   /** In-order payload starting at relative subflow sequence number `ssn`. */
   onData?(conn: TcpConnection, ssn: number, bytes: Uint8Array): void;
+  /**
+   * The same for bytes the transport lent (SegmentStack.receive's payloadLent): valid only during the call, so
+   * the hook copies what it keeps. Without it the connection copies them and calls onData.
+   */
+  onLentData?(conn: TcpConnection, ssn: number, bytes: Uint8Array): void;
 }
 
 /** Thrown when a hook breaks its contract (options too long, more bytes pulled than asked). */

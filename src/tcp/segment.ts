@@ -21,6 +21,8 @@ export class ParsedSegment {
   payloadEnd = 0;
   /** The payload's bytes were handed over by the transport: the stack may keep views of them (keepBytes). */
   payloadOwned = false;
+  /** The payload's bytes are lent: valid only while the segment is processed (a transport's reused buffer). */
+  payloadLent = false;
   mss = -1;
   wscale = -1;
   sackPermitted = false;
@@ -65,6 +67,7 @@ export function parseSegment(buf: Uint8Array, p: ParsedSegment): boolean {
   p.payloadStart = hl;
   p.payloadEnd = n;
   p.payloadOwned = false;
+  p.payloadLent = false;
   p.mss = -1;
   p.wscale = -1;
   p.sackPermitted = false;

@@ -182,3 +182,72 @@ test('API misuse throws a typed error that says what to do', async () => {
   assert.throws(() => connect({ port: 0 }), MptcpApiError);
   c.destroy();
 });
+
+test('onread: bytes come in the application buffer, a false return pauses (the peer stops), resume() goes on', {
+  timeout: 120_000,
+}, async () => {
+  const TOTAL = 40 * 1024 * 1024;
+  const WINDOW_MAX = 1024 * 1024;
+  const buffer = Buffer.alloc(16 * 1024);
+  const verifier = new PatternVerifier();
+  let calls = 0;
+  let wrongBuffer = 0;
+  let pauseAt = 8 * 1024 * 1024;
+  let pauses = 0;
+  let sending!: Promise<void>;
+  const { server, port } = await listen(
+    (s) => {
+      sending = sendPattern(s, TOTAL);
+      s.resume();
+    },
+    { config: { rcvBufMax: WINDOW_MAX } },
+  );
+  const c = connect({
+    port,
+    host: '127.0.0.1',
+    addresses: LOOPBACK_PATHS,
+    config: { rcvBufMax: WINDOW_MAX },
+    onread: {
+      buffer,
+      callback: (n, b) => {
+        calls++;
+        if (b !== buffer || n > buffer.length) wrongBuffer++;
+        verifier.update(b.subarray(0, n));
+        if (verifier.bytes < pauseAt) return true;
+        pauseAt = Number.POSITIVE_INFINITY;
+        pauses++;
+        return false;
+      },
+    },
+  });
+  c.on('data', () => assert.fail("with onread no 'data' event comes"));
+  c.on('end', () => c.end());
+  await within(new Promise<void>((r) => c.once('pause', r)), 60_000, 'the pause');
+  // Paused: the peer stops within the window, and what arrives meanwhile is held.
+  await new Promise((r) => setTimeout(r, 1000));
+  const stalled = verifier.bytes;
+  assert.ok(stalled < TOTAL - WINDOW_MAX, `the reader had ${stalled} bytes when paused`);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(verifier.bytes, stalled, 'nothing is handed over while paused');
+  c.resume();
+  await within(once(c, 'close'), 60_000, 'close');
+  await sending;
+  assert.equal(pauses, 1);
+  assert.equal(wrongBuffer, 0);
+  assert.equal(verifier.bytes, TOTAL);
+  assert.ok(verifier.intact);
+  assert.equal(c.bytesRead, TOTAL);
+  assert.ok(calls >= TOTAL / buffer.length, `${calls} callbacks of at most 16 KB`);
+  server.close();
+});
+
+test('onread with a bad buffer or callback throws a typed error', () => {
+  assert.throws(
+    () => connect({ port: 9, onread: { buffer: Buffer.alloc(0), callback: () => true } }),
+    MptcpApiError,
+  );
+  assert.throws(
+    () => connect({ port: 9, onread: { buffer: Buffer.alloc(8), callback: 1 as unknown as () => boolean } }),
+    MptcpApiError,
+  );
+});

@@ -65,7 +65,13 @@ export function isPattern(data: Uint8Array): boolean {
 export function transfer(
   b: Bed,
   total: number,
-  opts: { pm?: PathManager; until?: number; onConnect?: (c: MptcpConnection) => void } = {},
+  opts: {
+    pm?: PathManager;
+    until?: number;
+    onConnect?: (c: MptcpConnection) => void;
+    /** The server reads with onLentData (bytes valid only during the call) instead of onData. */
+    lentReader?: boolean;
+  } = {},
 ) {
   const received: Uint8Array[] = [];
   let got = 0;
@@ -74,11 +80,13 @@ export function transfer(
   let doneAt = -1;
   b.server.listen(PORT, (c) => {
     serverConn = c;
-    c.onData = (d) => {
-      received.push(d.slice());
+    const take = (d: Uint8Array) => {
+      received.push(new Uint8Array(d));
       got += d.length;
       if (got === total) doneAt = b.sim.now;
     };
+    c.onData = take;
+    if (opts.lentReader) c.onLentData = take;
     c.onEnd = () => {
       ended = true;
       c.end();
