@@ -628,12 +628,15 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_UDP_STATE", "start(): the socket is closed or already started");
     return NULL;
   }
+  napi_value slots;
+  if (napi_create_external_buffer(env, (size_t)SLOTS * SLOT_BYTES, s->rbuf, free_slots, NULL, &slots) != napi_ok) {
+    /* A runtime that forbids external buffers (V8's sandbox): the transport's native: false still works. */
+    napi_throw_error(env, "ERR_UDP_STATE", "start(): this runtime refuses external buffers; use native: false");
+    return NULL;
+  }
   napi_value name;
   napi_create_string_utf8(env, "mptcp-ts:udp", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &s->actx);
-  napi_value slots;
-  if (napi_create_external_buffer(env, (size_t)SLOTS * SLOT_BYTES, s->rbuf, free_slots, NULL, &slots) != napi_ok)
-    return NULL;
   napi_create_reference(env, slots, 1, &s->rbuf_js);
   napi_create_reference(env, argv[1], 1, &s->on_packets);
   napi_create_reference(env, argv[2], 1, &s->on_error);

@@ -6,6 +6,8 @@
  */
 import { MptcpApiError } from './errors.ts';
 
+const EMPTY = new Uint8Array(0);
+
 export interface OnReadOptions {
   /** The memory incoming bytes are copied into, or a function that returns it (called for every piece). */
   buffer: Uint8Array | (() => Uint8Array);
@@ -23,11 +25,16 @@ export function checkOnRead(o: OnReadOptions): void {
     );
 }
 
-/** Copies received bytes into the application's buffer; holds copies of what arrives while it is paused. */
+/**
+ * Copies received bytes into the application's buffer; holds copies of what arrives while it is paused. After
+ * the callback or `buffer()` threw, it takes nothing more: the socket is then reset, since bytes were lost.
+ */
 export class UserBufferReader {
-  /** Bytes not yet handed over because the application paused, oldest first (copies). */
-  private readonly held: Uint8Array[] = [];
+  /** Bytes not yet handed over because the application paused, oldest first (copies), from `head` on. */
+  private held: Uint8Array[] = [];
+  private head = 0;
   heldBytes = 0;
+  failed = false;
 
   constructor(
     private readonly options: OnReadOptions,
@@ -37,16 +44,36 @@ export class UserBufferReader {
 
   /** Bytes in order, valid only during the call (they may be the transport's lent memory). */
   take(bytes: Uint8Array): void {
-    if (this.held.length > 0 || this.isPaused()) this.hold(bytes, false);
-    else this.fill(bytes);
+    if (this.failed) return;
+    if (this.heldBytes > 0 || this.isPaused()) this.hold(bytes, false);
+    else this.guarded(bytes);
   }
 
   /** The application resumed: hands over what was held until it pauses again. */
   drain(): void {
-    while (this.held.length > 0 && !this.isPaused()) {
-      const b = this.held.shift()!;
+    while (!this.failed && this.head < this.held.length && !this.isPaused()) {
+      const b = this.held[this.head]!;
+      this.held[this.head++] = EMPTY;
       this.heldBytes -= b.length;
-      this.fill(b);
+      this.guarded(b);
+    }
+    if (this.head === this.held.length) this.clear();
+  }
+
+  /** Drops what is held (the socket is gone). */
+  clear(): void {
+    this.held = [];
+    this.head = 0;
+    this.heldBytes = 0;
+  }
+
+  private guarded(bytes: Uint8Array): void {
+    try {
+      this.fill(bytes);
+    } catch (e) {
+      this.failed = true;
+      this.clear();
+      throw e;
     }
   }
 
@@ -71,7 +98,9 @@ export class UserBufferReader {
 
   private hold(bytes: Uint8Array, first: boolean): void {
     const copy = new Uint8Array(bytes); // a copy (a Buffer's slice() would be a view of lent memory)
-    if (first) this.held.unshift(copy);
+    // The rest of a piece the application paused in goes before everything held, which comes after it.
+    if (first && this.head > 0) this.held[--this.head] = copy;
+    else if (first) this.held.unshift(copy);
     else this.held.push(copy);
     this.heldBytes += copy.length;
   }

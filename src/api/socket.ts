@@ -217,13 +217,16 @@ export class MptcpSocket extends Duplex {
 
   /** In-order bytes from the engine (`lent`: the transport's memory, valid only during the call). */
   private received(conn: MptcpConnection, b: Uint8Array, lent: boolean): void {
+    // Destroyed with a half-close (conn.end()): what the peer still sends is dropped, as after net's close.
+    if (this.destroyed) return;
     this.bytesRead += b.length;
     this.touch();
     if (this.reader !== null) {
       try {
         this.reader.take(b);
       } catch (e) {
-        process.nextTick(() => this.destroy(e as Error));
+        this.readerFailed(e);
+        return;
       }
     } else if (lent) this.push(Buffer.from(b));
     else this.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -234,18 +237,25 @@ export class MptcpSocket extends Duplex {
   /** The application resumed an onread socket: what arrived while it was paused goes first. */
   private readonly resumeReader = (): void => {
     const conn = this.conn;
+    if (this.destroyed) return;
     try {
       this.reader!.drain();
     } catch (e) {
-      this.destroy(e as Error);
+      this.readerFailed(e);
       return;
     }
     if (conn !== null && this.host !== null && this.unreadChanged()) {
       const unread = this.unreadReported;
       this.host.driver.run(() => conn.setUnread(unread));
     }
-    if (this.eof && this.reader!.heldBytes === 0) this.endReader();
+    if (this.eof && this.reader!.heldBytes === 0 && !this.isPaused()) this.endReader();
   };
+
+  /** The onread callback (or buffer()) threw: bytes are lost, so the connection is reset, not closed. */
+  private readerFailed(e: unknown): void {
+    this.resetting = true;
+    this.destroy(e instanceof Error ? e : new Error(String(e)));
+  }
 
   private applyPolicies(conn: MptcpConnection): void {
     const o = this.options;
@@ -396,6 +406,7 @@ export class MptcpSocket extends Duplex {
         setTimeout(() => abort('closing timed out'), CLOSE_LINGER_MS).unref();
       }
     } else if (conn === null) this.release();
+    this.reader?.clear();
     callback(error);
   }
 
@@ -419,7 +430,8 @@ export class MptcpSocket extends Duplex {
     if (this.eof) return;
     this.eof = true;
     if (this.reader === null) this.push(null);
-    else if (this.reader.heldBytes === 0) this.endReader();
+    // Paused, the end waits for resume() (resumeReader), as net's paused socket reads no EOF.
+    else if (this.reader.heldBytes === 0 && !this.isPaused()) this.endReader();
   }
 
   /** With onread nothing reads the stream, so read(0) lets 'end' follow the end of data. */

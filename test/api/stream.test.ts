@@ -251,3 +251,76 @@ test('onread with a bad buffer or callback throws a typed error', () => {
     MptcpApiError,
   );
 });
+
+test('onread: a callback that throws resets the connection, and is not called again', {
+  timeout: 60_000,
+}, async () => {
+  let peerError: Error | null = null;
+  const { server, port } = await listen((s) => {
+    s.on('error', (e) => {
+      peerError = e;
+    });
+    sendPattern(s, 20 * 1024 * 1024).catch(() => {});
+  });
+  let calls = 0;
+  let callsAfter = 0;
+  let thrown = false;
+  const c = connect({
+    port,
+    host: '127.0.0.1',
+    addresses: LOOPBACK_PATHS,
+    onread: {
+      buffer: Buffer.alloc(4096),
+      callback: () => {
+        if (thrown) callsAfter++;
+        if (++calls < 100) return true;
+        thrown = true;
+        throw new Error('application bug');
+      },
+    },
+  });
+  const closed = new Promise((r) => c.once('close', r));
+  const [err] = (await within(once(c, 'error'), 30_000, "the client's error")) as [Error];
+  assert.equal(err.message, 'application bug');
+  await within(closed, 30_000, "the client's close");
+  const until = Date.now() + 10_000;
+  while (peerError === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(peerError !== null, 'the peer saw a reset, not a clean close');
+  assert.equal(callsAfter, 0);
+  server.close();
+});
+
+test("onread: paused on the last byte, 'end' waits for resume()", { timeout: 60_000 }, async () => {
+  const TOTAL = 1_000_000;
+  const { server, port } = await listen((s) => {
+    sendPattern(s, TOTAL);
+    s.resume();
+  });
+  let got = 0;
+  const c = connect({
+    port,
+    host: '127.0.0.1',
+    addresses: LOOPBACK_PATHS,
+    onread: {
+      buffer: Buffer.alloc(TOTAL),
+      callback: (n: number) => {
+        got += n;
+        return got < TOTAL;
+      },
+    },
+  });
+  let ended = false;
+  c.on('end', () => {
+    ended = true;
+    c.end();
+  });
+  await within(once(c, 'pause'), 30_000, 'the pause on the last byte');
+  // The peer's DATA_FIN arrives meanwhile; the end must wait.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(got, TOTAL);
+  assert.equal(ended, false, "'end' came while paused");
+  c.resume();
+  await within(once(c, 'close'), 30_000, 'close');
+  assert.ok(ended);
+  server.close();
+});

@@ -46,15 +46,24 @@ export async function sendPattern(
   total: number,
   onProgress?: (sent: number) => void,
 ): Promise<void> {
-  let sent = 0;
-  while (sent < total) {
-    const n = Math.min(PATTERN_CHUNK_MAX, total - sent);
+  await writePattern(s, 0, total, onProgress);
+  s.end();
+}
+
+/** Writes the pattern's bytes [from, to) with back-pressure. */
+export async function writePattern(
+  s: MptcpSocket,
+  from: number,
+  to: number,
+  onProgress?: (sent: number) => void,
+): Promise<void> {
+  for (let sent = from; sent < to; ) {
+    const n = Math.min(PATTERN_CHUNK_MAX, to - sent);
     const ok = s.write(patternChunk(sent, n));
     sent += n;
     onProgress?.(sent);
     if (!ok) await once(s, 'drain');
   }
-  s.end();
 }
 
 /** Resolves when `emitter` emits `event`, rejects after `ms`. */
