@@ -10,6 +10,7 @@ export {
 } from './api/control.ts';
 export { type Environment, withEnvironment } from './api/env.ts';
 export { MptcpApiError, MptcpSocketError } from './api/errors.ts';
+export type { OnReadOptions } from './api/onread.ts';
 export type { MultipathOptions, PathManagerSpec } from './api/options.ts';
 export { createServer, type ListenOptions, MptcpServer, type ServerOptions } from './api/server.ts';
 export {
@@ -19,6 +20,7 @@ export {
   MptcpSocket,
   type OpenSubflowOptions,
   type SocketAddress,
+  type SocketOptions,
 } from './api/socket.ts';
 export { CC_NAMES, type CcName } from './cc/index.ts';
 export type { Transport, TransportSink } from './io/transport.ts';

@@ -45,6 +45,11 @@ export interface ConnectOptions extends MultipathOptions {
   onread?: OnReadOptions;
 }
 
+/** new MptcpSocket(options): the multipath options, and onread as net.Socket's constructor takes it. */
+export interface SocketOptions extends MultipathOptions {
+  onread?: OnReadOptions;
+}
+
 export interface SocketAddress {
   address: string;
   family: 'IPv4' | 'IPv6';
@@ -94,6 +99,8 @@ export class MptcpSocket extends Duplex {
   private eof = false;
   private resetting = false;
   private readonly baseOptions: MultipathOptions;
+  /** The constructor's onread, for connect() (which may give its own). */
+  private readonly baseOnread: OnReadOptions | null;
   private options: MultipathOptions = {};
   private pendingWrite: PendingWrite | null = null;
   /** Set by connect()'s onread option: received bytes go to the application's buffer, not the stream. */
@@ -116,10 +123,12 @@ export class MptcpSocket extends Duplex {
   private noDelayAll: boolean | null = null;
   private keepAliveAll: { on: boolean; idleMs: number } | null = null;
 
-  constructor(options: MultipathOptions = {}) {
+  constructor(options: SocketOptions = {}) {
     // Reads are pushed as they arrive; writes are copied into the engine's send queue (it keeps views).
     super({ allowHalfOpen: true, decodeStrings: true });
-    this.baseOptions = options;
+    const { onread, ...rest } = options;
+    this.baseOptions = rest;
+    this.baseOnread = onread ?? null;
   }
 
   // ---------------------------------------------------------------- connecting
@@ -136,10 +145,11 @@ export class MptcpSocket extends Duplex {
       throw new MptcpApiError('this socket is already connected or connecting: create a new MptcpSocket');
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
       throw new MptcpApiError(`port must be an integer in 1..65535, got ${o.port}`);
-    if (o.onread) {
-      checkOnRead(o.onread);
+    const onread = o.onread ?? this.baseOnread;
+    if (onread) {
+      checkOnRead(onread);
       this.reader = new UserBufferReader(
-        o.onread,
+        onread,
         () => this.isPaused(),
         () => this.pause(),
       );

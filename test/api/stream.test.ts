@@ -4,7 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { PATTERN_CHUNK_MAX, PatternVerifier, patternChunk } from '../../src/cli/pattern.ts';
-import { connect, MptcpApiError } from '../../src/index.ts';
+import { connect, MptcpApiError, MptcpSocket } from '../../src/index.ts';
 import { connectedPair, LOOPBACK_PATHS, listen, sendPattern, within } from './support.ts';
 
 function* patternSource(total: number): Generator<Buffer> {
@@ -322,5 +322,23 @@ test("onread: paused on the last byte, 'end' waits for resume()", { timeout: 60_
   c.resume();
   await within(once(c, 'close'), 30_000, 'close');
   assert.ok(ended);
+  server.close();
+});
+
+test('onread given to the MptcpSocket constructor, as net.Socket takes it', { timeout: 60_000 }, async () => {
+  const TOTAL = 2_000_000;
+  const { server, port } = await listen((s) => {
+    sendPattern(s, TOTAL);
+    s.resume();
+  });
+  const verifier = new PatternVerifier();
+  const c = new MptcpSocket({
+    onread: { buffer: () => Buffer.alloc(7000), callback: (n, b) => verifier.update(b.subarray(0, n)) },
+  });
+  c.on('end', () => c.end());
+  c.connect({ port, host: '127.0.0.1', addresses: LOOPBACK_PATHS });
+  await within(once(c, 'close'), 30_000, 'close');
+  assert.equal(verifier.bytes, TOTAL);
+  assert.ok(verifier.intact);
   server.close();
 });
