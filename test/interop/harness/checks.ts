@@ -144,7 +144,10 @@ export interface TsharkReport {
   malformed: number[];
   /** Frames with an expert item of error severity. */
   errors: { frame: number; message: string }[];
-  /** Data segments of MPTCP subflows (SYN/ACK with an MPTCP option), and those tshark mapped to no DSN. */
+  /**
+   * Data segments of MPTCP subflows (SYN/ACK with an MPTCP option), and those no DSS mapping in the capture
+   * covers (tshark's own verdict, unless a mapping it did not tie to the segment covers it: see tshark()).
+   */
   dataSegments: number;
   unmapped: number[];
   infiniteMappings: number[];
@@ -171,6 +174,9 @@ export function tshark(path: string): TsharkReport {
     '_ws.expert.message',
     'tcp.options.mptcp.rst_reason',
     'ip.src',
+    'tcp.seq',
+    'tcp.options.mptcp.subflowseqno',
+    'tcp.options.mptcp.datalvllen',
   ];
   const r = spawnSync(
     'tshark',
@@ -209,6 +215,19 @@ export function tshark(path: string): TsharkReport {
     infiniteMappings: [],
     resets: [],
   };
+  // Every mapping in the capture, per subflow: [first subflow sequence number, length]. tshark leaves a
+  // segment without a DSN when it did not see the segment that begins its mapping: in a capture taken at
+  // the receiver, after a loss upstream, the retransmissions of a mapping's middle part carry the whole
+  // mapping (Linux repeats it on every segment) yet are reported as "No mapping available".
+  const mappings = new Map<string, [number, number][]>();
+  for (const c of rows)
+    if (c[15] && c[16]) {
+      const list = mappings.get(c[1]!) ?? [];
+      list.push([Number(c[15]), Number(c[16])]);
+      mappings.set(c[1]!, list);
+    }
+  const covered = (stream: string, seq: number, len: number) =>
+    (mappings.get(stream) ?? []).some(([ssn, n]) => ssn <= seq && seq + len <= ssn + n);
   for (const c of rows) {
     const frame = Number(c[0]);
     if (c[9] !== '') report.malformed.push(frame);
@@ -219,7 +238,8 @@ export function tshark(path: string): TsharkReport {
     });
     if (Number(c[4]) > 0 && mptcpStreams.has(c[1]!)) {
       report.dataSegments++;
-      if (c[7] !== '' || c[6] === '') report.unmapped.push(frame);
+      const tsharkUnmapped = c[7] !== '' || c[6] === '';
+      if (tsharkUnmapped && !covered(c[1]!, Number(c[14]), Number(c[4]))) report.unmapped.push(frame);
     }
     if (c[8] !== '') report.infiniteMappings.push(frame);
     if (c[12] !== '') report.resets.push({ frame, src: c[13]!, reason: Number(c[12]) });
