@@ -198,30 +198,23 @@ function mptcpServer(reader: Reader): void {
 /** The MPTCP client: 2 subflows over two loopback addresses; sends ('stream') or reads with onread. */
 function mptcpClient(port: number, mss: number | undefined, reader: Reader): void {
   let stop = false;
-  const into = Buffer.alloc(256 * 1024);
-  let side: Side | null = null;
-  const s = connect({
-    port,
-    host: '127.0.0.1',
-    addresses: ['127.0.0.1', '127.0.0.2'],
-    ...(mss ? { mss } : {}),
-    ...(reader === 'onread'
-      ? {
-          onread: {
-            buffer: into,
-            callback: (n: number) => {
-              side!.bytes += n;
-            },
-          },
-        }
-      : {}),
-  });
-  side = new Side('client', () => {
+  // Its per-second trace runs from 1 s on, when `s` exists.
+  const side = new Side('client', () => {
     if (process.env.BENCH_TRACE)
       for (const f of s.subflows())
         process.stdout.write(
           `sf${f.id} cwnd ${f.info.cwnd} inflight ${f.info.inFlight} srtt ${(f.info.srtt / 1000).toFixed(1)}ms snd.wnd ${f.info.sndWnd} ca ${f.info.caState} retrans ${f.bytesRetransmitted} sent ${f.bytesSent}\n`,
         );
+  });
+  const count = (n: number) => {
+    side.bytes += n;
+  };
+  const s = connect({
+    port,
+    host: '127.0.0.1',
+    addresses: ['127.0.0.1', '127.0.0.2'],
+    ...(mss ? { mss } : {}),
+    ...(reader === 'onread' ? { onread: { buffer: Buffer.alloc(256 * 1024), callback: count } } : {}),
   });
   s.on('connect', () => {
     process.send!({ mss: s.mss });

@@ -101,6 +101,7 @@ static void on_poll(uv_poll_t *h, int status, int events);
 
 static void release(usock *s) {
   if (--s->owners > 0) return;
+  /* Once lent (rbuf_js was made, even if its reference is deleted since), the buffer's finalizer frees rbuf. */
   if (!s->rbuf_js) free(s->rbuf);
   free(s->pend);
   free(s->pend_meta);

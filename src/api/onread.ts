@@ -34,7 +34,7 @@ export class UserBufferReader {
   private held: Uint8Array[] = [];
   private head = 0;
   heldBytes = 0;
-  failed = false;
+  private failed = false;
 
   constructor(
     private readonly options: OnReadOptions,

@@ -1433,8 +1433,7 @@ export class MptcpConnection {
   /** In-order bytes of a subflow (`lent`: valid only during the call; what is kept is copied). */
   onSubflowData(sf: Subflow, ssn: number, bytes: Uint8Array, lent = false): void {
     if (this.fallback) {
-      if (lent) this.deliverLent(bytes);
-      else this.deliverFallback(bytes);
+      this.deliverFallback(bytes, lent);
       return;
     }
     sf.bytesReceived += bytes.length;
@@ -1504,29 +1503,20 @@ export class MptcpConnection {
     const r = this.reasm.insert(offset, bytes, lent);
     if (r.duplicate) this.host.counters.DuplicateData++;
     if (r.deliver.length === 0 && r.duplicate < bytes.length) this.host.counters.OFOQueue++;
-    for (const chunk of r.deliver) {
-      this.bytesDelivered += chunk.length;
-      // Pieces that waited out of order are copies; only a view of `bytes` itself is lent.
-      if (lent && chunk.buffer === bytes.buffer) this.lend(chunk);
-      else this.onData?.(chunk);
-    }
+    // Pieces that waited out of order are copies; only a view of `bytes` itself is lent.
+    for (const chunk of r.deliver) this.deliver(chunk, lent && chunk.buffer === bytes.buffer);
     this.checkRemoteFin();
   }
 
-  private deliverFallback(bytes: Uint8Array): void {
-    if (!this.fallback || bytes.length === 0) return;
-    this.bytesDelivered += bytes.length;
-    this.onData?.(bytes);
+  private deliverFallback(bytes: Uint8Array, lent = false): void {
+    if (this.fallback && bytes.length > 0) this.deliver(bytes, lent);
   }
 
-  private deliverLent(bytes: Uint8Array): void {
-    if (!this.fallback || bytes.length === 0) return;
+  /** In-order data to the application; lent bytes go to onLentData, or are copied for onData. */
+  private deliver(bytes: Uint8Array, lent: boolean): void {
     this.bytesDelivered += bytes.length;
-    this.lend(bytes);
-  }
-
-  private lend(bytes: Uint8Array): void {
-    if (this.onLentData) this.onLentData(bytes);
+    if (!lent) this.onData?.(bytes);
+    else if (this.onLentData) this.onLentData(bytes);
     else this.onData?.(copyBytes(bytes, 0, bytes.length));
   }
 

@@ -4,7 +4,14 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { PATTERN_CHUNK_MAX, PatternVerifier, patternChunk } from '../../src/cli/pattern.ts';
-import { connect, MptcpApiError, MptcpSocket } from '../../src/index.ts';
+import {
+  type ConnectOptions,
+  connect,
+  MptcpApiError,
+  MptcpSocket,
+  type OnReadOptions,
+  type ServerOptions,
+} from '../../src/index.ts';
 import { connectedPair, LOOPBACK_PATHS, listen, sendPattern, within } from './support.ts';
 
 function* patternSource(total: number): Generator<Buffer> {
@@ -183,6 +190,20 @@ test('API misuse throws a typed error that says what to do', async () => {
   c.destroy();
 });
 
+/** A server that sends `total` pattern bytes to each client, then ends; `sending` settles when all was written. */
+async function patternServer(total: number, options: ServerOptions = {}) {
+  let sending: Promise<void> = Promise.resolve();
+  const { server, port } = await listen((s) => {
+    sending = sendPattern(s, total);
+    s.resume();
+  }, options);
+  return { server, port, sending: () => sending };
+}
+
+/** A client over the two loopback paths that reads with onread. */
+const onreadClient = (port: number, onread: OnReadOptions, options: Partial<ConnectOptions> = {}) =>
+  connect({ port, host: '127.0.0.1', addresses: LOOPBACK_PATHS, ...options, onread });
+
 test('onread: bytes come in the application buffer, a false return pauses (the peer stops), resume() goes on', {
   timeout: 120_000,
 }, async () => {
@@ -194,20 +215,10 @@ test('onread: bytes come in the application buffer, a false return pauses (the p
   let wrongBuffer = 0;
   let pauseAt = 8 * 1024 * 1024;
   let pauses = 0;
-  let sending!: Promise<void>;
-  const { server, port } = await listen(
-    (s) => {
-      sending = sendPattern(s, TOTAL);
-      s.resume();
-    },
-    { config: { rcvBufMax: WINDOW_MAX } },
-  );
-  const c = connect({
+  const { server, port, sending } = await patternServer(TOTAL, { config: { rcvBufMax: WINDOW_MAX } });
+  const c = onreadClient(
     port,
-    host: '127.0.0.1',
-    addresses: LOOPBACK_PATHS,
-    config: { rcvBufMax: WINDOW_MAX },
-    onread: {
+    {
       buffer,
       callback: (n, b) => {
         calls++;
@@ -219,7 +230,8 @@ test('onread: bytes come in the application buffer, a false return pauses (the p
         return false;
       },
     },
-  });
+    { config: { rcvBufMax: WINDOW_MAX } },
+  );
   c.on('data', () => assert.fail("with onread no 'data' event comes"));
   c.on('end', () => c.end());
   await within(new Promise<void>((r) => c.once('pause', r)), 60_000, 'the pause');
@@ -231,7 +243,7 @@ test('onread: bytes come in the application buffer, a false return pauses (the p
   assert.equal(verifier.bytes, stalled, 'nothing is handed over while paused');
   c.resume();
   await within(once(c, 'close'), 60_000, 'close');
-  await sending;
+  await sending();
   assert.equal(pauses, 1);
   assert.equal(wrongBuffer, 0);
   assert.equal(verifier.bytes, TOTAL);
@@ -265,18 +277,13 @@ test('onread: a callback that throws resets the connection, and is not called ag
   let calls = 0;
   let callsAfter = 0;
   let thrown = false;
-  const c = connect({
-    port,
-    host: '127.0.0.1',
-    addresses: LOOPBACK_PATHS,
-    onread: {
-      buffer: Buffer.alloc(4096),
-      callback: () => {
-        if (thrown) callsAfter++;
-        if (++calls < 100) return true;
-        thrown = true;
-        throw new Error('application bug');
-      },
+  const c = onreadClient(port, {
+    buffer: Buffer.alloc(4096),
+    callback: () => {
+      if (thrown) callsAfter++;
+      if (++calls < 100) return true;
+      thrown = true;
+      throw new Error('application bug');
     },
   });
   const closed = new Promise((r) => c.once('close', r));
@@ -292,21 +299,13 @@ test('onread: a callback that throws resets the connection, and is not called ag
 
 test("onread: paused on the last byte, 'end' waits for resume()", { timeout: 60_000 }, async () => {
   const TOTAL = 1_000_000;
-  const { server, port } = await listen((s) => {
-    sendPattern(s, TOTAL);
-    s.resume();
-  });
+  const { server, port } = await patternServer(TOTAL);
   let got = 0;
-  const c = connect({
-    port,
-    host: '127.0.0.1',
-    addresses: LOOPBACK_PATHS,
-    onread: {
-      buffer: Buffer.alloc(TOTAL),
-      callback: (n: number) => {
-        got += n;
-        return got < TOTAL;
-      },
+  const c = onreadClient(port, {
+    buffer: Buffer.alloc(TOTAL),
+    callback: (n: number) => {
+      got += n;
+      return got < TOTAL;
     },
   });
   let ended = false;
@@ -327,10 +326,7 @@ test("onread: paused on the last byte, 'end' waits for resume()", { timeout: 60_
 
 test('onread given to the MptcpSocket constructor, as net.Socket takes it', { timeout: 60_000 }, async () => {
   const TOTAL = 2_000_000;
-  const { server, port } = await listen((s) => {
-    sendPattern(s, TOTAL);
-    s.resume();
-  });
+  const { server, port } = await patternServer(TOTAL);
   const verifier = new PatternVerifier();
   const c = new MptcpSocket({
     onread: { buffer: () => Buffer.alloc(7000), callback: (n, b) => verifier.update(b.subarray(0, n)) },
