@@ -38,7 +38,7 @@ test('30 s over 2 × 100 Mbit/s: the pattern arrives intact over both subflows',
   const capacity = PAYLOAD_CAPACITY_MBPS;
   const goodput = r.server.goodputMbps as number;
   console.log(
-    `testbed goodput ${goodput} Mbit/s of ${capacity.toFixed(1)} Mbit/s payload capacity (${((100 * goodput) / capacity).toFixed(1)} %); client ${r.client.goodputMbps} Mbit/s; CPU client ${r.client.cpuSeconds} s, server ${r.server.cpuSeconds} s in ${r.server.seconds} s; subflows ${JSON.stringify(r.client.subflows)}`,
+    `testbed goodput ${goodput} Mbit/s of ${capacity.toFixed(1)} Mbit/s payload capacity (${((100 * goodput) / capacity).toFixed(1)} %); client ${r.client.goodputMbps} Mbit/s; CPU client ${r.client.cpuSeconds} s, server ${r.server.cpuSeconds} s in ${r.server.seconds} s; steal ${r.stealPct.toFixed(1)} %; subflows ${JSON.stringify(r.client.subflows)}`,
   );
   assert.equal(r.server.integrity, true);
   const subflows = r.client.subflows as { bytesSent: number }[];

@@ -137,10 +137,29 @@ const PAYLOAD = 1460 - 12 - 28;
 /** What the two 100 Mbit/s paths (rates count L2 bytes) carry of the pattern over UDP: Mbit/s of payload. */
 export const PAYLOAD_CAPACITY_MBPS = (2 * 100 * PAYLOAD) / FRAME;
 
-/** What a `mptcp-ts client --json` / `server --json` pair printed. */
+/**
+ * The share (%) of the machine's CPU time that the hypervisor gave to other guests (steal, /proc/stat) from
+ * now until the returned function is called. A userspace stack needs several times the kernel's CPU for the
+ * same traffic, so it is the first to slow down when a shared host takes its CPUs away.
+ */
+export function stealMeter(): () => number {
+  const read = () => {
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  };
+  const a = read();
+  return () => {
+    const b = read();
+    return b.total > a.total ? (100 * (b.steal - a.steal)) / (b.total - a.total) : 0;
+  };
+}
+
+/** What a `mptcp-ts client --json` / `server --json` pair printed, and the steal (%) during the run. */
 export interface ClientServerRun {
   client: Record<string, unknown>;
   server: Record<string, unknown>;
+  stealPct: number;
 }
 
 /**
@@ -193,12 +212,14 @@ export async function clientServerRun(
     client.once('exit', () => resolve());
   });
   const t0 = Date.now();
+  const steal = stealMeter();
   const during = opts.during;
   const timer = during ? setInterval(() => during(Date.now() - t0), 100) : null;
   const c = await clientOut;
+  const stealPct = steal();
   if (timer) clearInterval(timer);
   const s = await serverOut;
   if (c.code !== 0) throw new Error(`mptcp-ts client exited with ${c.code}: ${c.stderr}`);
   if (s.code !== 0) throw new Error(`mptcp-ts server exited with ${s.code}: ${s.stderr}`);
-  return { client: JSON.parse(c.stdout), server: JSON.parse(s.stdout.trim().split('\n').at(-1)!) };
+  return { client: JSON.parse(c.stdout), server: JSON.parse(s.stdout.trim().split('\n').at(-1)!), stealPct };
 }
