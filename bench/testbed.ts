@@ -17,15 +17,9 @@
 
 import { join } from 'node:path';
 import type { BenchResult } from '../src/cli/bench.ts';
-import {
-  Bed,
-  clientServerRun,
-  collect,
-  PAYLOAD_CAPACITY_MBPS,
-  skipReason,
-  stealMeter,
-} from '../test/api/testbed/bed.ts';
+import { clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason, stealMeter } from '../test/api/testbed/bed.ts';
 import { SHARED } from '../test/support/captures.ts';
+import { collect, Testbed } from '../test/support/testbed.ts';
 import { median } from './median.ts';
 
 const SECONDS = 30;
@@ -45,7 +39,7 @@ interface Run {
 }
 
 /** The Linux kernel's MPTCP over the same paths in the same minutes (the test bed's subflow endpoints). */
-async function kernelRun(bed: Bed, port: number): Promise<Run> {
+async function kernelRun(bed: Testbed, port: number): Promise<Run> {
   const server = bed.spawn('mpt-srv', ['python3', BULK, 'server', '--port', String(port), '--once']);
   const out = collect(server);
   await new Promise((r) => setTimeout(r, 1000));
@@ -112,7 +106,7 @@ export async function benchTestbed(): Promise<BenchResult[]> {
     return [];
   }
   // Subflow endpoints on the client serve the kernel's reference runs; our stack (over UDP) ignores them.
-  const bed = await Bed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'client']);
+  const bed = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'client']);
   const series: Record<'lia' | 'cubic' | 'kernel', Run[]> = { lia: [], cubic: [], kernel: [] };
   const done = () => Object.values(series).every((runs) => quiet(runs).length >= QUIET_RUNS);
   const report = (round: number, what: string, r: Run) =>
@@ -141,7 +135,7 @@ export async function benchTestbed(): Promise<BenchResult[]> {
       report(round, 'Linux kernel', k);
     }
   } finally {
-    bed.release();
+    await bed.release();
   }
   const out: BenchResult[] = [
     { name: 'payload capacity of the 2 paths', value: PAYLOAD_CAPACITY_MBPS, unit: 'Mbit/s' },

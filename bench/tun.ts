@@ -23,12 +23,13 @@ import { Ipv4Flag, writeIpv4Header } from '../src/wire/ip.ts';
 import { ourStack, Session, sleep, until } from '../test/interop/harness/ours.ts';
 import { KernelPeer } from '../test/interop/harness/peer.ts';
 import {
+  acquireWithTuns,
   CLIENT_TUN,
   kernelClientAddress,
   kernelServerAddress,
   ourClientAddress,
   skipReason,
-  Testbed,
+  type Testbed,
 } from '../test/interop/harness/testbed.ts';
 import { median } from './median.ts';
 
@@ -296,7 +297,7 @@ async function oursRun(tb: Testbed, port: number, seed: number): Promise<{ mbps:
  * 10 points; the medians of alternating runs are the figures, every run is printed.
  */
 async function benchGoodput(): Promise<BenchResult[]> {
-  const tb = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
+  const tb = await acquireWithTuns(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
   try {
     const kernel: number[] = [];
     const ours: number[] = [];

@@ -4,16 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Bed, clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason } from './testbed/bed.ts';
+import { Testbed } from '../support/testbed.ts';
+import { clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason } from './testbed/bed.ts';
 
 const skip = skipReason() ?? false;
 const PORT = 45_201;
 
-let bed: Bed | null = null;
+let bed: Testbed | null = null;
 
 before(async () => {
   if (skip) return;
-  bed = await Bed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
+  bed = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'none']);
 });
 
 after(() => bed?.release());
@@ -77,22 +78,20 @@ test('set-link 1 down then up: the timeline shows the move to path 2 and the ret
   const before = within(2, 8);
   const cut = within(10, 17);
   const back = within(22, 30);
-  // The move and the return, as shares of what arrives and data in every second; not rates (those are the
-  // benchmark's). Absolute rates measure the machine too: a CI run under coverage, on two cores shared with the
-  // delay emulator, saw both paths fall together to 8-26 Mbit/s for six seconds after the return. Traced runs
-  // by hand show how: the emulator stalls, both paths' RTTs jump and both lose packets at once, and LIA regrows
-  // the windows by about a segment per round trip.
+  // The move and the return, as shares of what arrives and as means over each window; not per-second rates
+  // (those are the benchmark's). Rates measure the machine too: when the host steals a third of the two cores,
+  // the delay emulator stalls, both paths' RTTs jump, both lose packets at once and both fall together (a CI
+  // run under coverage saw 8-26 Mbit/s for six seconds after the return; in a run on 2026-11-21 the total fell
+  // from 159 to 5 Mbit/s at 26-29 s, path 1 under 1 Mbit/s), which says nothing about where the stack sends.
+  const mean = (xs: Interval[], k: number) => sum(xs, k) / Math.max(1, xs.length);
   assert.ok(share(before, 1) > 0.3, `path 1 carries data before the cut: ${rates(before, 1)} Mbit/s`);
   assert.ok(
     cut.every((x) => onPath(x, 1) < 1),
     'nothing on path 1 while it is cut',
   );
+  assert.ok(mean(cut, 2) > 5, `path 2 carries the transfer during the cut: ${rates(cut, 2)} Mbit/s`);
   assert.ok(
-    cut.every((x) => onPath(x, 2) > 5),
-    `path 2 carries the transfer during the cut: ${rates(cut, 2)} Mbit/s`,
-  );
-  assert.ok(
-    back.every((x) => onPath(x, 1) > 1) && share(back, 1) > 0.3,
+    mean(back, 1) > 1 && share(back, 1) > 0.3,
     `path 1 carries data again after it returns: ${rates(back, 1)} Mbit/s, ${(100 * share(back, 1)).toFixed(0)} % of the total`,
   );
 });

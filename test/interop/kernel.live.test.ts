@@ -36,6 +36,7 @@ import {
 import { bracket, type OurStack, ourStack, Session, sleep, until, within } from './harness/ours.ts';
 import { KernelPeer, type PeerDone } from './harness/peer.ts';
 import {
+  acquireWithTuns,
   CLIENT_TUN,
   kernelClientAddress,
   kernelServerAddress,
@@ -43,7 +44,7 @@ import {
   ourServerAddress,
   SERVER_TUN,
   skipReason,
-  Testbed,
+  type Testbed,
   tsharkAvailable,
 } from './harness/testbed.ts';
 
@@ -223,7 +224,7 @@ function assertAllCarry(s: Session, dir: 'sent' | 'received', total: number, sha
 describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, () => {
   before(async () => {
     captures = mkdtempSync(join(tmpdir(), 'mptcp-ts-interop-'));
-    tb = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '5', '--pm', 'none']);
+    tb = await acquireWithTuns(['--paths', '2', '--rate', '100', '--delay', '5', '--pm', 'none']);
   });
 
   after(async () => {

@@ -1,132 +1,13 @@
 /**
- * The shared test bed (../shared/testbed/testbed.sh) for the socket API's acceptance runs: why the tests skip
- * here, the interop runs' lock (/run/mptcp-ts-interop.lock, the same protocol as test/interop) so two runs
- * never share the namespaces, commands inside the namespaces, and background processes that are always reaped.
+ * The socket API's acceptance runs on the shared test bed (test/support/testbed.ts): why they skip here, the
+ * paths' payload capacity, the CPU time the host steals, and a `mptcp-ts server` / `mptcp-ts client` pair
+ * across the two hosts.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { SHARED } from '../../support/captures.ts';
-
-export const TESTBED = join(SHARED, 'testbed', 'testbed.sh');
-const LOCK = '/run/mptcp-ts-interop.lock';
-export type Ns = 'mpt-cli' | 'mpt-srv';
-
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+import { readFileSync } from 'node:fs';
+import { collect, type Testbed, testbedSkipReason } from '../../support/testbed.ts';
 
 /** Why the test bed runs cannot happen here (a clear message), or null when they can. */
-export function skipReason(): string | null {
-  if (process.platform !== 'linux') return `the test bed needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'the test bed needs root (network namespaces): run the tests as root';
-  if (!existsSync(TESTBED))
-    return `the test bed script ${TESTBED} is missing (../shared beside the repository)`;
-  for (const cmd of ['ip', 'tc', 'iptables-restore', 'python3'])
-    if (!has(cmd)) return `'${cmd}' is missing: the test bed needs it`;
-  return null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function tryLock(): boolean {
-  try {
-    const fd = openSync(LOCK, 'wx');
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const holder = Number(readFileSync(LOCK, 'utf8'));
-    if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
-    rmSync(LOCK, { force: true });
-    return tryLock();
-  }
-}
-
-export class Bed {
-  private readonly children = new Set<ChildProcess>();
-  private released = false;
-  private readonly exitGuard = () => this.releaseSync();
-
-  /** Waits (up to `waitMs`) for the lock, then brings the test bed up with `upArgs`. */
-  static async acquire(upArgs: string[], waitMs = 600_000): Promise<Bed> {
-    const t0 = Date.now();
-    while (!tryLock()) {
-      if (Date.now() - t0 > waitMs) throw new Error('another run holds the test bed lock; try again later');
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    const bed = new Bed();
-    try {
-      bed.run(TESTBED, ['down'], true);
-      bed.run(TESTBED, ['up', ...upArgs]);
-    } catch (e) {
-      bed.releaseSync();
-      throw e;
-    }
-    return bed;
-  }
-
-  private constructor() {
-    process.on('exit', this.exitGuard);
-  }
-
-  run(cmd: string, args: string[], allowFail = false): string {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
-    if ((r.status !== 0 || r.error) && !allowFail)
-      throw new Error(
-        `${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr}`,
-      );
-    return r.stdout ?? '';
-  }
-
-  setLink(k: number, ...action: string[]): void {
-    this.run(TESTBED, ['set-link', String(k), ...action]);
-  }
-
-  /** Runs a command inside a namespace in the background; killed at release at the latest. */
-  spawn(ns: Ns, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    child.on('exit', () => this.children.delete(child));
-    return child;
-  }
-
-  release(): void {
-    this.releaseSync();
-  }
-
-  private releaseSync(): void {
-    if (this.released) return;
-    this.released = true;
-    process.off('exit', this.exitGuard);
-    for (const c of this.children) if (c.exitCode === null && c.pid) c.kill('SIGKILL');
-    spawnSync(TESTBED, ['down'], { encoding: 'utf8', timeout: 30_000 });
-    try {
-      if (Number(readFileSync(LOCK, 'utf8')) === process.pid) rmSync(LOCK, { force: true });
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** Everything a child prints, once it has exited. */
-export function collect(c: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  c.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  c.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => c.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+export const skipReason = (): string | null => testbedSkipReason('the test bed');
 
 const BIN = new URL('../../../bin/mptcp-ts', import.meta.url).pathname;
 
@@ -167,7 +48,7 @@ export interface ClientServerRun {
  * 10.0.2.1) for `seconds`, over UDP; `during(ms)` is called every 100 ms from the client's connection on.
  */
 export async function clientServerRun(
-  bed: Bed,
+  bed: Testbed,
   opts: { seconds: number; port: number; cc?: string; during?: (ms: number) => void },
 ): Promise<ClientServerRun> {
   const node = process.execPath;

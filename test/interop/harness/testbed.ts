@@ -1,256 +1,50 @@
 /**
- * The shared test bed (../shared/testbed/testbed.sh) for the kernel interop tests: why the tests must skip
- * here, an exclusive lock so that two runs never share the namespaces, bring-up with a second TUN on the
- * server side, commands inside the namespaces, background processes that are always reaped, and the
- * kernel's MPTCP counters.
+ * The kernel interop runs on the shared test bed (test/support/testbed.ts): why they must skip here, and
+ * bring-up with a TUN on each side for our stacks.
  *
  * Addressing (on top of the test bed's): our client stack owns 10.9.K.2 behind mptun0 in mpt-cli (path K);
  * our server stack owns 10.10.K.1 behind mptun1 in mpt-srv, reached by the kernel client over the path its
  * source address picks (10.0.K.1 → path K).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { tunUnavailableReason } from '../../../src/io/tun-addon.ts';
-import { SHARED } from '../../support/captures.ts';
+import { hasCommand, Testbed, testbedSkipReason } from '../../support/testbed.ts';
 
-export const TESTBED = join(SHARED, 'testbed', 'testbed.sh');
-export const LOCK = '/run/mptcp-ts-interop.lock';
+export { type Ns, Testbed } from '../../support/testbed.ts';
+
 export const CLIENT_TUN = 'mptun0';
 export const SERVER_TUN = 'mptun1';
 export const ourClientAddress = (k: number) => `10.9.${k}.2`;
 export const ourServerAddress = (k: number) => `10.10.${k}.1`;
 export const kernelServerAddress = (k: number) => `10.1.${k}.1`;
 export const kernelClientAddress = (k: number) => `10.0.${k}.1`;
-export type Ns = 'mpt-cli' | 'mpt-srv' | 'mpt-rtr';
-
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 /** Why the interop tests cannot run here (a clear message), or null when they can. */
 export function skipReason(): string | null {
-  if (process.platform !== 'linux') return `kernel interop needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0)
-    return 'kernel interop needs root (network namespaces, a TUN device): run the tests as root';
-  if (!existsSync(TESTBED))
-    return `the test bed script ${TESTBED} is missing (../shared beside the repository)`;
-  for (const [cmd, pkg] of [
-    ['ip', 'iproute2'],
-    ['tc', 'iproute2'],
-    ['iptables-restore', 'iptables'],
-    ['python3', 'python3'],
-    ['nstat', 'iproute2'],
-  ] as const)
-    if (!has(cmd)) return `'${cmd}' is missing (apt-get install ${pkg}): the test bed needs it`;
+  const bed = testbedSkipReason('kernel interop', [['nstat', 'iproute2']]);
+  if (bed) return bed;
   if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing (no TUN support in this kernel)';
   const tun = tunUnavailableReason();
   if (tun) return `TUN is unavailable: ${tun}`;
   return null;
 }
 
-export const tsharkAvailable = (): boolean => has('tshark');
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function namespacesUp(): boolean {
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return /^mpt-(cli|rtr|srv)( |$)/m.test(r.stdout ?? '');
-}
-
-export class TestbedError extends Error {
-  override name = 'TestbedError';
-}
-
-export class Testbed {
-  private readonly children = new Set<ChildProcess>();
-  private readonly nstatHistory = mkdtempSync(join(tmpdir(), 'mptcp-ts-nstat-'));
-  private released = false;
-  private readonly exitGuard = () => this.releaseSync();
-  /** Interrupted (Ctrl-C, a CI timeout): tear down first, then die of the signal as usual. */
-  private readonly signalGuard = (signal: NodeJS.Signals) => {
-    this.releaseSync();
-    process.kill(process.pid, signal);
-  };
-
-  private constructor() {
-    process.on('exit', this.exitGuard);
-    process.once('SIGINT', this.signalGuard);
-    process.once('SIGTERM', this.signalGuard);
-  }
-
-  /**
-   * Takes the lock (waiting up to `waitMs` while another run holds it: test files that use the test bed may
-   * run in parallel), brings the test bed up with `upArgs` (plus --tun) and adds our server's TUN. A lock left
-   * by a dead run is taken over (its test bed torn down); a test bed up without any lock is someone's manual
-   * session and makes this throw.
-   */
-  static async acquire(upArgs: string[], waitMs = 600_000): Promise<Testbed> {
-    const t0 = Date.now();
-    while (!takeLock()) {
-      if (Date.now() - t0 > waitMs)
-        throw new TestbedError(`another run held ${LOCK} for ${waitMs / 1000} s; try again later`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    const tb = new Testbed();
-    try {
-      if (namespacesUp()) tb.run(TESTBED, ['down']);
-      tb.run(TESTBED, ['up', ...upArgs, '--tun']);
-      tb.addServerTun();
-    } catch (e) {
-      tb.releaseSync();
-      throw e;
-    }
-    return tb;
-  }
-
-  /** A TUN in mpt-srv for our server: 10.10.0.0/16 is routed into it, and mpt-srv forwards. */
-  private addServerTun(): void {
-    this.ip('mpt-srv', 'tuntap', 'add', 'dev', SERVER_TUN, 'mode', 'tun');
-    this.ip('mpt-srv', 'link', 'set', SERVER_TUN, 'up');
-    this.ip('mpt-srv', 'route', 'add', '10.10.0.0/16', 'dev', SERVER_TUN);
-    this.exec('mpt-srv', [
-      'sysctl',
-      '-qw',
-      'net.ipv4.ip_forward=1',
-      `net.ipv4.conf.${SERVER_TUN}.rp_filter=0`,
-    ]);
-  }
-
-  /** Runs a command to completion; throws with its output when it fails. */
-  run(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): string {
-    const r = spawnSync(cmd, args, {
-      encoding: 'utf8',
-      env: { ...process.env, NSTAT_HISTORY: join(this.nstatHistory, 'history') },
-      timeout: 30_000,
-    });
-    if ((r.status !== 0 || r.error) && !opts.allowFail)
-      throw new TestbedError(
-        `${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr}${r.stdout}`,
-      );
-    return r.stdout ?? '';
-  }
-
-  exec(ns: Ns, args: string[], opts: { allowFail?: boolean } = {}): string {
-    return this.run('ip', ['netns', 'exec', ns, ...args], opts);
-  }
-
-  /** `ip -n NS ...` */
-  ip(ns: Ns, ...args: string[]): string {
-    return this.run('ip', ['-n', ns, ...args]);
-  }
-
-  /** `testbed.sh set-link K ...` (down/up: blackhole in the router; backup/nobackup; rate/delay/loss). */
-  setLink(k: number, ...action: string[]): void {
-    this.run(TESTBED, ['set-link', String(k), ...action]);
-  }
-
-  /** Starts a long-running command inside a namespace; it is killed (by its pid) at release at the latest. */
-  spawn(ns: Ns, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    child.on('exit', () => this.children.delete(child));
-    return child;
-  }
-
-  /** Kills one process we started and waits for it to exit. */
-  async stop(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 2000);
-    await gone;
-    clearTimeout(t);
-  }
-
-  /** The kernel's MPTcpExt* counters in a namespace (`nstat -az`, absolute values). */
-  counters(ns: Ns): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const line of this.exec(ns, ['nstat', '-az']).split('\n')) {
-      const m = /^(MPTcpExt\w+)\s+(\d+)/.exec(line);
-      if (m) out[m[1]!] = Number(m[2]);
-    }
-    return out;
-  }
-
-  /** Resets the kernel path managers of both hosts to no endpoints and the test bed's limits. */
-  resetEndpoints(): void {
-    for (const ns of ['mpt-cli', 'mpt-srv'] as const) {
-      this.ip(ns, 'mptcp', 'endpoint', 'flush');
-      this.ip(ns, 'mptcp', 'limits', 'set', 'subflows', '8', 'add_addr_accepted', '8');
-    }
-  }
-
-  /** Kills what we started, tears the test bed down and frees the lock. */
-  async release(): Promise<void> {
-    await Promise.all([...this.children].map((c) => this.stop(c)));
-    this.releaseSync();
-  }
-
-  private releaseSync(): void {
-    if (this.released) return;
-    this.released = true;
-    process.off('exit', this.exitGuard);
-    process.off('SIGINT', this.signalGuard);
-    process.off('SIGTERM', this.signalGuard);
-    for (const c of this.children) if (c.exitCode === null && c.pid) c.kill('SIGKILL');
-    spawnSync(TESTBED, ['down'], { encoding: 'utf8', timeout: 30_000 });
-    rmSync(this.nstatHistory, { recursive: true, force: true });
-    releaseLock();
-  }
-}
-
-function createLock(): void {
-  const fd = openSync(LOCK, 'wx');
-  writeSync(fd, String(process.pid));
-  closeSync(fd);
-}
+export const tsharkAvailable = (): boolean => hasCommand('tshark');
 
 /**
- * Takes the lock: false while a live process holds it. A test bed that is up while nobody held the lock
- * belongs to someone else: refused. A lock left by a dead run is taken over, and that run's test bed is
- * ours to tear down.
+ * The test bed up with `upArgs` and a TUN on each side: mptun0 in mpt-cli (testbed.sh --tun) and mptun1 in
+ * mpt-srv, into which 10.10.0.0/16 is routed (mpt-srv forwards).
  */
-function takeLock(): boolean {
+export async function acquireWithTuns(upArgs: string[]): Promise<Testbed> {
+  const tb = await Testbed.acquire([...upArgs, '--tun']);
   try {
-    createLock();
+    tb.ip('mpt-srv', 'tuntap', 'add', 'dev', SERVER_TUN, 'mode', 'tun');
+    tb.ip('mpt-srv', 'link', 'set', SERVER_TUN, 'up');
+    tb.ip('mpt-srv', 'route', 'add', '10.10.0.0/16', 'dev', SERVER_TUN);
+    tb.exec('mpt-srv', ['sysctl', '-qw', 'net.ipv4.ip_forward=1', `net.ipv4.conf.${SERVER_TUN}.rp_filter=0`]);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const holder = Number(readFileSync(LOCK, 'utf8'));
-    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return false;
-    rmSync(LOCK, { force: true });
-    return takeOver();
+    await tb.release();
+    throw e;
   }
-  if (namespacesUp()) {
-    releaseLock();
-    throw new TestbedError(
-      'the test bed is up but no interop run holds it (someone is using it): run testbed.sh down first',
-    );
-  }
-  return true;
-}
-
-/** After removing a dead run's lock: another waiting run may have been quicker. */
-function takeOver(): boolean {
-  try {
-    createLock();
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    return false;
-  }
-}
-
-function releaseLock(): void {
-  try {
-    if (Number(readFileSync(LOCK, 'utf8')) === process.pid) rmSync(LOCK, { force: true });
-  } catch {
-    // already gone
-  }
+  return tb;
 }
