@@ -10,16 +10,12 @@ import {
   decodeIpv6,
   IPV4_HEADER_MIN,
   IPV6_HEADER_LENGTH,
-  Ipv4Flag,
-  type Ipv4Header,
-  type Ipv6Header,
+  ipv4Template,
+  ipv6Template,
   writeIpv4Header,
   writeIpv6Header,
 } from '../wire/ip.ts';
 import { IPPROTO_TCP } from '../wire/tcp.ts';
-
-const IP_TTL = 64;
-const EMPTY = new Uint8Array(0);
 
 /** Why a received packet was not handed to the stack. */
 export type DropReason = 'badIp' | 'notTcp' | 'fragment' | 'notOurs';
@@ -39,29 +35,8 @@ export class IpFramer {
   private readonly v4Text = new Map<number, string>();
   private ipId = 0;
   // Reused header descriptions: only the per-packet fields change.
-  private readonly v4: Ipv4Header = {
-    version: 4,
-    dscp: 0,
-    ecn: 0,
-    id: 0,
-    flags: Ipv4Flag.DF,
-    fragmentOffset: 0,
-    ttl: IP_TTL,
-    protocol: IPPROTO_TCP,
-    src: EMPTY,
-    dst: EMPTY,
-    options: EMPTY,
-  };
-  private readonly v6: Ipv6Header = {
-    version: 6,
-    trafficClass: 0,
-    flowLabel: 0,
-    nextHeader: IPPROTO_TCP,
-    hopLimit: IP_TTL,
-    src: EMPTY,
-    dst: EMPTY,
-    extensions: EMPTY,
-  };
+  private readonly v4 = ipv4Template(IPPROTO_TCP);
+  private readonly v6 = ipv6Template(IPPROTO_TCP);
 
   constructor(addresses: readonly string[]) {
     this.own = new Set(addresses);

@@ -11,9 +11,8 @@ import { DecodeError } from '../wire/errors.ts';
 import {
   IPV4_HEADER_MIN,
   IPV6_HEADER_LENGTH,
-  Ipv4Flag,
-  type Ipv4Header,
-  type Ipv6Header,
+  ipv4Template,
+  ipv6Template,
   writeIpv4Header,
   writeIpv6Header,
 } from '../wire/ip.ts';
@@ -58,7 +57,6 @@ export interface SimHostOptions {
 const DEFAULT_POLL_CAP = 10_000;
 /** Timer firings allowed at one instant before the next one is pushed 1 µs later. */
 const TIMER_SPIN_CAP = 1000;
-const IP_TTL = 64;
 const EMPTY = new Uint8Array(0);
 
 export class SimHost {
@@ -94,29 +92,8 @@ export class SimHost {
   private emitSrcB: Uint8Array | null = null;
   private emitDstB: Uint8Array | null = null;
   // Reused header descriptions: only the per-packet fields change.
-  private readonly v4: Ipv4Header = {
-    version: 4,
-    dscp: 0,
-    ecn: 0,
-    id: 0,
-    flags: Ipv4Flag.DF,
-    fragmentOffset: 0,
-    ttl: IP_TTL,
-    protocol: IPPROTO_TCP,
-    src: EMPTY,
-    dst: EMPTY,
-    options: EMPTY,
-  };
-  private readonly v6: Ipv6Header = {
-    version: 6,
-    trafficClass: 0,
-    flowLabel: 0,
-    nextHeader: IPPROTO_TCP,
-    hopLimit: IP_TTL,
-    src: EMPTY,
-    dst: EMPTY,
-    extensions: EMPTY,
-  };
+  private readonly v4 = ipv4Template(IPPROTO_TCP);
+  private readonly v6 = ipv6Template(IPPROTO_TCP);
 
   constructor(
     private readonly sim: Simulator,

@@ -63,6 +63,45 @@ export interface Ipv6Packet extends Ipv6Header {
 
 export type IpPacket = Ipv4Packet | Ipv6Packet;
 
+/** The TTL / hop limit of the packets our hosts send (Linux's net.ipv4.ip_default_ttl). */
+export const DEFAULT_TTL = 64;
+
+/**
+ * Header descriptions for the packets of one protocol that a host sends, to be filled per packet (id,
+ * addresses) and written with writeIpv4Header / writeIpv6Header: reused, so nothing is allocated per packet.
+ * IPv4 sets DF: TCP sizes its segments to the path and does not want them fragmented on the way.
+ */
+export function ipv4Template(protocol: number): Ipv4Header {
+  const none = new Uint8Array(0);
+  return {
+    version: 4,
+    dscp: 0,
+    ecn: 0,
+    id: 0,
+    flags: Ipv4Flag.DF,
+    fragmentOffset: 0,
+    ttl: DEFAULT_TTL,
+    protocol,
+    src: none,
+    dst: none,
+    options: none,
+  };
+}
+
+export function ipv6Template(nextHeader: number): Ipv6Header {
+  const none = new Uint8Array(0);
+  return {
+    version: 6,
+    trafficClass: 0,
+    flowLabel: 0,
+    nextHeader,
+    hopLimit: DEFAULT_TTL,
+    src: none,
+    dst: none,
+    extensions: none,
+  };
+}
+
 export interface IpDecodeOptions {
   /** Check the IPv4 header checksum (default true); a bad one is a DecodeError 'ipv4.checksum'. */
   verifyChecksum?: boolean;
