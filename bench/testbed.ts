@@ -17,16 +17,14 @@
 
 import { join } from 'node:path';
 import type { BenchResult } from '../src/cli/bench.ts';
-import { clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason, stealMeter } from '../test/api/testbed/bed.ts';
+import { clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason } from '../test/api/testbed/bed.ts';
 import { SHARED } from '../test/support/captures.ts';
-import { collect, Testbed } from '../test/support/testbed.ts';
+import { collect, QUIET_STEAL, stealMeter, Testbed } from '../test/support/testbed.ts';
 import { median } from './median.ts';
 
 const SECONDS = 30;
 const QUIET_RUNS = 3;
 const MAX_ROUNDS = 6;
-/** Most CPU time (%) the host may steal during a run that counts as quiet. */
-const QUIET_STEAL = 5;
 const PORT = 45_400;
 const KERNEL_PORT = 45_500;
 const BULK = join(SHARED, 'testbed', 'mptcp-bulk.py');

@@ -2,7 +2,8 @@
  * The shared test bed (../shared/testbed/testbed.sh) for every run that uses it (the kernel interop tests, the
  * socket API's acceptance runs, the test-bed benchmarks): why such a run must skip here, an exclusive lock so
  * that two runs never share the namespaces, bring-up and tear-down, commands inside the namespaces,
- * background processes that are always reaped, and the kernel's MPTCP counters and endpoints.
+ * background processes that are always reaped, the kernel's MPTCP counters and endpoints, and the CPU time
+ * the host steals during a run.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -164,6 +165,30 @@ export class Testbed {
     rmSync(this.nstatHistory, { recursive: true, force: true });
     releaseLock();
   }
+}
+
+/**
+ * Most CPU time (%) the host may steal during a run for the run to count as a measurement of the stack (the
+ * benches report figures over such quiet runs beside those over all runs).
+ */
+export const QUIET_STEAL = 5;
+
+/**
+ * The share (%) of the machine's CPU time that the hypervisor gave to other guests (steal, /proc/stat) from
+ * now until the returned function is called. A userspace stack needs several times the kernel's CPU for the
+ * same traffic, so it is the first to slow down when a shared host takes its CPUs away.
+ */
+export function stealMeter(): () => number {
+  const read = () => {
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  };
+  const a = read();
+  return () => {
+    const b = read();
+    return b.total > a.total ? (100 * (b.steal - a.steal)) / (b.total - a.total) : 0;
+  };
 }
 
 /** Everything a child prints, once it has exited. */

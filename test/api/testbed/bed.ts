@@ -1,10 +1,8 @@
 /**
  * The socket API's acceptance runs on the shared test bed (test/support/testbed.ts): why they skip here, the
- * paths' payload capacity, the CPU time the host steals, and a `mptcp-ts server` / `mptcp-ts client` pair
- * across the two hosts.
+ * paths' payload capacity, and a `mptcp-ts server` / `mptcp-ts client` pair across the two hosts.
  */
-import { readFileSync } from 'node:fs';
-import { collect, type Testbed, testbedSkipReason } from '../../support/testbed.ts';
+import { collect, stealMeter, type Testbed, testbedSkipReason } from '../../support/testbed.ts';
 
 /** Why the test bed runs cannot happen here (a clear message), or null when they can. */
 export const skipReason = (): string | null => testbedSkipReason('the test bed');
@@ -17,24 +15,6 @@ const FRAME = 1514;
 const PAYLOAD = 1460 - 12 - 28;
 /** What the two 100 Mbit/s paths (rates count L2 bytes) carry of the pattern over UDP: Mbit/s of payload. */
 export const PAYLOAD_CAPACITY_MBPS = (2 * 100 * PAYLOAD) / FRAME;
-
-/**
- * The share (%) of the machine's CPU time that the hypervisor gave to other guests (steal, /proc/stat) from
- * now until the returned function is called. A userspace stack needs several times the kernel's CPU for the
- * same traffic, so it is the first to slow down when a shared host takes its CPUs away.
- */
-export function stealMeter(): () => number {
-  const read = () => {
-    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
-  };
-  const a = read();
-  return () => {
-    const b = read();
-    return b.total > a.total ? (100 * (b.steal - a.steal)) / (b.total - a.total) : 0;
-  };
-}
 
 /** What a `mptcp-ts client --json` / `server --json` pair printed, and the steal (%) during the run. */
 export interface ClientServerRun {
