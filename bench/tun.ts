@@ -19,7 +19,7 @@ import { loadTunAddon, TUN_ADDON_BINARY } from '../src/io/tun-addon.ts';
 import { IpFramer } from '../src/io/tun-frame.ts';
 import { fullmeshManager } from '../src/pm/fullmesh.ts';
 import { ipFromText } from '../src/wire/address.ts';
-import { Ipv4Flag, writeIpv4Header } from '../src/wire/ip.ts';
+import { ipv4Template, writeIpv4Header } from '../src/wire/ip.ts';
 import { ourStack, Session, sleep, until } from '../test/interop/harness/ours.ts';
 import { KernelPeer } from '../test/interop/harness/peer.ts';
 import {
@@ -51,19 +51,9 @@ const ip = (...args: string[]) => {
 function packetBatch(count: number, size: number): { data: Uint8Array; ends: Uint32Array } {
   const data = new Uint8Array(count * size);
   const ends = new Uint32Array(count);
-  const h = {
-    version: 4 as const,
-    dscp: 0,
-    ecn: 0,
-    id: 0,
-    flags: Ipv4Flag.DF,
-    fragmentOffset: 0,
-    ttl: 64,
-    protocol: 253,
-    src: ipFromText('10.76.0.2'),
-    dst: ipFromText('10.77.0.2'),
-    options: new Uint8Array(0),
-  };
+  const h = ipv4Template(253);
+  h.src = ipFromText('10.76.0.2');
+  h.dst = ipFromText('10.77.0.2');
   for (let i = 0; i < count; i++) {
     h.id = i & 0xffff;
     writeIpv4Header(h, size - 20, data, i * size);

@@ -63,8 +63,10 @@ export interface Ipv6Packet extends Ipv6Header {
 
 export type IpPacket = Ipv4Packet | Ipv6Packet;
 
+const EMPTY = new Uint8Array(0);
+
 /** The TTL / hop limit of the packets our hosts send (Linux's net.ipv4.ip_default_ttl). */
-export const DEFAULT_TTL = 64;
+const DEFAULT_TTL = 64;
 
 /**
  * Header descriptions for the packets of one protocol that a host sends, to be filled per packet (id,
@@ -72,7 +74,6 @@ export const DEFAULT_TTL = 64;
  * IPv4 sets DF: TCP sizes its segments to the path and does not want them fragmented on the way.
  */
 export function ipv4Template(protocol: number): Ipv4Header {
-  const none = new Uint8Array(0);
   return {
     version: 4,
     dscp: 0,
@@ -82,23 +83,22 @@ export function ipv4Template(protocol: number): Ipv4Header {
     fragmentOffset: 0,
     ttl: DEFAULT_TTL,
     protocol,
-    src: none,
-    dst: none,
-    options: none,
+    src: EMPTY,
+    dst: EMPTY,
+    options: EMPTY,
   };
 }
 
 export function ipv6Template(nextHeader: number): Ipv6Header {
-  const none = new Uint8Array(0);
   return {
     version: 6,
     trafficClass: 0,
     flowLabel: 0,
     nextHeader,
     hopLimit: DEFAULT_TTL,
-    src: none,
-    dst: none,
-    extensions: none,
+    src: EMPTY,
+    dst: EMPTY,
+    extensions: EMPTY,
   };
 }
 
@@ -106,8 +106,6 @@ export interface IpDecodeOptions {
   /** Check the IPv4 header checksum (default true); a bad one is a DecodeError 'ipv4.checksum'. */
   verifyChecksum?: boolean;
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** Decodes the IPv4 packet in `buf[start..end)`. src, dst, options and payload are views into `buf`. */
 export function decodeIpv4(

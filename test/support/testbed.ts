@@ -29,14 +29,14 @@ export function testbedSkipReason(
   if (process.getuid?.() !== 0) return `${what} needs root (network namespaces): run it as root`;
   if (!existsSync(TESTBED))
     return `the test bed script ${TESTBED} is missing (../shared beside the repository)`;
-  const needed = [
+  const needed: (readonly [string, string])[] = [
     ['ip', 'iproute2'],
     ['tc', 'iproute2'],
     ['iptables-restore', 'iptables'],
     ['python3', 'python3'],
   ];
   for (const [cmd, pkg] of [...needed, ...tools])
-    if (!hasCommand(cmd!)) return `'${cmd}' is missing (apt-get install ${pkg}): the test bed needs it`;
+    if (!hasCommand(cmd)) return `'${cmd}' is missing (apt-get install ${pkg}): the test bed needs it`;
   return null;
 }
 
