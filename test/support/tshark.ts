@@ -9,6 +9,13 @@ export const TSHARK = '/usr/bin/tshark';
 /** What tshark's expert information says of a malformed packet or a bad checksum. */
 export const MALFORMED_OR_BAD_CHECKSUM = /malformed|bad checksum|checksum.*(incorrect|bad)/i;
 
+/**
+ * The TCP payload of our captures is a test pattern, never an application protocol: decoded as plain data, or
+ * tshark's heuristic dissectors take some segments for another protocol and report them malformed (a kernel
+ * segment whose pattern bytes began 01 02 03 04 was read as a STUN message).
+ */
+export const PAYLOAD_AS_DATA = ['-d', 'tcp.port==1-65535,data'];
+
 /** Runs tshark on a capture (bytes, or a file's path) with the IP and TCP checksum checks on. */
 export function tshark(capture: Uint8Array | string, args: string[]): string {
   const dir = typeof capture === 'string' ? null : mkdtempSync(join(tmpdir(), 'mptcp-ts-tshark-'));
@@ -17,7 +24,16 @@ export function tshark(capture: Uint8Array | string, args: string[]): string {
     if (dir !== null) writeFileSync(file, capture as Uint8Array);
     return execFileSync(
       TSHARK,
-      ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', ...args],
+      [
+        '-r',
+        file,
+        ...PAYLOAD_AS_DATA,
+        '-o',
+        'tcp.check_checksum:TRUE',
+        '-o',
+        'ip.check_checksum:TRUE',
+        ...args,
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
   } finally {

@@ -11,6 +11,7 @@ import { analyse, type ConnectionSummary } from '../../../src/inspect/connection
 import { decodeCaptureFile } from '../../../src/inspect/packets.ts';
 import type { MptcpConnection } from '../../../src/mptcp/connection.ts';
 import { DecodeError } from '../../../src/wire/errors.ts';
+import { PAYLOAD_AS_DATA } from '../../support/tshark.ts';
 import type { PeerDone } from './peer.ts';
 import type { Ns, Testbed } from './testbed.ts';
 
@@ -183,6 +184,7 @@ export function tshark(path: string): TsharkReport {
     [
       '-r',
       path,
+      ...PAYLOAD_AS_DATA,
       '-o',
       'mptcp.analyze_mappings:TRUE',
       '-o',
