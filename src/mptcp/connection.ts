@@ -1625,8 +1625,13 @@ export class MptcpConnection {
     if (this.dataFinDue()) this.bestSignalSubflow()?.tcp.requestAck();
   }
 
-  /** The subflow has room for `maxBytes`: give it the next chunk the scheduler assigns it. */
-  pull(sf: Subflow, ssn: number, maxBytes: number): Uint8Array | null {
+  /**
+   * The subflow has room for `maxBytes`: give it the next chunk the scheduler assigns it. A packet the
+   * congestion window cannot take whole (`cwndShort`) waits for the next ACK rather than leave as a sliver:
+   * the scheduler counts whole segments, and a subflow it pushed more to than it can send (its window shrank
+   * since) would otherwise send a segment of a few bytes.
+   */
+  pull(sf: Subflow, ssn: number, maxBytes: number, cwndShort: boolean): Uint8Array | null {
     if (this.fallback || !sf.usable) return null;
     if (sf.pushed.length === 0) this.runScheduler();
     while (sf.pushed.length > 0) {
@@ -1639,6 +1644,7 @@ export class MptcpConnection {
         continue;
       }
       const start = p.offset + sf.pushedSent;
+      if (cwndShort && p.end - start > maxBytes) return null;
       let n = Math.min(maxBytes, p.end - start);
       // Connection-level flow control (RFC 8684 §3.3.4) holds back new data beyond the peer's window.
       if (start + n > this.peerEdge && start >= this.sentHigh) {
@@ -1750,6 +1756,7 @@ export class MptcpConnection {
     st.queuedBytes = this.send.bytesInQ;
     st.sendWindow = Math.max(0, this.peerEdge - this.send.acked);
     for (const sf of this.usableSchedSubflows) {
+      sf.tcp.restartIfIdle(st.now);
       const i = sf.tcp.pathState(PATH);
       const v = sf.view;
       const mss = Math.max(1, i.mss);

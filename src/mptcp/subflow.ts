@@ -125,8 +125,8 @@ export class Subflow implements SubflowHook {
     return this.conn.onIncoming(this, tcp, seg, options);
   }
 
-  pull(_tcp: TcpConnection, ssn: number, maxBytes: number): Uint8Array | null {
-    return this.conn.pull(this, ssn, maxBytes);
+  pull(_tcp: TcpConnection, ssn: number, maxBytes: number, cwndShort: boolean): Uint8Array | null {
+    return this.conn.pull(this, ssn, maxBytes, cwndShort);
   }
 
   receiveWindow(_tcp: TcpConnection): number {

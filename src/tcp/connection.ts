@@ -228,6 +228,8 @@ export class TcpConnection implements SubflowView {
   private maxPipePrev = 0;
   private roundEndOff = 0;
   private lastSendAt = -1;
+  /** The restart window was applied for the idle period that ends with the next send. */
+  private idleRestarted = false;
   /** Pacing: when the next data segment is due, and whether one is waiting for that. */
   private paceAt = 0;
   private paceWait = false;
@@ -444,6 +446,15 @@ export class TcpConnection implements SubflowView {
   /** Polls this connection again: the hook has new data to be pulled. */
   wake(): void {
     if (!this.isClosed()) this.owner.activate(this);
+  }
+
+  /**
+   * Applies the restart window (RFC 5681 §4.1) now if the next data segment would: an upper layer that
+   * counts the window before it hands data over (an MPTCP scheduler) must see the window this connection
+   * will send with, not the one it had before it fell idle.
+   */
+  restartIfIdle(now: Instant): void {
+    this.idleRestart(now, this.pipe());
   }
 
   /**
@@ -1481,9 +1492,10 @@ export class TcpConnection implements SubflowView {
       // floor(cwnd) against ceil(in flight)), so it holds data back here and this is cwnd-limited, not
       // application-limited; otherwise the window would never grow in congestion avoidance.
       if (pipe > 0 && cwnd - pipe < 2 * mss) this.cwndLimitedNow = true;
-      const max = Math.min(mss, peerRoom, this.sndBuf.space, pipe === 0 || this.tlpForce ? mss : cwnd - pipe);
+      const cwndRoom = pipe === 0 || this.tlpForce ? mss : cwnd - pipe;
+      const max = Math.min(mss, peerRoom, this.sndBuf.space, cwndRoom);
       if (max > 0) {
-        const bytes = this.hook.pull(this, this.sndBuf.end + 1, max);
+        const bytes = this.hook.pull(this, this.sndBuf.end + 1, max, max === cwndRoom && cwndRoom < mss);
         if (bytes !== null && bytes.length > 0) {
           if (bytes.length > max)
             throw new SubflowHookError(
@@ -1541,10 +1553,12 @@ export class TcpConnection implements SubflowView {
   private idleRestart(now: Instant, pipe: number): void {
     if (
       this.config.slowStartAfterIdle &&
+      !this.idleRestarted &&
       pipe === 0 &&
       this.lastSendAt >= 0 &&
       now - this.lastSendAt > this.rtt.rto
     ) {
+      this.idleRestarted = true;
       this.fillCtx();
       this.cc.onIdleRestart(now, this.ctx);
     }
@@ -1653,6 +1667,7 @@ export class TcpConnection implements SubflowView {
       this.lastDataSent = now;
     }
     this.lastSendAt = now;
+    this.idleRestarted = false;
     const pipe = this.pipe();
     if (pipe > this.maxPipeNow) this.maxPipeNow = pipe;
     if (this.rtoAt === INF) this.rtoAt = now + this.rtt.backedOff(this.backoff);
@@ -1729,6 +1744,7 @@ export class TcpConnection implements SubflowView {
     }
     this.synTries++;
     this.lastSendAt = now;
+    this.idleRestarted = false;
     if (this.rtoAt === INF) this.rtoAt = now + this.rtt.backedOff(this.backoff);
     return this.finish(b, flags);
   }

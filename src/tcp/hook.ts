@@ -59,8 +59,13 @@ export interface SubflowHook {
   options(conn: TcpConnection, seg: OutgoingSegmentInfo, space: number): readonly TcpOption[] | null;
   /** An accepted segment arrived with these options; false resets the connection (and counts DropHookVeto). */
   incoming(conn: TcpConnection, seg: IncomingSegmentInfo, options: readonly TcpOption[]): boolean;
-  /** Bytes to send next starting at relative subflow sequence number `ssn`: at most `maxBytes`, or null. */
-  pull?(conn: TcpConnection, ssn: number, maxBytes: number): Uint8Array | null;
+  /**
+   * Bytes to send next starting at relative subflow sequence number `ssn`: at most `maxBytes`, or null.
+   * `cwndShort`: maxBytes is what the congestion window has left, less than a segment, with data in flight;
+   * the hook may return null rather than cut a chunk to fit (the next ACK reopens the window), as the
+   * connection itself holds back a segment the window cannot take whole.
+   */
+  pull?(conn: TcpConnection, ssn: number, maxBytes: number, cwndShort: boolean): Uint8Array | null;
   /** Receive window to advertise, in bytes (MPTCP: the connection-level window); the engine's own when absent. */
   receiveWindow?(conn: TcpConnection): number;
   /** In-order payload starting at relative subflow sequence number `ssn`. */

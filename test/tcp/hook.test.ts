@@ -13,8 +13,14 @@ class SenderHook implements SubflowHook {
   readonly calls: { kind: string; ssn: number; len: number; retransmission: boolean; option: string }[] = [];
   /** ssn of each pulled chunk -> [dsn, length]. */
   readonly maps = new Map<number, [number, number]>();
+  /** Each pull: the bytes asked for and whether the congestion window was short of a segment. */
+  readonly pulls: { maxBytes: number; cwndShort: boolean }[] = [];
   private next = 0;
-  constructor(readonly source: Uint8Array) {}
+  /** `whole`: never cut a chunk to a short window, as MPTCP holds its packets. */
+  constructor(
+    readonly source: Uint8Array,
+    readonly whole = false,
+  ) {}
 
   options(_c: TcpConnection, seg: OutgoingSegmentInfo, space: number): TcpOption[] | null {
     let opt: TcpOption | null = null;
@@ -45,9 +51,12 @@ class SenderHook implements SubflowHook {
   incoming(): boolean {
     return true;
   }
-  pull(_c: TcpConnection, ssn: number, maxBytes: number): Uint8Array | null {
+  pull(_c: TcpConnection, ssn: number, maxBytes: number, cwndShort: boolean): Uint8Array | null {
     if (this.next >= this.source.length) return null;
-    const n = Math.min(maxBytes, 1000, this.source.length - this.next);
+    this.pulls.push({ maxBytes, cwndShort });
+    const chunk = Math.min(1000, this.source.length - this.next);
+    if (this.whole && cwndShort && chunk > maxBytes) return null;
+    const n = Math.min(maxBytes, chunk);
     this.maps.set(ssn, [this.next, n]);
     const out = this.source.subarray(this.next, this.next + n);
     this.next += n;
@@ -130,6 +139,45 @@ test('the subflow hook: options on every segment, payload shrunk to fit, pull-dr
     rx.seenMaps.length,
     payloads.length - 1,
     'the receiver hook saw the mapping on every data segment it got',
+  );
+});
+
+test('a window short of a segment is flagged to the hook, which may wait for the next ACK instead of cutting a chunk', () => {
+  const run = (whole: boolean) => {
+    const net = new Net({ seed: 53, ab: { delay: 10 * MS, rate: 5_000_000 } });
+    const source = pattern(300_000, 7);
+    const rx = new ReceiverHook();
+    net.b.listen(80, () => {}, { hook: () => rx });
+    const tx = new SenderHook(source, whole);
+    const client = net.a.connect(0, { local: A, remote: B, remotePort: 80, hook: tx });
+    const payloads: number[] = [];
+    let n = 0;
+    // Two losses, so the window shrinks under data in flight: recovery leaves room below a segment.
+    net.drop = (s) => {
+      if (s.dir !== 'ab' || s.p.len === 0) return false;
+      payloads.push(s.p.len);
+      n++;
+      return n === 40 || n === 120;
+    };
+    net.run(50 * MS);
+    client.wake();
+    net.run(10 * SECOND);
+    return { tx, rx, payloads, source };
+  };
+  const mss = 1428;
+  const cut = run(false);
+  const short = cut.tx.pulls.filter((p) => p.cwndShort);
+  assert.ok(short.length > 0, 'the window was short of a segment at some pull');
+  assert.ok(short.every((p) => p.maxBytes < mss));
+  assert.ok(
+    cut.payloads.some((len) => len < 1000),
+    'a hook that takes what it is given cuts chunks to the window',
+  );
+  const held = run(true);
+  assert.equal(held.rx.dataBytes, held.source.length, 'waiting for ACKs stalls nothing');
+  assert.ok(
+    held.payloads.every((len) => len === 1000),
+    'a hook that waits sends every chunk whole',
   );
 });
 
