@@ -44,7 +44,10 @@ test('30 s over 2 × 100 Mbit/s: the pattern arrives intact over both subflows',
   assert.equal(r.server.integrity, true);
   const subflows = r.client.subflows as { bytesSent: number }[];
   assert.equal(subflows.length, 2);
-  for (const f of subflows) assert.ok(f.bytesSent > 10 * 2 ** 20, `a subflow sent only ${f.bytesSent} B`);
+  // A tenth of what a path carries in 30 s; under steal the whole run can fall to a few Mbit/s (a CI run with
+  // 45 % stolen carried 5.8 Mbit/s in all), so then each subflow only has to have carried data.
+  const floor = r.stealPct <= QUIET_STEAL ? 10 * 2 ** 20 : 2 ** 20;
+  for (const f of subflows) assert.ok(f.bytesSent > floor, `a subflow sent only ${f.bytesSent} B`);
 });
 
 test('set-link 1 down then up: the timeline shows the move to path 2 and the return', {

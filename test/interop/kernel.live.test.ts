@@ -461,6 +461,13 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
       assert.ok(second.bytesReceived > 0, 'the joined subflow carried data before');
       session.conn.setBackup(second.id, true);
       stack.driver.wake();
+      // From the moment the kernel took the MP_PRIO (its SF_PRIO event), not from our call: on a starved host
+      // our option can leave late, and the kernel rightly sends on until it arrives.
+      await until(
+        () => mon.srv.of('SF_PRIO', session.conn.remoteToken).length > 0,
+        10_000,
+        "the kernel's SF_PRIO event",
+      );
       await sleep(300); // what was in flight lands
       const b0 = session.conn.subflowStatus(second.id).bytesReceived;
       const total0 = session.received;
@@ -563,7 +570,7 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
         tcp: true,
       });
       const session = await within(accepted, 10_000, 'the kernel client to connect');
-      const done = await peer.done(12_000);
+      const done = await peer.done(60_000);
       await within(session.closed, 10_000, 'our connection to close');
       assert.ok(session.conn.fallback);
       assertPeerIntact(done, 5 * MB, 'download from our server over TCP');
@@ -744,7 +751,9 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
       err += d;
     });
     const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
-    await sleep(2000); // the server opens the device and listens
+    // Its "listening" line, not a fixed wait: on a starved host the CLI can take longer to start, and a kernel
+    // whose MP_CAPABLE SYN goes unanswered retries without MPTCP (its blackhole detection).
+    await until(() => err.includes('listening on'), 30_000, 'the server to listen');
     const peer = KernelPeer.client(tb, 'mpt-cli', ourServerAddress(1), { port: 45119, send: total });
     const done = await peer.done(60_000);
     const code = await within(exited, 20_000, 'the server to exit after its one connection');

@@ -113,7 +113,8 @@ export class KernelPeer {
     });
   }
 
-  listening(ms = 5000): Promise<PeerEvent> {
+  /** The peer's listener is up; a starved host can take seconds to start Python. */
+  listening(ms = 30_000): Promise<PeerEvent> {
     return this.wait('listening', ms);
   }
 
