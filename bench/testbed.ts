@@ -10,9 +10,9 @@
  *
  * The CPU time the host stole from this machine (other guests on a shared host) is measured during each run.
  * With a third of the 2 vCPUs gone the delay daemon stalls and every stack falls short of the capacity (the
- * kernel's too: 75 Mbit/s at 41 % steal, 7 Mbit/s at 47 %). So a run with more than QUIET_STEAL % stolen does
- * not count as a measurement of the stack: the rounds go on (up to MAX_ROUNDS) until each of the three has
- * QUIET_RUNS quiet runs, and the figures are given over the quiet runs and over all runs.
+ * kernel's too: 55.4 and 55.5 Mbit/s at 42-44 % steal, 7.1 at 47 %). So a run with more than QUIET_STEAL %
+ * stolen does not count as a measurement of the stack: the rounds go on (up to MAX_ROUNDS) until each of the
+ * three has QUIET_RUNS quiet runs, and the figures are given over the quiet runs and over all runs.
  */
 
 import { join } from 'node:path';

@@ -16,7 +16,7 @@
  * time relative to default's.
  */
 import { type BarChart, renderFigure } from '../src/plot/index.ts';
-import { round } from '../src/sim/result.ts';
+import { quantile, round } from '../src/sim/result.ts';
 import {
   type Check,
   type Experiment,
@@ -162,8 +162,7 @@ function run(opts: RunOptions): SchedRedundantResult {
 /** Nearest-rank quantiles of completion times (NaN, an unfinished request, sorts last). */
 function quantiles(fct: readonly number[]): Trial['fctQuantilesMs'] {
   const sorted = fct.map((x) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x)).sort((a, b) => a - b);
-  const at = (q: number) =>
-    round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN);
+  const at = (p: number) => round(quantile(sorted, p));
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 

@@ -7,7 +7,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FileSink } from '../io/file-sink.ts';
 import { plotSimResult } from '../plot/index.ts';
-import { type FlowResult, round, type SimResult } from '../sim/result.ts';
+import { type FlowResult, quantile, round, type SimResult } from '../sim/result.ts';
 import { runScenario } from '../sim/runner.ts';
 import { parseScenario, type Scenario, type SchedulerSpec } from '../sim/scenario.ts';
 import { ScenarioError } from '../sim/units.ts';
@@ -101,11 +101,10 @@ function flowTable(flows: FlowResult[]): string {
   const requests = flows.filter((f) => f.requests.length > 0);
   for (const f of requests) {
     const fcts = f.requests.flatMap((r) => (r.fctMs === null ? [] : [r.fctMs])).sort((a, b) => a - b);
-    const q = (p: number) =>
-      fcts.length ? fmt(fcts[Math.min(fcts.length - 1, Math.floor(p * fcts.length))]!) : '-';
+    const q = (p: number) => (fcts.length ? fmt(quantile(fcts, p)) : '-');
     out.push(
       '',
-      `${f.name}: ${fcts.length}/${f.requests.length} requests done, completion ms p50 ${q(0.5)}, p90 ${q(0.9)}, max ${q(1 - 1e-9)}`,
+      `${f.name}: ${fcts.length}/${f.requests.length} requests done, completion ms p50 ${q(0.5)}, p90 ${q(0.9)}, max ${q(1)}`,
     );
   }
   return out.join('\n');

@@ -72,6 +72,12 @@ export function round(x: number, digits = 3): number {
   return r === 0 ? 0 : r;
 }
 
+/** The nearest-rank `p` quantile (0 < p ≤ 1) of ascending `sorted` values; NaN when there are none. */
+export function quantile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
 /** Megabits per second for `bytes` over `durationUs` µs (0 for an empty interval). */
 export function mbps(bytes: number, durationUs: number): number {
   return durationUs > 0 ? (bytes * 8) / durationUs : 0;

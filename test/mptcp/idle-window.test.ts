@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MptcpConnection } from '../../src/mptcp/connection.ts';
 import { fullmeshManager } from '../../src/pm/fullmesh.ts';
+import { DEFAULT_TCP_CONFIG } from '../../src/tcp/config.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
 import { bed, clientAddress, PORT, pattern, SERVER } from './harness.ts';
 
@@ -35,7 +36,8 @@ test('after an idle period the scheduler sees the restart window: a burst leaves
   b.sim.run(b.sim.now + 2 * SECOND);
   assert.ok(server !== null);
   assert.equal(conn.subflows.length, 2);
-  const iw = 10 * 1448;
+  // The restart window: the initial window of segments of 1448 bytes (MSS 1460 less the timestamps).
+  const iw = DEFAULT_TCP_CONFIG.initialCwnd * 1448;
   for (const sf of conn.subflows)
     assert.ok(sf.tcp.info().cwnd > 2 * iw, `subflow ${sf.id} warmed to ${sf.tcp.info().cwnd} bytes`);
   b.sim.run(b.sim.now + 2 * SECOND);
