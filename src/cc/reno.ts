@@ -42,6 +42,8 @@ export class Reno implements Couplable {
   protected readonly member: GroupMember | undefined;
   /** Set by an RTO, cleared by an ACK: a backed-off retransmission must not lower ssthresh again (RFC 5681 §3.1). */
   protected rtoBackedOff = false;
+  /** What the first timeout of an episode cut, for onSpuriousRto; null when there is nothing to restore. */
+  private beforeRto: { cw: number; thresh: number; sinceLoss: number; betweenLosses: number } | null = null;
   /** Acknowledged bytes × MSS not yet turned into window: congestion avoidance in exact integers. */
   private caCredit = 0;
   private sinceLoss = 0;
@@ -141,6 +143,14 @@ export class Reno implements Couplable {
   onRto(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
     this.hystart = null;
+    if (!this.rtoBackedOff) {
+      this.beforeRto = {
+        cw: this.cw,
+        thresh: this.thresh,
+        sinceLoss: this.sinceLoss,
+        betweenLosses: this.betweenLosses,
+      };
+    }
     // A timeout inside fast recovery belongs to the loss episode the recovery already counted and answered.
     if (!ctx.keepSsthresh) {
       this.noteLoss();
@@ -149,6 +159,19 @@ export class Reno implements Couplable {
     this.rtoBackedOff = true;
     // RFC 5681 §3.1: the loss window is one segment.
     this.cw = this.smss;
+    this.caCredit = 0;
+  }
+
+  onSpuriousRto(_now: Instant, ctx: CcContext): void {
+    this.smss = ctx.mss;
+    const b = this.beforeRto;
+    if (b === null) return;
+    this.beforeRto = null;
+    this.cw = Math.max(this.cw, b.cw);
+    this.thresh = Math.max(this.thresh, b.thresh);
+    // The timeout was no loss: OLIA's loss intervals go back to what they were.
+    this.sinceLoss += b.sinceLoss;
+    this.betweenLosses = b.betweenLosses;
     this.caCredit = 0;
   }
 

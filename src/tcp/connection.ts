@@ -52,6 +52,7 @@ const NO_CC: CongestionControl = {
   onCongestionEvent() {},
   onRecoveryEnd() {},
   onRto() {},
+  onSpuriousRto() {},
   onIdleRestart() {},
   detach() {},
 };
@@ -889,7 +890,7 @@ export class TcpConnection implements SubflowView {
     }
     if (this.rackOn) this.rackOnAck(now);
     if (advanced || sacked > 0) this.takeRtt(now, p, advanced);
-    if (this.frtoStage > 0) this.frtoOnAck(advanced, ackOff);
+    if (this.frtoStage > 0) this.frtoOnAck(now, advanced, ackOff);
     if (this.rack.end >= 0) this.tlpOnAck(now, ackOff, advanced || sacked > 0 || dlen > 0);
     if (this.sb.size > 0 || advanced) this.lossLogic(now, advanced, delivered);
     if (advanced && this.rackOn) this.armTlp(now);
@@ -1968,15 +1969,19 @@ export class TcpConnection implements SubflowView {
 
   /**
    * F-RTO (RFC 5682 §2; with SACK, §3's dup-ACK test is the same here since we keep SACK marks). Stage 1:
-   * the RTO retransmission is out. If the next ACK advances SND.UNA below the recovery point, stop
-   * retransmitting and send up to two new segments (stage 2, then 3). If the ACK after those advances
-   * SND.UNA again, the timeout was spurious: leave loss state without retransmitting the rest. A duplicate
-   * ACK at any stage reverts to go-back-N.
+   * the RTO retransmission is out. An ACK that delivers data sent before the timeout and never retransmitted
+   * proves the timeout spurious at once (SACK-enhanced F-RTO as Linux runs it: a subflow of a multipath
+   * connection often has no new data of its own to send in stage 2); without SACK only if it acknowledged
+   * no retransmission, which could have caused it. Otherwise, if the ACK advances SND.UNA below the recovery
+   * point, stop retransmitting and send up to two new segments (stage 2, then 3); if the ACK after those
+   * advances SND.UNA again, the timeout was spurious. A duplicate ACK at any stage reverts to go-back-N.
    */
-  private frtoOnAck(advanced: boolean, ackOff: number): void {
-    if (this.frtoStage === 1) {
+  private frtoOnAck(now: Instant, advanced: boolean, ackOff: number): void {
+    const sb = this.sb;
+    const original = sb.origDelivered && (this.sackOk || !sb.ackedRetransmitted);
+    if (this.frtoStage === 1 && !original) {
       if (advanced && ackOff < this.recoveryPoint) {
-        this.sb.unmarkPendingLost();
+        sb.unmarkPendingLost();
         this.frtoStage = 2;
         this.frtoBudget = 2;
         this.owner.activate(this);
@@ -1984,13 +1989,21 @@ export class TcpConnection implements SubflowView {
       return;
     }
     this.frtoStage = 0;
-    if (advanced) {
-      this.counters.TCPSpuriousRTOs++;
-      this.caState = 'open';
-    } else {
-      this.sb.markAllLost();
+    if (advanced || original) this.spuriousRto(now);
+    else {
+      sb.markAllLost();
       this.owner.activate(this);
     }
+  }
+
+  /** The last timeout was spurious: leave loss state, and give back the window it cut (Linux's undo). */
+  private spuriousRto(now: Instant): void {
+    this.counters.TCPSpuriousRTOs++;
+    this.caState = 'open';
+    this.sb.unmarkPendingLost();
+    this.fillCtx();
+    this.cc.onSpuriousRto(now, this.ctx);
+    this.owner.activate(this);
   }
 
   private onPersist(now: Instant): void {

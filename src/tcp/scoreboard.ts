@@ -48,6 +48,11 @@ export class Scoreboard {
   sackRttSentAt = -1;
   /** The last ackTo() acknowledged a record that had been retransmitted. */
   ackedRetransmitted = false;
+  /**
+   * The current ACK (since beginAck) delivered a record that was never retransmitted and not SACKed before:
+   * an original transmission arrived (Linux's FLAG_ORIG_SACK_ACKED, F-RTO's proof of a spurious timeout).
+   */
+  origDelivered = false;
   private scan = 0;
   private sackedBelowScan = 0;
   private hint = 0;
@@ -178,6 +183,7 @@ export class Scoreboard {
       else if (this.ackRttSentAt < 0) this.ackRttSentAt = this.t[k]!;
       const len = Math.min(en, off) - st;
       if (!(fl & SACKED)) {
+        if (!(fl & EVER_RETRANS)) this.origDelivered = true;
         delivered += len;
         this.deliveredRecord(k, Math.min(en, off));
       }
@@ -217,8 +223,10 @@ export class Scoreboard {
       const en = this.e[k]!;
       const fl = this.f[k]!;
       if (fl & SACKED || st < left || en > right) continue;
-      if (!(fl & EVER_RETRANS) && (this.sackRttSentAt < 0 || this.t[k]! < this.sackRttSentAt))
-        this.sackRttSentAt = this.t[k]!;
+      if (!(fl & EVER_RETRANS)) {
+        this.origDelivered = true;
+        if (this.sackRttSentAt < 0 || this.t[k]! < this.sackRttSentAt) this.sackRttSentAt = this.t[k]!;
+      }
       this.deliveredRecord(k, en);
       this.setFlags(i, (fl | SACKED) & ~(LOST | RETRANS));
       if (i < this.scan) this.sackedBelowScan += en - st;
@@ -384,11 +392,15 @@ export class Scoreboard {
 
   // ---------------------------------------------------------------- RACK (RFC 8985 §6)
 
-  /** Starts an ACK: a retransmitted record gives a RACK sample only if sent at or before `validBefore`. */
+  /**
+   * Starts an ACK: clears what the previous one delivered; a retransmitted record gives a RACK sample only if
+   * sent at or before `validBefore`.
+   */
   beginAck(validBefore: number): void {
     this.rackTs = -1;
     this.rackEnd = -1;
     this.reordered = false;
+    this.origDelivered = false;
     this.fackBefore = this.fack;
     this.validBefore = validBefore;
   }

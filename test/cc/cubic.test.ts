@@ -156,4 +156,15 @@ describe('CUBIC controller', () => {
     assert.equal(cc.wMaxBytes, 28_000);
     assert.equal(cc.cwnd, 28_018);
   });
+
+  it('after a spurious RTO returns to the window and W_max it had (RFC 9438 §4.9)', () => {
+    const cc = afterFirstLoss();
+    const before = { cwnd: cc.cwnd, ssthresh: cc.ssthresh, wMax: cc.wMaxBytes };
+    cc.onRto(0, ctx({ bytesInFlight: 40_000 }));
+    cc.onSpuriousRto(0, ctx());
+    assert.deepEqual({ cwnd: cc.cwnd, ssthresh: cc.ssthresh, wMax: cc.wMaxBytes }, before);
+    // The next congestion-avoidance ACK starts an epoch from the restored W_max: K as after the first loss.
+    cc.onAck(RTT, 1000, ctx());
+    close(cc.kSeconds, K);
+  });
 });

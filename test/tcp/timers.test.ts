@@ -161,8 +161,11 @@ test('delayed ACK: one segment is acknowledged after the 40 ms timer, two full s
   assert.deepEqual(acks, [t1 + 10 * MS], 'the second full segment triggers an immediate ACK');
 });
 
-test('F-RTO: a delay spike that fires the RTO is detected as spurious and the window is not retransmitted', () => {
-  const outcome: Record<string, { spurious: number; retrans: number }> = {};
+test('F-RTO: a delay spike that fires the RTO is detected as spurious, the window is not retransmitted and comes back', () => {
+  const outcome: Record<
+    string,
+    { spurious: number; retrans: number; cwndBefore: number; cwndAfter: number }
+  > = {};
   for (const frto of [true, false]) {
     const { net, client, sink } = setup(37, { frto });
     const data = pattern(3_000_000, 4);
@@ -171,15 +174,58 @@ test('F-RTO: a delay spike that fires the RTO is detected as spurious and the wi
     const t0 = net.now + 50 * MS;
     const t1 = t0 + 600 * MS;
     net.extraDelay = (s) => (s.dir === 'ba' && s.at >= t0 && s.at < t1 ? t1 - s.at : 0);
+    net.run(t0);
+    const cwndBefore = client.info().cwnd;
+    // The held ACKs arrive at t1 plus the path's 10 ms.
+    net.run(t1 + 20 * MS);
+    const cwndAfter = client.info().cwnd;
     net.run(net.now + 20 * SECOND);
     assert.deepEqual(Buffer.from(sink.bytes()), Buffer.from(data));
     assert.ok(net.a.counters.TCPTimeouts >= 1);
-    outcome[String(frto)] = { spurious: net.a.counters.TCPSpuriousRTOs, retrans: net.a.counters.RetransSegs };
+    outcome[String(frto)] = {
+      spurious: net.a.counters.TCPSpuriousRTOs,
+      retrans: net.a.counters.RetransSegs,
+      cwndBefore,
+      cwndAfter,
+    };
   }
-  assert.equal(outcome.true!.spurious, 1);
+  const on = outcome.true!;
+  assert.equal(on.spurious, 1);
   assert.equal(outcome.false!.spurious, 0);
   assert.ok(
-    outcome.true!.retrans * 4 < outcome.false!.retrans,
-    `F-RTO retransmitted ${outcome.true!.retrans} segments, go-back-N ${outcome.false!.retrans}`,
+    on.retrans * 4 < outcome.false!.retrans,
+    `F-RTO retransmitted ${on.retrans} segments, go-back-N ${outcome.false!.retrans}`,
   );
+  // The undo gives back the window the timeout cut (Linux's tcp_try_undo_loss); go-back-N slow-starts from one
+  // segment to half of it (57920 → 30445 bytes here).
+  assert.ok(on.cwndAfter >= on.cwndBefore, `window ${on.cwndBefore} before the spike, ${on.cwndAfter} after`);
+  assert.ok(outcome.false!.cwndAfter < 0.6 * outcome.false!.cwndBefore);
+});
+
+test('F-RTO without new data to send: the first ACK of data sent before the timeout proves it spurious', () => {
+  // A multipath subflow often has nothing of its own beyond what is in flight (its scheduler pulls per segment),
+  // so RFC 5682's step 2b cannot send new data; the ACK of original transmissions must be proof enough.
+  for (const sack of [true, false]) {
+    const { net, client, sink } = setup(38, { frto: true, sack }, { sack });
+    const data = pattern(200_000, 5);
+    client.write(data);
+    net.run(net.now + 200 * MS);
+    // The next write is all in flight at once: every ACK of it arrives 600 ms late.
+    const more = pattern(30_000, 6);
+    const t0 = net.now;
+    const t1 = t0 + 600 * MS;
+    net.extraDelay = (s) => (s.dir === 'ba' && s.at >= t0 && s.at < t1 ? t1 - s.at : 0);
+    client.write(more);
+    const cwndBefore = client.info().cwnd;
+    net.run(t1 + 50 * MS);
+    assert.deepEqual(Buffer.from(sink.bytes()), Buffer.concat([data, more]));
+    assert.equal(net.a.counters.TCPTimeouts, 1, `sack ${sack}`);
+    if (sack) {
+      assert.equal(net.a.counters.TCPSpuriousRTOs, 1, 'with SACK the first late ACK is the proof');
+      assert.ok(client.info().cwnd >= cwndBefore, `window ${cwndBefore} before, ${client.info().cwnd} after`);
+    } else {
+      // Without SACK, an ACK that also covers the retransmission is ambiguous (Linux's rule since 2018).
+      assert.equal(net.a.counters.TCPSpuriousRTOs, 0);
+    }
+  }
 });
