@@ -73,7 +73,7 @@ export interface TcpConfig {
   maxRetransmissions: number;
   /** Half-open (SYN_RECEIVED) connections a listener holds at most. */
   backlog: number;
-  /** F-RTO spurious-timeout detection (RFC 5682, SACK-enhanced when SACK is on). */
+  /** F-RTO spurious-timeout detection (RFC 5682, SACK-enhanced when SACK is on); a spurious timeout is undone. */
   frto: boolean;
   /** Restart from the initial window after an idle period longer than the RTO (RFC 5681 §4.1). */
   slowStartAfterIdle: boolean;
