@@ -231,6 +231,8 @@ export class TcpConnection implements SubflowView {
   private lastSendAt = -1;
   /** The restart window was applied for the idle period that ends with the next send. */
   private idleRestarted = false;
+  /** The ACK being processed carried a D-SACK block (RFC 2883). */
+  private ackDsack = false;
   /** Pacing: when the next data segment is due, and whether one is waiting for that. */
   private paceAt = 0;
   private paceWait = false;
@@ -855,6 +857,7 @@ export class TcpConnection implements SubflowView {
     let sacked = 0;
     // RFC 8985 §6.2 step 2: an ACK within min_RTT of a retransmission may be for the original.
     this.sb.beginAck(now - this.rtt.minRtt);
+    this.ackDsack = false;
     if (this.sackOk && p.sackCount > 0) sacked = this.processSack(p, ackOff);
     const isDup =
       !advanced &&
@@ -937,6 +940,7 @@ export class TcpConnection implements SubflowView {
         const r2 = p.sackCount > 1 ? una + seqDiff(p.sackRight[1]!, unaSeq) : 0;
         if (r <= ackOff || (p.sackCount > 1 && l >= l2 && r <= r2)) {
           this.counters.TCPDSACKRecv++;
+          this.ackDsack = true;
           const tlp = this.rack;
           if (tlp.retrans && l < tlp.end && r > tlp.start) tlp.dsacked = true;
           continue;
@@ -994,7 +998,9 @@ export class TcpConnection implements SubflowView {
       sb.clearSacks();
       this.rtoAt = Math.min(this.rtoAt, now + Math.max(this.rtt.srtt / 2, 10_000));
     }
-    if (this.sackOk && sb.sackedBytes > 0) {
+    // With RACK, time decides (RFC 8985 §6.2; Linux marks SACK losses only through RACK then): its window is 0
+    // while no reordering was seen and DupThresh segments are SACKed, so the DupThresh rule still holds there.
+    if (this.sackOk && sb.sackedBytes > 0 && !this.rackOn) {
       sb.markLost((c.dupThresh - 1) * mss);
       this.counters.TCPLostRetransmit += sb.markLostRetransmissions((c.dupThresh - 1) * mss);
     }
@@ -1004,17 +1010,23 @@ export class TcpConnection implements SubflowView {
     this.updateRate(now);
     switch (this.caState) {
       case 'open':
-        if (this.dupAcks >= c.dupThresh || (this.sackOk && sb.toRetransBytes > 0)) this.enterRecovery(now);
+        // With RACK, recovery starts when RACK marks a loss (Linux's tcp_time_to_recover), not at DupThresh.
+        if ((!this.rackOn && this.dupAcks >= c.dupThresh) || (this.sackOk && sb.toRetransBytes > 0))
+          this.enterRecovery(now);
         break;
       case 'recovery':
         if (this.sndUnaOff >= this.recoveryPoint) {
           this.caState = 'open';
+          this.rack.onRecoveryExit();
           this.fillCtx();
           this.cc.onRecoveryEnd(now, this.ctx);
         } else if (advanced && !this.sackOk) sb.markHeadLost(); // RFC 6582 §3.2 step 5: partial ACK.
         break;
       case 'loss':
-        if (this.sndUnaOff >= this.recoveryPoint) this.caState = 'open';
+        if (this.sndUnaOff >= this.recoveryPoint) {
+          this.caState = 'open';
+          this.rack.onRecoveryExit();
+        }
         break;
     }
     if (this.caState !== 'recovery' && delivered > 0) {
@@ -1055,6 +1067,7 @@ export class TcpConnection implements SubflowView {
   /** §6.2 steps 2–3 for this ACK: RACK's most recently sent delivered segment, and reordering. */
   private rackOnAck(now: Instant): void {
     const sb = this.sb;
+    this.rack.onAck(this.ackDsack, this.sndUnaOff, this.sndNxtOff);
     if (sb.rackTs >= 0) this.rack.update(now, sb.rackTs, sb.rackEnd);
     if (sb.reordered) {
       this.rack.reorderingSeen = true;
@@ -2000,6 +2013,7 @@ export class TcpConnection implements SubflowView {
   private spuriousRto(now: Instant): void {
     this.counters.TCPSpuriousRTOs++;
     this.caState = 'open';
+    this.rack.onRecoveryExit();
     this.sb.unmarkPendingLost();
     this.fillCtx();
     this.cc.onSpuriousRto(now, this.ctx);

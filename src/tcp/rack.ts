@@ -21,6 +21,12 @@ export class Rack {
   reorderingSeen = false;
   /** Reordering timer: when the earliest segment RACK is waiting for becomes due (INF: not armed). */
   reoAt = INF;
+  /** RACK.reo_wnd_mult: the window in quarters of min_RTT, widened by D-SACKs (§6.2 step 4). */
+  reoWndMult = 1;
+  /** RACK.dsack_round: SND.NXT when the multiplier last grew (-1: none open). */
+  private dsackRound = -1;
+  /** RACK.reo_wnd_persist: loss recoveries left before the multiplier falls back to 1. */
+  private reoWndPersist = 0;
 
   /** The probe timer (INF: not armed), and whether it fired and the probe is still to be sent. */
   ptoAt = INF;
@@ -45,12 +51,32 @@ export class Rack {
   }
 
   /**
+   * §6.2 step 4 for each ACK: a D-SACK says a retransmission was spurious, so the window grows by a quarter of
+   * min_RTT, at most once per round trip; it keeps that width for 16 loss recoveries. The original arrived
+   * after the data that made it look lost, which is reordering (Linux counts it so too).
+   */
+  onAck(dsack: boolean, sndUna: number, sndNxt: number): void {
+    if (dsack) this.reorderingSeen = true;
+    if (this.dsackRound >= 0 && sndUna >= this.dsackRound) this.dsackRound = -1;
+    if (this.dsackRound < 0 && dsack) {
+      this.dsackRound = sndNxt;
+      this.reoWndMult++;
+      this.reoWndPersist = 16;
+    }
+  }
+
+  /** §6.2 step 4: a fast or timeout recovery ended. */
+  onRecoveryExit(): void {
+    if (--this.reoWndPersist <= 0) this.reoWndMult = 1;
+  }
+
+  /**
    * §6.2 step 4, RACK.reo_wnd: none while no reordering was seen and loss is already evident (in recovery,
-   * or DupThresh segments SACKed), else min_RTT/4, at most SRTT.
+   * or DupThresh segments SACKed), else reo_wnd_mult · min_RTT/4, at most SRTT.
    */
   reoWnd(minRtt: Duration, srtt: Duration, inRecovery: boolean, dupThreshSacked: boolean): Duration {
     if (!this.reorderingSeen && (inRecovery || dupThreshSacked)) return 0;
-    return Math.min(minRtt / 4, srtt);
+    return Math.min((this.reoWndMult * minRtt) / 4, srtt);
   }
 
   /**

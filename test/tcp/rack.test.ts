@@ -169,6 +169,46 @@ test('RACK: reordering by less than the reordering window (min RTT / 4) retransm
   assert.equal(net.b.counters.TCPDSACKOldSent, 0);
 });
 
+test('RACK: D-SACKs widen the reordering window (reo_wnd_mult), so a path that keeps reordering stops costing retransmissions', () => {
+  // Every 40th data segment arrives 12 ms late on a 20 ms path: past the initial window (min RTT / 4 = 5 ms),
+  // inside three quarters of min RTT (15 ms). Each spurious retransmission comes back as a D-SACK.
+  const { net, client, sink } = setup(76);
+  const seen = new Set<number>();
+  const late = new Set<number>();
+  net.extraDelay = (s) => {
+    if (s.dir !== 'ab' || s.p.len === 0 || seen.has(s.p.seq)) return 0;
+    seen.add(s.p.seq);
+    if (seen.size % 40 !== 0) return 0;
+    late.add(s.p.seq);
+    return 12 * MS;
+  };
+  // 8 KB every 10 ms (6.5 Mbit/s), application-limited on an unshaped path: nothing is lost.
+  const data = pattern(300 * 8192, 6);
+  let sent = 0;
+  const phase = (steps: number) => {
+    const r0 = net.a.counters.RetransSegs;
+    const l0 = late.size;
+    for (let k = 0; k < steps; k++) {
+      sent += client.write(data.subarray(sent, sent + 8192));
+      net.run(net.now + 10 * MS);
+    }
+    return { retrans: net.a.counters.RetransSegs - r0, late: late.size - l0 };
+  };
+  const first = phase(100);
+  const then = phase(200);
+  net.run(net.now + 5 * SECOND, () => sink.length === 4 * MSS + data.length);
+  assert.equal(sent, data.length);
+  assert.deepEqual(Buffer.from(sink.bytes().subarray(4 * MSS)), Buffer.from(data));
+  assert.ok(
+    first.retrans > 0 && net.b.counters.TCPDSACKOldSent > 0,
+    'early late segments were retransmitted',
+  );
+  // Without the D-SACK response (and with DupThresh marking beside RACK) each late segment here cost a
+  // retransmission: 14 for 14.
+  assert.ok(then.late >= 10, `${then.late} late segments in the last 2 s`);
+  assert.equal(then.retrans, 0, `${then.retrans} retransmissions for ${then.late} late segments`);
+});
+
 test('RACK: a lost retransmission is sent again once a later segment is SACKed (DupThresh alone waits for the RTO)', () => {
   for (const rackTlp of [true, false]) {
     const { net, client, sink } = setup(76, { rackTlp }, { delayedAck: false });
