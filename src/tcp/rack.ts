@@ -22,7 +22,7 @@ export class Rack {
   /** Reordering timer: when the earliest segment RACK is waiting for becomes due (INF: not armed). */
   reoAt = INF;
   /** RACK.reo_wnd_mult: the window in quarters of min_RTT, widened by D-SACKs (§6.2 step 4). */
-  reoWndMult = 1;
+  private reoWndMult = 1;
   /** RACK.dsack_round: SND.NXT when the multiplier last grew (-1: none open). */
   private dsackRound = -1;
   /** RACK.reo_wnd_persist: loss recoveries left before the multiplier falls back to 1. */

@@ -3,6 +3,7 @@
 import type { MptcpConfig } from '../../src/mptcp/config.ts';
 import type { MptcpConnection, PathManager } from '../../src/mptcp/connection.ts';
 import { MptcpEndpoint } from '../../src/mptcp/endpoint.ts';
+import { fullmeshManager } from '../../src/pm/fullmesh.ts';
 import { Simulator } from '../../src/sim/events.ts';
 import type { SimHost } from '../../src/sim/host.ts';
 import type { LinkConfig } from '../../src/sim/link.ts';
@@ -40,6 +41,25 @@ export function bed(seed: number, paths: Partial<LinkConfig>[], config: Partial<
   clientHost.attach(client);
   serverHost.attach(server);
   return { sim, net, client, server, clientHost, serverHost };
+}
+
+/**
+ * A server that reads and discards, and a client connected to it with a subflow on every path (fullmesh).
+ * `server()` is the accepted connection once the handshake is through.
+ */
+export function fullmeshPair(b: Bed): { conn: MptcpConnection; server: () => MptcpConnection | null } {
+  let server: MptcpConnection | null = null;
+  b.server.listen(PORT, (c) => {
+    server = c;
+    c.onData = () => {};
+  });
+  const conn = b.client.connect(b.sim.now, {
+    local: clientAddress(1),
+    remote: SERVER,
+    remotePort: PORT,
+    pathManager: fullmeshManager({ localAddresses: [...b.clientHost.addresses] }),
+  });
+  return { conn, server: () => server };
 }
 
 const PATTERN = Uint8Array.from({ length: 251 * 512 }, (_, i) => i % 251);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MptcpConnection } from '../../src/mptcp/connection.ts';
-import { fullmeshManager } from '../../src/pm/fullmesh.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/config.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { bed, clientAddress, PORT, pattern, SERVER } from './harness.ts';
+import { bed, fullmeshPair, pattern } from './harness.ts';
 
 // RFC 5681 §4.1 shrinks an idle subflow's window when it next sends. The scheduler decides before that send,
 // so it must see the shrunk window: packets pushed against the old one would wait a round trip on that
@@ -12,17 +10,7 @@ import { bed, clientAddress, PORT, pattern, SERVER } from './harness.ts';
 // the first one pulls, so it is the one that would fill the second subflow past its window.
 test('after an idle period the scheduler sees the restart window: a burst leaves no packet waiting on a subflow', () => {
   const b = bed(7, [{ delay: 5 * MS }, { delay: 10 * MS }], { scheduler: 'redundant' });
-  let server: MptcpConnection | null = null;
-  b.server.listen(PORT, (c) => {
-    server = c;
-    c.onData = () => {};
-  });
-  const conn = b.client.connect(b.sim.now, {
-    local: clientAddress(1),
-    remote: SERVER,
-    remotePort: PORT,
-    pathManager: fullmeshManager({ localAddresses: [clientAddress(1), clientAddress(2)] }),
-  });
+  const { conn, server } = fullmeshPair(b);
   let written = 0;
   const write = (n: number) => {
     const end = written + n;
@@ -34,7 +22,7 @@ test('after an idle period the scheduler sees the restart window: a burst leaves
   // Warm both windows well past the initial window, then go idle for longer than any RTO.
   write(3_000_000);
   b.sim.run(b.sim.now + 2 * SECOND);
-  assert.ok(server !== null);
+  assert.ok(server() !== null);
   assert.equal(conn.subflows.length, 2);
   // The restart window: the initial window of segments of 1448 bytes (MSS 1460 less the timestamps).
   const iw = DEFAULT_TCP_CONFIG.initialCwnd * 1448;

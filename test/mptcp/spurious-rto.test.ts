@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fullmeshManager } from '../../src/pm/fullmesh.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
-import { bed, clientAddress, PORT, pattern, SERVER } from './harness.ts';
+import { bed, fullmeshPair, pattern } from './harness.ts';
 
 // A subflow pulls its data one segment at a time, so after a timeout it has no new data of its own for
 // F-RTO's step 2b. When the ACKs were only late (a receiver descheduled, as host steal does), the ACK of
@@ -13,15 +12,7 @@ test('a delay spike on one path fires a subflow RTO; F-RTO finds it spurious and
   for (const frto of [true, false]) {
     const path = { rate: 20e6, delay: 10 * MS, queue: { packets: 50 } };
     const b = bed(11, [path, path], { tcp: { frto } });
-    b.server.listen(PORT, (c) => {
-      c.onData = () => {};
-    });
-    const conn = b.client.connect(b.sim.now, {
-      local: clientAddress(1),
-      remote: SERVER,
-      remotePort: PORT,
-      pathManager: fullmeshManager({ localAddresses: [clientAddress(1), clientAddress(2)] }),
-    });
+    const { conn } = fullmeshPair(b);
     let sent = 0;
     const pump = () => {
       for (let n = 1; n > 0; sent += n) n = conn.write(pattern(sent, 64 * 1024));
