@@ -83,6 +83,9 @@ export class StackHost {
       // Linux's default (tcp_frto 2): a real process can be descheduled past an RTO, and F-RTO undoes the
       // spurious timeout instead of retransmitting the whole flight.
       frto: true,
+      // A recovery or timeout that D-SACKs or timestamps show unneeded gives its window back (Linux's undo):
+      // reordering and delay spikes on real paths are what start them.
+      undo: true,
       // Slow start ends when the RTT rises, not after a window of drops at the bottleneck (Linux's HyStart).
       hystart: true,
       // Tail losses repaired by a probe after 2·SRTT, and time-based loss marking (Linux's RACK-TLP).

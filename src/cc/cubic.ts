@@ -38,8 +38,8 @@ export class Cubic extends Reno {
   private cwndPrior = 0;
   /** Time of the last ACK, to keep application-limited periods out of t. */
   private lastAck: Instant;
-  /** W_max and cwnd_prior before the first timeout of an episode, for onSpuriousRto (RFC 9438 §4.9). */
-  private cubicBeforeRto: { wMax: number | undefined; cwndPrior: number } | null = null;
+  /** W_max and cwnd_prior before the current loss episode's response, for onUndo (RFC 9438 §4.9). */
+  private cubicBeforeLoss: { wMax: number | undefined; cwndPrior: number } | null = null;
 
   constructor(opts: CcOptions) {
     super(opts);
@@ -62,6 +62,7 @@ export class Cubic extends Reno {
   }
 
   override onCongestionEvent(now: Instant, ctx: CcContext): void {
+    this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
     // RFC 9438 §4.7 fast convergence: a loss below the previous W_max means the share shrank; release more.
     this.wMax = this.wMax !== undefined && this.cw < this.wMax ? (this.cw * (1 + CUBIC_BETA)) / 2 : this.cw;
     this.cwndPrior = this.cw;
@@ -72,23 +73,24 @@ export class Cubic extends Reno {
 
   override onRto(now: Instant, ctx: CcContext): void {
     // §4.8: Reno's loss window with β for ssthresh; the next stage starts with K = 0 and W_max = cwnd_epoch.
-    if (!this.rtoBackedOff) this.cubicBeforeRto = { wMax: this.wMax, cwndPrior: this.cwndPrior };
+    if (!this.rtoBackedOff && !ctx.keepSsthresh)
+      this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
     if (!this.rtoBackedOff && !ctx.keepSsthresh) this.cwndPrior = this.cw;
     this.wMax = undefined;
     this.epochStart = undefined;
     super.onRto(now, ctx);
   }
 
-  override onSpuriousRto(now: Instant, ctx: CcContext): void {
-    // §4.9.1: back to the state before the timeout; the next congestion-avoidance stage computes K from it.
-    const b = this.cubicBeforeRto;
+  override onUndo(now: Instant, ctx: CcContext): void {
+    // §4.9: back to the state before the loss response; the next congestion-avoidance stage computes K from it.
+    const b = this.cubicBeforeLoss;
     if (b !== null) {
       this.wMax = b.wMax;
       this.cwndPrior = b.cwndPrior;
       this.epochStart = undefined;
-      this.cubicBeforeRto = null;
+      this.cubicBeforeLoss = null;
     }
-    super.onSpuriousRto(now, ctx);
+    super.onUndo(now, ctx);
   }
 
   override onIdleRestart(now: Instant, ctx: CcContext): void {

@@ -42,8 +42,11 @@ export class Reno implements Couplable {
   protected readonly member: GroupMember | undefined;
   /** Set by an RTO, cleared by an ACK: a backed-off retransmission must not lower ssthresh again (RFC 5681 §3.1). */
   protected rtoBackedOff = false;
-  /** What the first timeout of an episode cut, for onSpuriousRto; null when there is nothing to restore. */
-  private beforeRto: { cw: number; thresh: number; sinceLoss: number; betweenLosses: number } | null = null;
+  /**
+   * What the current loss episode's response cut (taken when recovery starts, or at a timeout that starts an
+   * episode), for onUndo; null when there is nothing to restore.
+   */
+  private beforeLoss: { cw: number; thresh: number; sinceLoss: number; betweenLosses: number } | null = null;
   /** Acknowledged bytes × MSS not yet turned into window: congestion avoidance in exact integers. */
   private caCredit = 0;
   private sinceLoss = 0;
@@ -125,6 +128,7 @@ export class Reno implements Couplable {
   onCongestionEvent(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
     this.hystart = null;
+    this.saveBeforeLoss();
     this.noteLoss();
     this.thresh = this.lossSsthresh(ctx);
     // RFC 6675 §5: the window becomes ssthresh when recovery starts; the engine paces recovery with pipe.
@@ -143,15 +147,9 @@ export class Reno implements Couplable {
   onRto(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
     this.hystart = null;
-    if (!this.rtoBackedOff) {
-      this.beforeRto = {
-        cw: this.cw,
-        thresh: this.thresh,
-        sinceLoss: this.sinceLoss,
-        betweenLosses: this.betweenLosses,
-      };
-    }
-    // A timeout inside fast recovery belongs to the loss episode the recovery already counted and answered.
+    // A timeout inside fast recovery belongs to the loss episode the recovery already counted and answered
+    // (and an undo goes back to before that recovery, as Linux's prior_cwnd does).
+    if (!this.rtoBackedOff && !ctx.keepSsthresh) this.saveBeforeLoss();
     if (!ctx.keepSsthresh) {
       this.noteLoss();
       if (!this.rtoBackedOff) this.thresh = this.lossSsthresh(ctx);
@@ -162,14 +160,14 @@ export class Reno implements Couplable {
     this.caCredit = 0;
   }
 
-  onSpuriousRto(_now: Instant, ctx: CcContext): void {
+  onUndo(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
-    const b = this.beforeRto;
+    const b = this.beforeLoss;
     if (b === null) return;
-    this.beforeRto = null;
+    this.beforeLoss = null;
     this.cw = Math.max(this.cw, b.cw);
     this.thresh = Math.max(this.thresh, b.thresh);
-    // The timeout was no loss: OLIA's loss intervals go back to what they were.
+    // There was no loss: OLIA's loss intervals go back to what they were.
     this.sinceLoss += b.sinceLoss;
     this.betweenLosses = b.betweenLosses;
     this.caCredit = 0;
@@ -184,6 +182,15 @@ export class Reno implements Couplable {
 
   detach(): void {
     this.member?.group.remove(this.member);
+  }
+
+  private saveBeforeLoss(): void {
+    this.beforeLoss = {
+      cw: this.cw,
+      thresh: this.thresh,
+      sinceLoss: this.sinceLoss,
+      betweenLosses: this.betweenLosses,
+    };
   }
 
   /** ssthresh after a loss: RFC 5681 equation (4), max(FlightSize/2, 2·SMSS). */

@@ -45,10 +45,11 @@ export interface CongestionControl {
   /** The retransmission timer expired. */
   onRto(now: Instant, ctx: CcContext): void;
   /**
-   * The last timeout was spurious (F-RTO, RFC 5682: data sent before it arrived): restore the window and the
-   * threshold it cut, as Linux's undo does (never below what they are now).
+   * The last loss response (fast recovery or timeout) was spurious: F-RTO (RFC 5682), D-SACKs (RFC 3708) or
+   * timestamps (RFC 3522) showed nothing was lost. Restore the window and threshold it cut, as Linux's undo
+   * does (never below what they are now).
    */
-  onSpuriousRto(now: Instant, ctx: CcContext): void;
+  onUndo(now: Instant, ctx: CcContext): void;
   /** The connection was idle for longer than an RTO (RFC 5681 §4.1 restart window). */
   onIdleRestart(now: Instant, ctx: CcContext): void;
   /** The subflow left the connection (coupled controllers drop it from their group). */

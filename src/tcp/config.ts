@@ -75,6 +75,13 @@ export interface TcpConfig {
   backlog: number;
   /** F-RTO spurious-timeout detection (RFC 5682, SACK-enhanced when SACK is on); a spurious timeout is undone. */
   frto: boolean;
+  /**
+   * Undo a fast recovery or a timeout shown to be unnecessary: D-SACKs reported every retransmission of the
+   * episode as a duplicate (RFC 3708), or an ACK echoed a timestamp older than its first retransmission
+   * (Eifel, RFC 3522). The window and ssthresh go back to their values before the episode, as Linux's undo
+   * does. Off by default (the simulator keeps RFC 5681/6675 loss recovery); the real drivers turn it on.
+   */
+  undo: boolean;
   /** Restart from the initial window after an idle period longer than the RTO (RFC 5681 §4.1). */
   slowStartAfterIdle: boolean;
   /** Minimum gap between ACKs sent in reply to out-of-window segments (Linux tcp_invalid_ratelimit). */
@@ -159,6 +166,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   maxRetransmissions: 15,
   backlog: 128,
   frto: false,
+  undo: false,
   slowStartAfterIdle: true,
   invalidAckInterval: 500 * MS,
   challengeAckLimit: 1000,

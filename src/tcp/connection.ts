@@ -31,6 +31,7 @@ import { FIN, SACKED, Scoreboard } from './scoreboard.ts';
 import { allocFramed, keepBytes, type ParsedSegment, put32, writeHeader, writeTimestamp } from './segment.ts';
 import { SendBuffer } from './send-buffer.ts';
 import { seqDiff, seqLt } from './seq.ts';
+import { LossUndo } from './undo.ts';
 
 const { FIN: F_FIN, SYN: F_SYN, RST: F_RST, PSH: F_PSH, ACK: F_ACK } = TcpFlag;
 const INF = Number.POSITIVE_INFINITY;
@@ -52,7 +53,7 @@ const NO_CC: CongestionControl = {
   onCongestionEvent() {},
   onRecoveryEnd() {},
   onRto() {},
-  onSpuriousRto() {},
+  onUndo() {},
   onIdleRestart() {},
   detach() {},
 };
@@ -210,6 +211,8 @@ export class TcpConnection implements SubflowView {
   private renoSacked = 0;
   private frtoStage = 0;
   private frtoBudget = 0;
+  /** Proof that the current loss episode's response was unnecessary (config.undo). */
+  private readonly undo = new LossUndo();
   private readonly rack = new Rack();
   /** RACK-TLP (RFC 8985): on when configured and SACK was negotiated (the scoreboard keeps the flag). */
   private get rackOn(): boolean {
@@ -895,7 +898,7 @@ export class TcpConnection implements SubflowView {
     if (advanced || sacked > 0) this.takeRtt(now, p, advanced);
     if (this.frtoStage > 0) this.frtoOnAck(now, advanced, ackOff);
     if (this.rack.end >= 0) this.tlpOnAck(now, ackOff, advanced || sacked > 0 || dlen > 0);
-    if (this.sb.size > 0 || advanced) this.lossLogic(now, advanced, delivered);
+    if (this.sb.size > 0 || advanced) this.lossLogic(now, advanced, delivered, p.hasTs ? p.tsecr : 0);
     if (advanced && this.rackOn) this.armTlp(now);
     this.afterAckStates(now);
     return true;
@@ -941,6 +944,7 @@ export class TcpConnection implements SubflowView {
         if (r <= ackOff || (p.sackCount > 1 && l >= l2 && r <= r2)) {
           this.counters.TCPDSACKRecv++;
           this.ackDsack = true;
+          this.undo.onDsack(l, r);
           const tlp = this.rack;
           if (tlp.retrans && l < tlp.end && r > tlp.start) tlp.dsacked = true;
           continue;
@@ -988,7 +992,7 @@ export class TcpConnection implements SubflowView {
   }
 
   /** Loss detection and recovery state (RFC 6675 §5, RFC 6582, RFC 5681). */
-  private lossLogic(now: Instant, advanced: boolean, delivered: number): void {
+  private lossLogic(now: Instant, advanced: boolean, delivered: number, tsecr: number): void {
     const sb = this.sb;
     const c = this.config;
     const mss = this.effMss();
@@ -1008,6 +1012,7 @@ export class TcpConnection implements SubflowView {
     if (this.rackOn && sb.rackTs >= 0 && sb.size > 0) this.rackDetect(now);
     this.delivered += delivered;
     this.updateRate(now);
+    if (this.undo.active) this.tryUndo(now, advanced, tsecr);
     switch (this.caState) {
       case 'open':
         // With RACK, recovery starts when RACK marks a loss (Linux's tcp_time_to_recover), not at DupThresh.
@@ -1039,6 +1044,7 @@ export class TcpConnection implements SubflowView {
   private enterRecovery(now: Instant): void {
     this.caState = 'recovery';
     this.recoveryPoint = this.sndNxtOff;
+    if (this.config.undo) this.undo.begin(this.sndUnaOff);
     // The window reduction below is the response to a loss a probe may have repaired too (Linux resets
     // tlp_high_seq in tcp_init_cwnd_reduction), and probes wait for the open state again.
     this.rack.clearProbe();
@@ -1145,6 +1151,7 @@ export class TcpConnection implements SubflowView {
       const flight = r.flight;
       r.clearProbe();
       this.counters.TCPLossProbeRecovery++;
+      this.undo.clear();
       this.fillCtx();
       this.ctx.bytesInFlight = this.lossFlight(flight);
       this.cc.onCongestionEvent(now, this.ctx);
@@ -1593,6 +1600,7 @@ export class TcpConnection implements SubflowView {
     if (this.caState === 'recovery') c.TCPFastRetrans++;
     else c.TCPSlowStartRetrans++;
     this.totalRetrans++;
+    this.undo.onRetransmit(len, this.tsNow(now));
     return this.sendData(now, start, len, fin, i);
   }
 
@@ -1969,6 +1977,8 @@ export class TcpConnection implements SubflowView {
     this.cc.onRto(now, this.ctx);
     this.ctx.keepSsthresh = false;
     const wasLoss = this.caState === 'loss';
+    // A timeout inside fast recovery or after another timeout belongs to the episode already under way.
+    if (c.undo && this.caState === 'open') this.undo.begin(this.sndUnaOff);
     sb.markAllLost();
     this.caState = 'loss';
     this.recoveryPoint = this.sndNxtOff;
@@ -2009,14 +2019,44 @@ export class TcpConnection implements SubflowView {
     }
   }
 
-  /** The last timeout was spurious: leave loss state, and give back the window it cut (Linux's undo). */
+  /** F-RTO found the last timeout spurious. */
   private spuriousRto(now: Instant): void {
     this.counters.TCPSpuriousRTOs++;
-    this.caState = 'open';
-    this.rack.onRecoveryExit();
-    this.sb.unmarkPendingLost();
+    this.undoLossResponse(now);
+  }
+
+  /**
+   * config.undo (Linux's tcp_try_undo_dsack, tcp_try_undo_recovery and tcp_try_undo_loss): D-SACKs for every
+   * retransmission of the episode undo it in any state, late ones after recovery ended included; a timestamp
+   * echo older than its first retransmission undoes a fast recovery on the ACK that completes it, and a timeout
+   * on any ACK of new data (Eifel). Reordering and delay spikes are what make such episodes, and each would
+   * otherwise halve the window or restart it from one segment.
+   */
+  private tryUndo(now: Instant, advanced: boolean, tsecr: number): void {
+    const u = this.undo;
+    const c = this.counters;
+    if (u.allDsacked) {
+      if (this.caState === 'loss') c.TCPLossUndo++;
+      else c.TCPDSACKUndo++;
+    } else if (this.tsOk && u.echoPredatesRetransmission(tsecr)) {
+      if (this.caState === 'recovery' && this.sndUnaOff >= this.recoveryPoint) c.TCPFullUndo++;
+      else if (this.caState === 'loss' && advanced) c.TCPLossUndo++;
+      else return;
+    } else return;
+    this.undoLossResponse(now);
+  }
+
+  /** The loss response was unnecessary: leave recovery or loss state and give back what it cut (Linux's undo). */
+  private undoLossResponse(now: Instant): void {
+    this.undo.clear();
+    this.frtoStage = 0;
+    if (this.caState !== 'open') {
+      this.caState = 'open';
+      this.rack.onRecoveryExit();
+      this.sb.unmarkPendingLost();
+    }
     this.fillCtx();
-    this.cc.onSpuriousRto(now, this.ctx);
+    this.cc.onUndo(now, this.ctx);
     this.owner.activate(this);
   }
 

@@ -30,6 +30,12 @@ export class TcpCounters {
   /** Retransmissions found lost because data sent after them was SACKed. */
   TCPLostRetransmit = 0;
   TCPSpuriousRTOs = 0;
+  /** Loss responses undone because D-SACKs reported every retransmission as a duplicate (RFC 3708). */
+  TCPDSACKUndo = 0;
+  /** Fast recoveries undone at their end by a timestamp echo older than the first retransmission (RFC 3522). */
+  TCPFullUndo = 0;
+  /** Timeouts undone by D-SACKs or by a timestamp echo (F-RTO's count is TCPSpuriousRTOs). */
+  TCPLossUndo = 0;
   /** Tail loss probes sent (RFC 8985 §7). */
   TCPLossProbes = 0;
   /** Losses repaired by a retransmitted probe (the congestion response was taken). */

@@ -161,10 +161,20 @@ describe('CUBIC controller', () => {
     const cc = afterFirstLoss();
     const before = { cwnd: cc.cwnd, ssthresh: cc.ssthresh, wMax: cc.wMaxBytes };
     cc.onRto(0, ctx({ bytesInFlight: 40_000 }));
-    cc.onSpuriousRto(0, ctx());
+    cc.onUndo(0, ctx());
     assert.deepEqual({ cwnd: cc.cwnd, ssthresh: cc.ssthresh, wMax: cc.wMaxBytes }, before);
     // The next congestion-avoidance ACK starts an epoch from the restored W_max: K as after the first loss.
     cc.onAck(RTT, 1000, ctx());
     close(cc.kSeconds, K);
+  });
+
+  it('after a spurious fast recovery returns to the window and W_max it had (RFC 9438 §4.9)', () => {
+    const cc = afterFirstLoss();
+    const before = { cwnd: cc.cwnd, ssthresh: cc.ssthresh, wMax: cc.wMaxBytes };
+    cc.onCongestionEvent(0, ctx({ bytesInFlight: 40_000 }));
+    assert.notEqual(cc.wMaxBytes, before.wMax);
+    cc.onRecoveryEnd(0, ctx());
+    cc.onUndo(0, ctx());
+    assert.deepEqual({ cwnd: cc.cwnd, ssthresh: cc.ssthresh, wMax: cc.wMaxBytes }, before);
   });
 });

@@ -112,22 +112,26 @@ describe('Reno', () => {
     assert.equal(cc.ssthresh, 2000);
   });
 
-  it('gives back what a spurious timeout cut, backed-off ones included, once', () => {
+  it('gives back what the last loss response cut (a timeout, backed-off ones included, or a recovery), once', () => {
     const cc = renoAt(20_000);
     cc.onRto(0, ctx({ bytesInFlight: 20_000 }));
     cc.onRto(0, ctx({ bytesInFlight: 1000 })); // backed off: the episode began at cwnd = ssthresh = 20000
     cc.onAck(0, 1000, ctx()); // 2000
-    cc.onSpuriousRto(0, ctx());
+    cc.onUndo(0, ctx());
     assert.equal(cc.cwnd, 20_000);
     assert.equal(cc.ssthresh, 20_000);
-    cc.onRto(0, ctx({ bytesInFlight: 20_000 }));
-    cc.onCongestionEvent(0, ctx({ bytesInFlight: 4000 }));
-    cc.onSpuriousRto(0, ctx());
-    assert.equal(cc.cwnd, 20_000, 'restored from the timeout, not the later loss');
     cc.onCongestionEvent(0, ctx({ bytesInFlight: 8000 }));
-    cc.onSpuriousRto(0, ctx()); // nothing saved any more: a no-op
     assert.equal(cc.cwnd, 4000);
+    // A timeout inside that recovery keeps its ssthresh, and an undo goes back to before the recovery (Linux).
+    cc.onRto(0, ctx({ bytesInFlight: 4000, keepSsthresh: true }));
     assert.equal(cc.ssthresh, 4000);
+    cc.onUndo(0, ctx());
+    assert.equal(cc.cwnd, 20_000, 'restored from before the recovery, not from the timeout inside it');
+    assert.equal(cc.ssthresh, 20_000);
+    cc.onRto(0, ctx({ bytesInFlight: 4000, keepSsthresh: true }));
+    cc.onUndo(0, ctx()); // nothing saved any more: a no-op
+    assert.equal(cc.cwnd, 1000);
+    assert.equal(cc.ssthresh, 20_000);
   });
 
   it('restarts from min(IW, cwnd) after idle (RFC 5681 §4.1)', () => {
