@@ -70,7 +70,7 @@ export class Reassembly {
       const rg = j < r.length ? r[j]! : null;
       if (rg !== null && rg.start <= cur) {
         if (rg.end > cur) {
-          if (this.dsackEnd < 0) this.noteDuplicate(cur, Math.min(end, rg.end));
+          this.noteDuplicate(cur, Math.min(end, rg.end));
           cur = Math.min(end, rg.end);
           if (cur === end) {
             landed ??= rg;
@@ -114,10 +114,19 @@ export class Reassembly {
     return 'stored';
   }
 
-  /** Records a duplicate for D-SACK (RFC 2883 §4: the first block of the next ACK). */
+  /**
+   * Records a duplicate for D-SACK (RFC 2883 §4: the first block of the next ACK). Duplicates that arrive
+   * together before the ACK goes out (a batch from the driver) extend the block while they touch it, as Linux's
+   * tcp_dsack_extend does, so the sender learns of every one of them; otherwise the first is reported.
+   */
   noteDuplicate(start: number, end: number): void {
-    this.dsackStart = start;
-    this.dsackEnd = end;
+    if (this.dsackEnd < 0) {
+      this.dsackStart = start;
+      this.dsackEnd = end;
+    } else if (start <= this.dsackEnd && end >= this.dsackStart) {
+      this.dsackStart = Math.min(this.dsackStart, start);
+      this.dsackEnd = Math.max(this.dsackEnd, end);
+    }
   }
 
   private touch(rg: OooRange): void {

@@ -221,3 +221,24 @@ test('reassembly: merges ranges, trims duplicates, reports SACK blocks by recenc
   assert.ok(r.cost <= 10_000);
   assert.equal(stored, Math.floor(10_000 / 129));
 });
+
+test('reassembly: duplicates that arrive before the next ACK extend one D-SACK block while they touch it', () => {
+  const r = new Reassembly(10_000);
+  const out = new Float64Array(8);
+  // Three old duplicates in a row (a batch of late originals below RCV.NXT), then one apart from them.
+  r.noteDuplicate(1000, 1100);
+  r.noteDuplicate(1100, 1200);
+  r.noteDuplicate(900, 1000);
+  r.noteDuplicate(5000, 5100);
+  assert.equal(r.sackBlocks(out, 4, true), 1);
+  assert.deepEqual(
+    [...out.subarray(0, 2)],
+    [900, 1200],
+    'one block for the run; a separate duplicate is not reported (Linux keeps the first block)',
+  );
+  // Once the ACK has carried it, the next duplicate starts a new block.
+  r.dsackEnd = -1;
+  r.noteDuplicate(5000, 5100);
+  assert.equal(r.sackBlocks(out, 4, true), 1);
+  assert.deepEqual([...out.subarray(0, 2)], [5000, 5100]);
+});
