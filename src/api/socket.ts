@@ -22,6 +22,7 @@ import type { MptcpCounters } from '../mptcp/counters.ts';
 import type { MptcpEvent } from '../mptcp/events.ts';
 import type { MptcpInfo } from '../mptcp/info.ts';
 import type { SubflowOptions, SubflowStatus } from '../mptcp/subflow-status.ts';
+import type { TcpCounters } from '../tcp/counters.ts';
 import { MS } from '../util/time.ts';
 import { withEnvironment } from './env.ts';
 import { errorForReason, MptcpApiError } from './errors.ts';
@@ -712,6 +713,12 @@ export class MptcpSocket extends Duplex {
   get counters(): MptcpCounters {
     if (this.host === null) throw new MptcpApiError('not connected yet');
     return this.host.endpoint.counters;
+  }
+
+  /** The subflows' TCP counters, for all connections of this socket's endpoint (Linux's nstat Tcp/TcpExt names). */
+  get tcpCounters(): Readonly<TcpCounters> {
+    if (this.host === null) throw new MptcpApiError('not connected yet');
+    return this.host.endpoint.tcp.counters;
   }
 
   /** The transport's counters (datagrams, drops, errors). */

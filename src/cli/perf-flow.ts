@@ -33,6 +33,8 @@ export interface FlowResult extends PerfResult {
   events: TimedEvent[];
   /** CPU time this process used during the test (user + system), to tell a CPU-bound run from a path-bound one. */
   cpuSeconds: number;
+  /** The endpoint's TCP counters that are not zero at the end (Linux's nstat names: timeouts, recoveries, undos). */
+  tcpCounters: Record<string, number>;
   error?: string;
 }
 
@@ -137,6 +139,7 @@ export async function sendPattern(
     intervals: meter.samples,
     events,
     cpuSeconds: cpuSince(cpu0),
+    tcpCounters: nonZeroTcpCounters(s),
     ...(error ? { error: error.message } : {}),
   };
 }
@@ -175,6 +178,7 @@ export async function receivePattern(
     intervals: meter.samples,
     events,
     cpuSeconds: cpuSince(cpu0),
+    tcpCounters: nonZeroTcpCounters(s),
     ...(error ? { error: error.message } : {}),
   };
 }
@@ -193,6 +197,14 @@ function fallbackOf(s: MptcpSocket): boolean {
     return s.info().fallback;
   } catch {
     return false;
+  }
+}
+
+function nonZeroTcpCounters(s: MptcpSocket): Record<string, number> {
+  try {
+    return Object.fromEntries(Object.entries(s.tcpCounters).filter(([, v]) => v !== 0));
+  } catch {
+    return {};
   }
 }
 
