@@ -97,6 +97,9 @@ export class StackHost {
       pacing: kind === 'udp',
       // A loss halves the window, as Linux does, not a flight the scheduler had left short on this subflow.
       ssthreshFromCwnd: true,
+      // After idle, the window halves per RTO idle (Linux) rather than falling to the initial window at once:
+      // a descheduled process comes back to a window it can still use.
+      idleDecay: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

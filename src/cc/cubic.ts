@@ -93,8 +93,8 @@ export class Cubic extends Reno {
     super.onUndo(now, ctx);
   }
 
-  override onIdleRestart(now: Instant, ctx: CcContext): void {
-    super.onIdleRestart(now, ctx);
+  override onIdleRestart(now: Instant, ctx: CcContext, halvings?: number): void {
+    super.onIdleRestart(now, ctx, halvings);
     this.epochStart = undefined;
   }
 

@@ -173,10 +173,16 @@ export class Reno implements Couplable {
     this.caCredit = 0;
   }
 
-  onIdleRestart(_now: Instant, ctx: CcContext): void {
+  onIdleRestart(_now: Instant, ctx: CcContext, halvings?: number): void {
     this.smss = ctx.mss;
     // RFC 5681 §4.1: restart window RW = min(IW, cwnd).
-    this.cw = Math.min(this.cw, this.initialWindow);
+    const rw = Math.min(this.cw, this.initialWindow);
+    if (halvings === undefined) this.cw = rw;
+    else {
+      // Linux: slow start takes the window back to 3/4 of where it was.
+      this.thresh = Math.max(this.thresh, Math.floor((this.cw * 3) / 4));
+      this.cw = Math.max(rw, this.cw / 2 ** halvings);
+    }
     this.caCredit = 0;
   }
 

@@ -50,8 +50,13 @@ export interface CongestionControl {
    * does (never below what they are now).
    */
   onUndo(now: Instant, ctx: CcContext): void;
-  /** The connection was idle for longer than an RTO (RFC 5681 §4.1 restart window). */
-  onIdleRestart(now: Instant, ctx: CcContext): void;
+  /**
+   * The connection was idle for longer than an RTO: the window falls to RFC 5681 §4.1's restart window,
+   * min(IW, cwnd). With `halvings` (Linux's tcp_cwnd_restart, RFC 2861's decay) ssthresh is first raised to at
+   * least 3/4 of the window, and the window is halved that many times (once per RTO idle after the first),
+   * never below the restart window.
+   */
+  onIdleRestart(now: Instant, ctx: CcContext, halvings?: number): void;
   /** The subflow left the connection (coupled controllers drop it from their group). */
   detach(): void;
 }

@@ -84,6 +84,15 @@ export interface TcpConfig {
   undo: boolean;
   /** Restart from the initial window after an idle period longer than the RTO (RFC 5681 §4.1). */
   slowStartAfterIdle: boolean;
+  /**
+   * With slowStartAfterIdle, restart as Linux does (tcp_cwnd_restart, RFC 2861's decay): halve the window once
+   * for every RTO of the idle period after the first, never below the restart window, and raise ssthresh to
+   * 3/4 of the window first, so slow start takes it back. An idle period just over the RTO then costs half the
+   * window, not all of it above the initial window. A userspace stack meets such periods whenever its process
+   * is descheduled (host steal); so does a request-response application. Off by default (the simulator keeps
+   * RFC 5681); the real drivers turn it on.
+   */
+  idleDecay: boolean;
   /** Minimum gap between ACKs sent in reply to out-of-window segments (Linux tcp_invalid_ratelimit). */
   invalidAckInterval: Duration;
   /** Challenge ACKs per second per endpoint (RFC 5961 §7; Linux tcp_challenge_ack_limit). */
@@ -168,6 +177,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   frto: false,
   undo: false,
   slowStartAfterIdle: true,
+  idleDecay: false,
   invalidAckInterval: 500 * MS,
   challengeAckLimit: 1000,
   dupThresh: 3,

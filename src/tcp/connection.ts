@@ -1581,7 +1581,8 @@ export class TcpConnection implements SubflowView {
     ) {
       this.idleRestarted = true;
       this.fillCtx();
-      this.cc.onIdleRestart(now, this.ctx);
+      const halvings = Math.ceil((now - this.lastSendAt) / this.rtt.rto) - 1;
+      this.cc.onIdleRestart(now, this.ctx, this.config.idleDecay ? halvings : undefined);
     }
   }
 

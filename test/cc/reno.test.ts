@@ -144,6 +144,27 @@ describe('Reno', () => {
     assert.equal(small.cwnd, 5000);
   });
 
+  it("with halvings, decays as Linux's tcp_cwnd_restart: ssthresh to 3/4 of the window, then half per RTO idle", () => {
+    const once = renoAt(80_000); // IW = 10 × 1000
+    once.onIdleRestart(0, ctx(), 1);
+    assert.equal(once.cwnd, 40_000);
+    assert.equal(once.ssthresh, 80_000, 'ssthresh was already above 3/4 of the window');
+    const cc = new Reno({ mss: MSS });
+    for (let i = 0; i < 30; i++) cc.onAck(0, MSS, ctx()); // slow start: 10 → 40 segments, ssthresh unset
+    cc.onIdleRestart(0, ctx(), 2);
+    assert.equal(cc.cwnd, 10_000);
+    assert.equal(cc.ssthresh, Number.POSITIVE_INFINITY, 'an unset ssthresh stays unset, as in Linux');
+    const long = renoAt(80_000);
+    long.onIdleRestart(0, ctx(), 30);
+    assert.equal(long.cwnd, 10_000, 'never below the restart window');
+    const low = renoAt(8000);
+    while (low.cwnd < 12_000) low.onAck(0, 1000, ctx()); // congestion avoidance above ssthresh 8000
+    const w = low.cwnd;
+    low.onIdleRestart(0, ctx(), 0);
+    assert.equal(low.cwnd, w);
+    assert.equal(low.ssthresh, Math.floor((w * 3) / 4), 'ssthresh raised to 3/4 of the window');
+  });
+
   it('rejects bad options and unknown names with typed errors', () => {
     assert.throws(() => createCc('reno', { mss: 0 }), CcConfigError);
     assert.throws(() => createCc('reno', { mss: 1000, initialCwnd: 1.5 }), CcConfigError);
