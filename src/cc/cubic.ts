@@ -73,8 +73,7 @@ export class Cubic extends Reno {
 
   override onRto(now: Instant, ctx: CcContext): void {
     // §4.8: Reno's loss window with β for ssthresh; the next stage starts with K = 0 and W_max = cwnd_epoch.
-    if (!this.rtoBackedOff && !ctx.keepSsthresh)
-      this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
+    if (this.startsEpisode(ctx)) this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
     if (!this.rtoBackedOff && !ctx.keepSsthresh) this.cwndPrior = this.cw;
     this.wMax = undefined;
     this.epochStart = undefined;

@@ -46,7 +46,13 @@ export class Reno implements Couplable {
    * What the current loss episode's response cut (taken when recovery starts, or at a timeout that starts an
    * episode), for onUndo; null when there is nothing to restore.
    */
-  private beforeLoss: { cw: number; thresh: number; sinceLoss: number; betweenLosses: number } | null = null;
+  private beforeLoss: {
+    cw: number;
+    thresh: number;
+    sinceLoss: number;
+    betweenLosses: number;
+    hystart: HyStart | null;
+  } | null = null;
   /** Acknowledged bytes × MSS not yet turned into window: congestion avoidance in exact integers. */
   private caCredit = 0;
   private sinceLoss = 0;
@@ -127,8 +133,8 @@ export class Reno implements Couplable {
 
   onCongestionEvent(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
-    this.hystart = null;
     this.saveBeforeLoss();
+    this.hystart = null;
     this.noteLoss();
     this.thresh = this.lossSsthresh(ctx);
     // RFC 6675 §5: the window becomes ssthresh when recovery starts; the engine paces recovery with pipe.
@@ -146,10 +152,10 @@ export class Reno implements Couplable {
 
   onRto(_now: Instant, ctx: CcContext): void {
     this.smss = ctx.mss;
-    this.hystart = null;
     // A timeout inside fast recovery belongs to the loss episode the recovery already counted and answered
     // (and an undo goes back to before that recovery, as Linux's prior_cwnd does).
-    if (!this.rtoBackedOff && !ctx.keepSsthresh) this.saveBeforeLoss();
+    if (this.startsEpisode(ctx)) this.saveBeforeLoss();
+    this.hystart = null;
     if (!ctx.keepSsthresh) {
       this.noteLoss();
       if (!this.rtoBackedOff) this.thresh = this.lossSsthresh(ctx);
@@ -170,6 +176,8 @@ export class Reno implements Couplable {
     // There was no loss: OLIA's loss intervals go back to what they were.
     this.sinceLoss += b.sinceLoss;
     this.betweenLosses = b.betweenLosses;
+    // Back in the initial slow start, HyStart++ ends it again (Linux keeps HyStart through a recovery).
+    this.hystart = b.hystart;
     this.caCredit = 0;
   }
 
@@ -190,12 +198,18 @@ export class Reno implements Couplable {
     this.member?.group.remove(this.member);
   }
 
+  /** onRto: whether this timeout starts a loss episode (CcContext.newEpisode). */
+  protected startsEpisode(ctx: CcContext): boolean {
+    return ctx.newEpisode ?? (!this.rtoBackedOff && !ctx.keepSsthresh);
+  }
+
   private saveBeforeLoss(): void {
     this.beforeLoss = {
       cw: this.cw,
       thresh: this.thresh,
       sinceLoss: this.sinceLoss,
       betweenLosses: this.betweenLosses,
+      hystart: this.hystart,
     };
   }
 

@@ -28,6 +28,12 @@ export interface CcContext {
    * fast recovery); keep that ssthresh instead of computing one from bytesInFlight (Linux's tcp_enter_loss).
    */
   keepSsthresh?: boolean;
+  /**
+   * onRto only: whether this timeout starts a loss episode, the one onUndo would take back (the connection's
+   * rule, Linux's tcp_enter_loss: not inside fast recovery, not a backed-off repeat). Undefined: the
+   * controller's own guess (not backed off, keepSsthresh unset).
+   */
+  newEpisode?: boolean;
 }
 
 export interface CongestionControl {

@@ -899,6 +899,8 @@ export class TcpConnection implements SubflowView {
     if (this.frtoStage > 0) this.frtoOnAck(now, advanced, ackOff);
     if (this.rack.end >= 0) this.tlpOnAck(now, ackOff, advanced || sacked > 0 || dlen > 0);
     if (this.sb.size > 0 || advanced) this.lossLogic(now, advanced, delivered, p.hasTs ? p.tsecr : 0);
+    // D-SACKs can come after everything was acknowledged (a spurious retransmission at the end of a write).
+    else if (this.ackDsack && this.undo.active) this.tryUndo(now, false, 0);
     if (advanced && this.rackOn) this.armTlp(now);
     this.afterAckStates(now);
     return true;
@@ -1044,7 +1046,7 @@ export class TcpConnection implements SubflowView {
   private enterRecovery(now: Instant): void {
     this.caState = 'recovery';
     this.recoveryPoint = this.sndNxtOff;
-    if (this.config.undo) this.undo.begin(this.sndUnaOff);
+    if (this.config.undo) this.undo.begin();
     // The window reduction below is the response to a loss a probe may have repaired too (Linux resets
     // tlp_high_seq in tcp_init_cwnd_reduction), and probes wait for the open state again.
     this.rack.clearProbe();
@@ -1601,7 +1603,7 @@ export class TcpConnection implements SubflowView {
     if (this.caState === 'recovery') c.TCPFastRetrans++;
     else c.TCPSlowStartRetrans++;
     this.totalRetrans++;
-    this.undo.onRetransmit(len, this.tsNow(now));
+    this.undo.onRetransmit(start, start + len, fin, this.tsNow(now));
     return this.sendData(now, start, len, fin, i);
   }
 
@@ -1969,6 +1971,11 @@ export class TcpConnection implements SubflowView {
     // counted as RFC 6675's pipe: bytes the receiver SACKed left the network, and after a long stall they
     // can be hundreds of segments more than the path ever held.
     this.fillCtx();
+    // Linux's tcp_enter_loss: a timeout inside fast recovery, or a repeat with nothing acknowledged since the
+    // last one, belongs to the episode already under way (its undo record, its F-RTO decision).
+    const wasRecovery = this.caState === 'recovery';
+    const newEpisode = this.caState === 'open' || (this.caState === 'loss' && this.timeouts === 0);
+    this.ctx.newEpisode = newEpisode;
     if (c.ssthreshFromCwnd) {
       // As Linux: a timeout inside fast recovery keeps the recovery's ssthresh (the pipe then counts little
       // but what was marked lost, and says nothing of what the path holds); otherwise halve the window.
@@ -1977,9 +1984,9 @@ export class TcpConnection implements SubflowView {
     }
     this.cc.onRto(now, this.ctx);
     this.ctx.keepSsthresh = false;
+    this.ctx.newEpisode = undefined;
     const wasLoss = this.caState === 'loss';
-    // A timeout inside fast recovery or after another timeout belongs to the episode already under way.
-    if (c.undo && this.caState === 'open') this.undo.begin(this.sndUnaOff);
+    if (c.undo && newEpisode) this.undo.begin();
     sb.markAllLost();
     this.caState = 'loss';
     this.recoveryPoint = this.sndNxtOff;
@@ -1988,7 +1995,9 @@ export class TcpConnection implements SubflowView {
     this.timeouts++;
     this.backoff++;
     this.rtoAt = now + this.rtt.backedOff(this.backoff);
-    this.frtoStage = c.frto && !wasLoss && this.timeouts === 1 ? 1 : 0;
+    // F-RTO only for a first timeout outside recovery (RFC 5682 §2; Linux's tp->frto): inside one, the
+    // recovery's own retransmissions make its proof ambiguous, and an undo would take back that recovery too.
+    this.frtoStage = c.frto && !wasLoss && !wasRecovery && this.timeouts === 1 ? 1 : 0;
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * Evidence that a loss response was unnecessary, kept per loss episode (Linux's undo_marker, undo_retrans and
  * retrans_stamp). Two kinds of proof:
- * - D-SACK (RFC 3708 §3): the receiver reported a duplicate for every byte retransmitted in the episode, so
- *   every original had arrived;
+ * - D-SACK (RFC 3708): the receiver reported a duplicate for every byte retransmitted in the episode, so every
+ *   original had arrived;
  * - timestamps (Eifel, RFC 3522): an ACK echoes a TSval older than the episode's first retransmission, so an
  *   original, not a retransmission, advanced the receiver's left edge (RFC 7323 §4.3 keeps TS.Recent from
  *   going back).
@@ -10,57 +10,97 @@
  */
 import { seqLt } from './seq.ts';
 
+/** Retransmitted ranges kept per episode; beyond this the episode is not undone (memory stays bounded). */
+const MAX_RANGES = 256;
+
 export class LossUndo {
-  /** SND.UNA (a stream offset) when the episode began; -1: no episode to undo. */
-  private marker = -1;
-  /** Bytes retransmitted in the episode that no D-SACK has reported yet. */
-  private unproven = 0;
+  /** Whether an episode can still be undone. */
+  active = false;
+  /**
+   * What the episode retransmitted and no D-SACK has reported yet, as stream offsets [start, end) in pairs.
+   * Only these count: a D-SACK for anything else (a loss probe's copy sent before the episode, a duplicate
+   * the network made of an original) proves nothing about this episode. Linux gets the same from its
+   * per-segment flags (and counts D-SACKs below SND.UNA without them; this keeps the ranges instead).
+   */
+  private readonly ranges: number[] = [];
   /** Whether the episode retransmitted anything (before that, no D-SACK can prove it spurious). */
   private retransmitted = false;
   /** TSval carried by the episode's first retransmission. */
   private firstRetransTs = 0;
 
-  get active(): boolean {
-    return this.marker >= 0;
-  }
-
-  /** A loss episode begins (fast recovery, or a timeout outside one) with SND.UNA at `sndUna`. */
-  begin(sndUna: number): void {
-    this.marker = sndUna;
-    this.unproven = 0;
+  /** A loss episode begins (fast recovery, or a timeout outside one). */
+  begin(): void {
+    this.active = true;
+    this.ranges.length = 0;
     this.retransmitted = false;
   }
 
   /** Nothing left to undo: the response was undone, or another one replaced it. */
   clear(): void {
-    this.marker = -1;
-  }
-
-  /** `len` bytes were retransmitted, carrying TSval `tsval`. */
-  onRetransmit(len: number, tsval: number): void {
-    if (this.marker < 0) return;
-    if (!this.retransmitted) this.firstRetransTs = tsval;
-    this.retransmitted = true;
-    this.unproven += len;
+    this.active = false;
+    this.ranges.length = 0;
   }
 
   /**
-   * A D-SACK reported [left, right) as received twice. Above the episode's start, count it against the
-   * retransmissions; like Linux, without asking whether that range was retransmitted (it has usually been
-   * acknowledged and forgotten by now), so a duplicate made by the network counts too.
+   * [start, end) was retransmitted, carrying TSval `tsval`; `fin`: with the FIN, which no D-SACK reports, so an
+   * episode that retransmitted it is never proven by D-SACKs alone.
+   */
+  onRetransmit(start: number, end: number, fin: boolean, tsval: number): void {
+    if (!this.active) return;
+    if (!this.retransmitted) this.firstRetransTs = tsval;
+    this.retransmitted = true;
+    const r = this.ranges;
+    const last = r.length - 2;
+    if (last >= 0 && r[last + 1] === start) r[last + 1] = end;
+    else if (r.length < 2 * MAX_RANGES) r.push(start, end);
+    else {
+      this.clear();
+      return;
+    }
+    if (fin) r.push(end, end + 1);
+  }
+
+  /**
+   * A D-SACK reported [left, right) as received twice: each byte of it proves one retransmission of that byte
+   * (the earliest still unproven), so bytes sent three times need two reports, as Linux's count does.
    */
   onDsack(left: number, right: number): void {
-    if (this.marker < 0 || right <= this.marker) return;
-    this.unproven = Math.max(0, this.unproven - (right - Math.max(left, this.marker)));
+    const r = this.ranges;
+    let at = left;
+    while (at < right && r.length > 0) {
+      let hit = -1;
+      let next = right;
+      for (let i = 0; i < r.length; i += 2) {
+        if (r[i]! <= at && r[i + 1]! > at) {
+          hit = i;
+          break;
+        }
+        if (r[i]! > at && r[i]! < next) next = r[i]!;
+      }
+      if (hit < 0) {
+        at = next;
+        continue;
+      }
+      const s = r[hit]!;
+      const e = r[hit + 1]!;
+      const to = Math.min(e, right);
+      if (s === at && e === to) r.splice(hit, 2);
+      else if (s === at) r[hit] = to;
+      else if (e === to) r[hit + 1] = at;
+      else r.splice(hit, 2, s, at, to, e);
+      at = to;
+    }
+    // A peer cutting ranges into many small pieces loses the undo, not memory.
+    if (r.length > 2 * MAX_RANGES) this.clear();
   }
 
   /** Every retransmission of the episode has been reported as a duplicate. */
   get allDsacked(): boolean {
-    return this.marker >= 0 && this.retransmitted && this.unproven === 0;
+    return this.active && this.retransmitted && this.ranges.length === 0;
   }
 
   /** The ACK's timestamp echo predates the episode's first retransmission (RFC 3522 §3.2). */
   echoPredatesRetransmission(tsecr: number): boolean {
-    return this.marker >= 0 && this.retransmitted && tsecr !== 0 && seqLt(tsecr, this.firstRetransTs);
+    return this.active && this.retransmitted && tsecr !== 0 && seqLt(tsecr, this.firstRetransTs);
   }
 }

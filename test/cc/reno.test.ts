@@ -134,6 +134,29 @@ describe('Reno', () => {
     assert.equal(cc.ssthresh, 20_000);
   });
 
+  it('keeps the record of the recovery when a timeout inside it is not a new episode (newEpisode false)', () => {
+    const cc = renoAt(20_000);
+    cc.onCongestionEvent(0, ctx({ bytesInFlight: 8000 }));
+    // Without ssthreshFromCwnd the timeout computes its own ssthresh, but it belongs to the recovery's episode.
+    cc.onRto(0, ctx({ bytesInFlight: 2000, newEpisode: false }));
+    assert.equal(cc.ssthresh, 2000);
+    cc.onUndo(0, ctx());
+    assert.equal(cc.cwnd, 20_000);
+    assert.equal(cc.ssthresh, 20_000);
+  });
+
+  it('an undo back into the initial slow start brings HyStart++ back, as Linux keeps HyStart through a recovery', () => {
+    const rtt = (ms: number) => ctx({ rttSample: ms * 1000, srtt: ms * 1000, minRtt: 20_000 });
+    const cc = new Reno({ mss: MSS, hystart: true });
+    for (let i = 0; i < 20; i++) cc.onAck(0, MSS, rtt(20));
+    cc.onCongestionEvent(0, ctx({ bytesInFlight: cc.cwnd }));
+    cc.onUndo(0, ctx());
+    assert.equal(cc.ssthresh, Number.POSITIVE_INFINITY, 'back in the initial slow start');
+    // The RTT triples: HyStart++ ends slow start (ssthresh = cwnd) within a few rounds.
+    for (let i = 0; i < 300 && cc.ssthresh === Number.POSITIVE_INFINITY; i++) cc.onAck(0, MSS, rtt(60));
+    assert.ok(Number.isFinite(cc.ssthresh), 'HyStart++ left slow start on the RTT rise');
+  });
+
   it('restarts from min(IW, cwnd) after idle (RFC 5681 §4.1)', () => {
     const big = renoAt(20_000);
     big.onIdleRestart(0, ctx());

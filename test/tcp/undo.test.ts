@@ -141,3 +141,107 @@ test('undo of a timeout by timestamps (Eifel): held ACKs echo the originals, so 
   assert.equal(off.c.TCPLossUndo, 0);
   assert.ok(off.cwndAfter < 0.5 * off.cwndBefore, `without undo: ${off.cwndBefore} → ${off.cwndAfter}`);
 });
+
+/** 20 writes of 30 segments 100 ms apart warm the window; returns the pair before the measured write. */
+function warmedWrites(seed: number) {
+  const net = new Net({
+    seed,
+    ab: { delay: 10 * MS },
+    configA: { nagle: false, rackTlp: true, frto: true, ssthreshFromCwnd: true, undo: true },
+  });
+  const { client, sink } = sinkPair(net);
+  net.run(50 * MS);
+  for (let i = 0; i < 20; i++) {
+    client.write(pattern(30 * 1448, i));
+    net.run(net.now + 100 * MS);
+  }
+  return { net, client, sink };
+}
+
+test('D-SACK undo after everything was acknowledged: a spurious retransmission at the end of a write is undone', () => {
+  const { net, client, sink } = warmedWrites(7);
+  const cwndBefore = client.info().cwnd;
+  // The 5th segment of the write is 30 ms late: RACK retransmits it, the retransmission arrives first, and the
+  // original's D-SACK comes back once the whole write is acknowledged.
+  let k = 0;
+  net.extraDelay = (s) => (s.dir === 'ab' && s.p.len > 0 && ++k === 5 ? 30 * MS : 0);
+  client.write(pattern(30 * 1448, 99));
+  net.run(net.now + 300 * MS);
+  assert.equal(sink.length, 21 * 30 * 1448);
+  const c = net.a.counters;
+  assert.equal(c.TCPSackRecovery, 1);
+  assert.equal(c.TCPDSACKUndo, 1);
+  assert.equal(client.info().cwnd, cwndBefore);
+});
+
+test("no D-SACK undo from a loss probe's copy: the probe went out before the recovery it would prove spurious", () => {
+  const { net, client, sink } = warmedWrites(7);
+  const cwndBefore = client.info().cwnd;
+  // Segment 5 of the write is lost, and the ACKs are held 60 ms: the probe resends the last segment, whose
+  // D-SACK arrives during the recovery that repairs segment 5.
+  const t0 = net.now;
+  let k = 0;
+  net.drop = (s) => s.dir === 'ab' && s.p.len > 0 && ++k === 5;
+  net.extraDelay = (s) =>
+    s.dir === 'ba' && s.at >= t0 + 5 * MS && s.at < t0 + 65 * MS ? t0 + 65 * MS - s.at : 0;
+  client.write(pattern(30 * 1448, 99));
+  net.run(net.now + 400 * MS);
+  assert.equal(sink.length, 21 * 30 * 1448);
+  const c = net.a.counters;
+  assert.equal(c.TCPLossProbes, 1);
+  assert.ok(c.TCPDSACKRecv >= 1, 'the probe was reported as a duplicate');
+  assert.equal(c.TCPDSACKUndo + c.TCPFullUndo + c.TCPLossUndo, 0);
+  assert.ok(client.info().cwnd <= cwndBefore / 2 + 1448, `window ${cwndBefore} → ${client.info().cwnd}`);
+});
+
+test('a timeout inside a recovery from a real loss is neither F-RTO-undone nor undone by timestamps', () => {
+  const { net, sink, data } = setup(7, {
+    rackTlp: true,
+    frto: true,
+    ssthreshFromCwnd: true,
+    undo: true,
+  });
+  // Segment 5 from now and its first retransmission are lost; then every ACK is held 300 ms, so the RTO fires
+  // inside the recovery.
+  const t0 = net.now;
+  let k = 0;
+  let victim = -1;
+  let drops = 0;
+  net.drop = (s) => {
+    if (s.dir !== 'ab' || s.p.len === 0) return false;
+    if (++k === 5) victim = s.p.seq;
+    return s.p.seq === victim && drops++ < 2;
+  };
+  net.extraDelay = (s) =>
+    s.dir === 'ba' && s.at >= t0 + 45 * MS && s.at < t0 + 345 * MS ? t0 + 345 * MS - s.at : 0;
+  net.run(t0 + 800 * MS);
+  const c = net.a.counters;
+  assert.equal(c.TCPTimeouts, 1);
+  assert.equal(c.TCPSpuriousRTOs + c.TCPDSACKUndo + c.TCPFullUndo + c.TCPLossUndo, 0);
+  net.drop = null;
+  net.extraDelay = null;
+  net.run(net.now + 10 * SECOND, () => sink.length === data.length);
+  assert.deepEqual(Buffer.from(sink.bytes()), Buffer.from(data));
+});
+
+test('a lost FIN retransmitted by a timeout is not taken as proven: no D-SACK can report a FIN', () => {
+  const net = new Net({
+    seed: 7,
+    ab: { delay: 10 * MS },
+    configA: { undo: true, rackTlp: true, nagle: false },
+  });
+  const { client, sink } = sinkPair(net);
+  net.run(50 * MS);
+  client.write(pattern(200_000, 1));
+  net.run(net.now + SECOND);
+  // The FIN and its loss probe are lost.
+  let dropped = 0;
+  net.drop = (s) => s.dir === 'ab' && (s.p.flags & 1) !== 0 && dropped++ < 2;
+  client.end();
+  net.run(net.now + 3 * SECOND);
+  assert.ok(sink.ended);
+  const c = net.a.counters;
+  assert.equal(c.TCPTimeouts, 1);
+  assert.equal(c.TCPDSACKRecv, 0);
+  assert.equal(c.TCPDSACKUndo + c.TCPFullUndo + c.TCPLossUndo, 0);
+});
