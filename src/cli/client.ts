@@ -13,6 +13,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { encodeRequest, HEADER_LENGTH } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
+import { parseTcpFlags, TCP_FLAG_HELP } from './tcp-flags.ts';
 
 export const DEFAULT_PERF_PORT = 5201;
 
@@ -26,6 +27,7 @@ export interface ClientOptions {
   cc?: string;
   pathManager?: string;
   mss?: string;
+  tcp?: string;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -56,6 +58,7 @@ export function optionsFromFlags(o: {
   cc?: string;
   pathManager?: string;
   mss?: string;
+  tcp?: string;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -70,6 +73,7 @@ export function optionsFromFlags(o: {
   if (o.pathManager) out.pathManager = o.pathManager as PathManagerSpec;
   if (o.mss) out.mss = Number(o.mss);
   if (o.pcap) out.pcap = o.pcap;
+  if (o.tcp) out.config = { tcp: parseTcpFlags(o.tcp) };
   return out;
 }
 
@@ -163,6 +167,7 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('--cc <name>', 'congestion control: lia, olia, balia, reno, cubic')
     .option('--path-manager <pm>', 'fullmesh (default), passive, ndiffports or endpoints')
     .option('--mss <bytes>', 'subflow MSS (default from the interface MTU)')
+    .option('--tcp <settings>', TCP_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option('--tun-device <name>', 'with --transport tun: the device; --local gives the addresses behind it')
     .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')

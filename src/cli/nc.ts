@@ -8,12 +8,14 @@ import { createServer } from '../api/server.ts';
 import { connect, type MptcpSocket } from '../api/socket.ts';
 import { optionsFromFlags } from './client.ts';
 import type { CommandRegistrar } from './main.ts';
+import { TCP_FLAG_HELP } from './tcp-flags.ts';
 
 interface NcOptions {
   listen?: string;
   local?: string;
   scheduler?: string;
   cc?: string;
+  tcp?: string;
   verbose?: boolean;
 }
 
@@ -78,6 +80,7 @@ export const registerNc: CommandRegistrar = (program, setCode) => {
     .option('--local <addresses>', 'local addresses, comma separated')
     .option('--scheduler <name|file>', 'scheduler name, or a ProgMP file to load')
     .option('--cc <name>', 'congestion control')
+    .option('--tcp <settings>', TCP_FLAG_HELP)
     .option('-v, --verbose', 'connection and subflow events on stderr')
     .action(async (host: string | undefined, port: string | undefined, opts: NcOptions) => {
       try {

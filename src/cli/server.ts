@@ -11,6 +11,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { decodeRequest, HEADER_LENGTH, mayBeRequest } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
+import { TCP_FLAG_HELP } from './tcp-flags.ts';
 
 export interface ServerCliOptions {
   port: string;
@@ -20,6 +21,7 @@ export interface ServerCliOptions {
   announce?: boolean;
   scheduler?: string;
   cc?: string;
+  tcp?: string;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -110,6 +112,7 @@ export const registerServer: CommandRegistrar = (program, setCode) => {
     .option('--announce', 'announce the other addresses to each client (ADD_ADDR)')
     .option('--scheduler <name|file>', 'scheduler for data the server sends')
     .option('--cc <name>', 'congestion control')
+    .option('--tcp <settings>', TCP_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option(
       '--tun-device <name>',

@@ -1,0 +1,61 @@
+/**
+ * `--tcp key=value,...`: subflow TCP settings from the command line (TcpConfig, src/tcp/config.ts), so that a
+ * run can switch one engine mechanism off or on (`--tcp undo=false`) and be compared with another.
+ */
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.ts';
+import { MS, SECOND } from '../util/time.ts';
+
+export const TCP_FLAG_HELP =
+  'subflow TCP settings as key=value,... (TcpConfig names: e.g. undo=false,rackTlp=off,minRto=300ms)';
+
+/** Settings another flag or the transport owns: what to use instead. */
+const OWNED: Record<string, string> = {
+  mss: 'use --mss',
+  cc: 'use --cc (the connection couples its subflows)',
+  checksumOffload: 'the transport decides it',
+  gatherPayload: 'the transport decides it',
+};
+
+/** Keys that hold durations (µs in TcpConfig; the flag takes ms or s). */
+const DURATION = /(Rto|Timeout|Wait|Idle|Interval|Delay)$/;
+
+function duration(key: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
+  if (!m)
+    throw new Error(`--tcp ${key}: a duration with its unit, e.g. ${key}=200ms or ${key}=1s, not '${text}'`);
+  return Math.round(Number(m[1]) * (m[2] === 's' ? SECOND : MS));
+}
+
+function value(key: keyof TcpConfig, text: string): TcpConfig[keyof TcpConfig] {
+  const def = DEFAULT_TCP_CONFIG[key];
+  if (typeof def === 'boolean') {
+    if (text === 'true' || text === 'on' || text === '1') return true;
+    if (text === 'false' || text === 'off' || text === '0') return false;
+    throw new Error(`--tcp ${key}: true or false, not '${text}'`);
+  }
+  if (typeof def === 'number') {
+    if (DURATION.test(key)) return duration(key, text);
+    const n = Number(text);
+    if (text === '' || !Number.isFinite(n)) throw new Error(`--tcp ${key}: a number, not '${text}'`);
+    return n;
+  }
+  throw new Error(`--tcp ${key}: not a setting a flag can give`);
+}
+
+/** Parses `key=value` pairs separated by commas; unknown keys and bad values throw with what to write. */
+export function parseTcpFlags(text: string): Partial<TcpConfig> {
+  const keys = Object.keys(DEFAULT_TCP_CONFIG).filter((k) => OWNED[k] === undefined);
+  const out: Record<string, unknown> = {};
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`--tcp: 'key=value' pairs separated by commas, not '${item}'`);
+    const key = item.slice(0, eq).trim();
+    if (OWNED[key] !== undefined) throw new Error(`--tcp ${key}: not here; ${OWNED[key]}`);
+    if (!keys.includes(key))
+      throw new Error(`--tcp: unknown setting '${key}'; the settings are ${keys.join(', ')}`);
+    out[key] = value(key as keyof TcpConfig, item.slice(eq + 1).trim());
+  }
+  return out as Partial<TcpConfig>;
+}

@@ -1,0 +1,31 @@
+/** `--tcp key=value,...` (src/cli/tcp-flags.ts): parsed by each setting's type, with errors that say what to write. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { optionsFromFlags } from '../../src/cli/client.ts';
+import { parseTcpFlags } from '../../src/cli/tcp-flags.ts';
+import { MS, SECOND } from '../../src/util/time.ts';
+
+test('--tcp: booleans, numbers and durations with their unit', () => {
+  assert.deepEqual(parseTcpFlags('undo=false, rackTlp=on,initialCwnd=4,minRto=300ms,maxRto=60s'), {
+    undo: false,
+    rackTlp: true,
+    initialCwnd: 4,
+    minRto: 300 * MS,
+    maxRto: 60 * SECOND,
+  });
+  assert.deepEqual(parseTcpFlags(''), {});
+  // The client, server and nc commands hand them to the subflows.
+  assert.deepEqual(optionsFromFlags({ tcp: 'idleDecay=0' }).config, { tcp: { idleDecay: false } });
+});
+
+test('--tcp: unknown settings and bad values are refused with what to write', () => {
+  assert.throws(() => parseTcpFlags('undoo=false'), /unknown setting 'undoo'; the settings are .*undo/);
+  assert.throws(() => parseTcpFlags('undo=maybe'), /undo: true or false/);
+  assert.throws(() => parseTcpFlags('initialCwnd=ten'), /initialCwnd: a number/);
+  assert.throws(() => parseTcpFlags('minRto=300'), /minRto=200ms/);
+  assert.throws(() => parseTcpFlags('undo'), /'key=value' pairs/);
+  // Settings another flag or the transport owns.
+  assert.throws(() => parseTcpFlags('mss=1200'), /use --mss/);
+  assert.throws(() => parseTcpFlags('cc=cubic'), /use --cc/);
+  assert.throws(() => parseTcpFlags('gatherPayload=false'), /the transport decides/);
+});
