@@ -38,7 +38,7 @@ export class Cubic extends Reno {
   private cwndPrior = 0;
   /** Time of the last ACK, to keep application-limited periods out of t. */
   private lastAck: Instant;
-  /** W_max and cwnd_prior before the current loss episode's response, for onUndo (RFC 9438 §4.9). */
+  /** W_max and cwnd_prior before the current loss episode's response (saveBeforeLoss), for onUndo (RFC 9438 §4.9). */
   private cubicBeforeLoss: { wMax: number | undefined; cwndPrior: number } | null = null;
 
   constructor(opts: CcOptions) {
@@ -62,22 +62,23 @@ export class Cubic extends Reno {
   }
 
   override onCongestionEvent(now: Instant, ctx: CcContext): void {
-    this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
-    // RFC 9438 §4.7 fast convergence: a loss below the previous W_max means the share shrank; release more.
-    this.wMax = this.wMax !== undefined && this.cw < this.wMax ? (this.cw * (1 + CUBIC_BETA)) / 2 : this.cw;
-    this.cwndPrior = this.cw;
-    this.epochStart = undefined;
+    const cw = this.cw;
     // §4.6: ssthresh = max(flight_size·β, 2), cwnd = max(ssthresh, 2), through lossSsthresh.
     super.onCongestionEvent(now, ctx);
+    // RFC 9438 §4.7 fast convergence: a loss below the previous W_max means the share shrank; release more.
+    this.wMax = this.wMax !== undefined && cw < this.wMax ? (cw * (1 + CUBIC_BETA)) / 2 : cw;
+    this.cwndPrior = cw;
+    this.epochStart = undefined;
   }
 
   override onRto(now: Instant, ctx: CcContext): void {
+    const cw = this.cw;
+    const first = !this.rtoBackedOff && !ctx.keepSsthresh;
+    super.onRto(now, ctx);
     // §4.8: Reno's loss window with β for ssthresh; the next stage starts with K = 0 and W_max = cwnd_epoch.
-    if (this.startsEpisode(ctx)) this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
-    if (!this.rtoBackedOff && !ctx.keepSsthresh) this.cwndPrior = this.cw;
+    if (first) this.cwndPrior = cw;
     this.wMax = undefined;
     this.epochStart = undefined;
-    super.onRto(now, ctx);
   }
 
   override onUndo(now: Instant, ctx: CcContext): void {
@@ -90,6 +91,12 @@ export class Cubic extends Reno {
       this.cubicBeforeLoss = null;
     }
     super.onUndo(now, ctx);
+  }
+
+  /** Reno's record, and CUBIC's W_max and cwnd_prior beside it (taken at the same moments, before the cut). */
+  protected override saveBeforeLoss(): void {
+    super.saveBeforeLoss();
+    this.cubicBeforeLoss = { wMax: this.wMax, cwndPrior: this.cwndPrior };
   }
 
   override onIdleRestart(now: Instant, ctx: CcContext, halvings?: number): void {

@@ -203,7 +203,8 @@ export class Reno implements Couplable {
     return ctx.newEpisode ?? (!this.rtoBackedOff && !ctx.keepSsthresh);
   }
 
-  private saveBeforeLoss(): void {
+  /** Takes the record onUndo restores, before a loss response cuts anything; subclasses add their state. */
+  protected saveBeforeLoss(): void {
     this.beforeLoss = {
       cw: this.cw,
       thresh: this.thresh,

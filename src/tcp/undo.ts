@@ -14,8 +14,7 @@ import { seqLt } from './seq.ts';
 const MAX_RANGES = 256;
 
 export class LossUndo {
-  /** Whether an episode can still be undone. */
-  active = false;
+  private on = false;
   /**
    * What the episode retransmitted and no D-SACK has reported yet, as stream offsets [start, end) in pairs.
    * Only these count: a D-SACK for anything else (a loss probe's copy sent before the episode, a duplicate
@@ -28,16 +27,21 @@ export class LossUndo {
   /** TSval carried by the episode's first retransmission. */
   private firstRetransTs = 0;
 
+  /** Whether an episode can still be undone. */
+  get active(): boolean {
+    return this.on;
+  }
+
   /** A loss episode begins (fast recovery, or a timeout outside one). */
   begin(): void {
-    this.active = true;
+    this.on = true;
     this.ranges.length = 0;
     this.retransmitted = false;
   }
 
   /** Nothing left to undo: the response was undone, or another one replaced it. */
   clear(): void {
-    this.active = false;
+    this.on = false;
     this.ranges.length = 0;
   }
 
@@ -46,7 +50,7 @@ export class LossUndo {
    * episode that retransmitted it is never proven by D-SACKs alone.
    */
   onRetransmit(start: number, end: number, fin: boolean, tsval: number): void {
-    if (!this.active) return;
+    if (!this.on) return;
     if (!this.retransmitted) this.firstRetransTs = tsval;
     this.retransmitted = true;
     const r = this.ranges;
@@ -96,11 +100,11 @@ export class LossUndo {
 
   /** Every retransmission of the episode has been reported as a duplicate. */
   get allDsacked(): boolean {
-    return this.active && this.retransmitted && this.ranges.length === 0;
+    return this.on && this.retransmitted && this.ranges.length === 0;
   }
 
   /** The ACK's timestamp echo predates the episode's first retransmission (RFC 3522 §3.2). */
   echoPredatesRetransmission(tsecr: number): boolean {
-    return this.active && this.retransmitted && tsecr !== 0 && seqLt(tsecr, this.firstRetransTs);
+    return this.on && this.retransmitted && tsecr !== 0 && seqLt(tsecr, this.firstRetransTs);
   }
 }
