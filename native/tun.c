@@ -377,6 +377,16 @@ static void *reader_main(void *arg) {
   return NULL;
 }
 
+/* JavaScript is done with the ring up to `head`: free the space and wake a reader waiting for it. */
+static void consumed(tun_t *t, uint64_t head) {
+  atomic_store(&t->tail, head);
+  if (atomic_load(&t->waiting)) {
+    pthread_mutex_lock(&t->lock);
+    pthread_cond_signal(&t->space);
+    pthread_mutex_unlock(&t->lock);
+  }
+}
+
 /* Runs on the JavaScript thread: copies every queued packet into one ArrayBuffer and calls
  * onPackets(data: Uint8Array, ends: Uint32Array, count: number); packet i is data[ends[i-1] .. ends[i]). */
 static void deliver(napi_env env, napi_value cb, void *context, void *data) {
@@ -402,13 +412,19 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
     p += (4 + len + 3) & ~3ull;
   }
   if (count == 0) {
-    atomic_store(&t->tail, head);
+    consumed(t, head);
     return;
   }
   napi_value ab, ends_ab, bytes, ends, n;
   void *dst = NULL, *ends_mem = NULL;
-  napi_create_arraybuffer(env, total, &dst, &ab);
-  napi_create_arraybuffer(env, count * 4, &ends_mem, &ends_ab);
+  /* These fail once Node tears the environment down while a batch is still queued (an unreferenced reader
+   * lets the process exit under traffic): the batch is dropped, as packets at a closing interface are. */
+  if (napi_create_arraybuffer(env, total, &dst, &ab) != napi_ok ||
+      napi_create_arraybuffer(env, count * 4, &ends_mem, &ends_ab) != napi_ok || (total > 0 && dst == NULL) ||
+      ends_mem == NULL) {
+    consumed(t, head);
+    return;
+  }
   uint8_t *out = dst;
   uint32_t *end = ends_mem;
   size_t at = 0, i = 0;
@@ -424,18 +440,14 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
     end[i++] = (uint32_t)at;
     p += (4 + len + 3) & ~3ull;
   }
-  atomic_store(&t->tail, head);
-  if (atomic_load(&t->waiting)) {
-    pthread_mutex_lock(&t->lock);
-    pthread_cond_signal(&t->space);
-    pthread_mutex_unlock(&t->lock);
-  }
+  consumed(t, head);
   atomic_fetch_add(&t->batches, 1);
-  napi_create_typedarray(env, napi_uint8_array, total, ab, 0, &bytes);
-  napi_create_typedarray(env, napi_uint32_array, count, ends_ab, 0, &ends);
-  napi_create_uint32(env, (uint32_t)count, &n);
-  napi_value global, argv[3] = {bytes, ends, n};
-  napi_get_global(env, &global);
+  napi_value global;
+  if (napi_create_typedarray(env, napi_uint8_array, total, ab, 0, &bytes) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, count, ends_ab, 0, &ends) != napi_ok ||
+      napi_create_uint32(env, (uint32_t)count, &n) != napi_ok || napi_get_global(env, &global) != napi_ok)
+    return;
+  napi_value argv[3] = {bytes, ends, n};
   napi_call_function(env, global, cb, 3, argv, NULL);
 }
 

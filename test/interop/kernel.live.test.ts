@@ -803,7 +803,7 @@ describe('kernel interop over TUN', { skip: SKIP ?? false, timeout: 900_000 }, (
       ],
       { encoding: 'utf8', timeout: 90_000 },
     );
-    assert.equal(client.status, 0, `client: ${client.stderr}`);
+    assert.equal(client.status, 0, `client (signal ${client.signal}, ${client.error}): ${client.stderr}`);
     const r = JSON.parse(client.stdout) as {
       bytes: number;
       subflows: { local: string; bytesSent: number }[];
