@@ -2,7 +2,7 @@
  * `--tcp key=value,...`: subflow TCP settings from the command line (TcpConfig, src/tcp/config.ts), so that a
  * run can switch one engine mechanism off or on (`--tcp undo=false`) and be compared with another.
  */
-import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.ts';
+import { DEFAULT_TCP_CONFIG, TCP_DURATION_KEYS, type TcpConfig } from '../tcp/config.ts';
 import { MS, SECOND } from '../util/time.ts';
 
 export const TCP_FLAG_HELP =
@@ -15,9 +15,6 @@ const OWNED: Record<string, string> = {
   checksumOffload: 'the transport decides it',
   gatherPayload: 'the transport decides it',
 };
-
-/** Keys that hold durations (µs in TcpConfig; the flag takes ms or s). */
-const DURATION = /(Rto|Timeout|Wait|Idle|Interval|Delay)$/;
 
 function duration(key: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
@@ -34,7 +31,7 @@ function value(key: keyof TcpConfig, text: string): TcpConfig[keyof TcpConfig] {
     throw new Error(`--tcp ${key}: true or false, not '${text}'`);
   }
   if (typeof def === 'number') {
-    if (DURATION.test(key)) return duration(key, text);
+    if (TCP_DURATION_KEYS.has(key)) return duration(key, text);
     const n = Number(text);
     if (text === '' || !Number.isFinite(n)) throw new Error(`--tcp ${key}: a number, not '${text}'`);
     return n;

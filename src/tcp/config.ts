@@ -190,6 +190,19 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   ssthreshFromCwnd: false,
 });
 
+/** The settings that are durations (µs here): a text form of them, such as the CLI's `--tcp`, needs a unit. */
+export const TCP_DURATION_KEYS: ReadonlySet<keyof TcpConfig> = new Set<keyof TcpConfig>([
+  'minRto',
+  'initialRto',
+  'maxRto',
+  'delayedAckTimeout',
+  'timeWait',
+  'keepAliveIdle',
+  'keepAliveInterval',
+  'invalidAckInterval',
+  'tlpMaxAckDelay',
+]);
+
 /** Thrown when a configuration value cannot work. */
 export class TcpConfigError extends Error {
   override name = 'TcpConfigError';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { optionsFromFlags } from '../../src/cli/client.ts';
 import { parseTcpFlags } from '../../src/cli/tcp-flags.ts';
+import { DEFAULT_TCP_CONFIG, TCP_DURATION_KEYS } from '../../src/tcp/config.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
 
 test('--tcp: booleans, numbers and durations with their unit', () => {
@@ -28,4 +29,17 @@ test('--tcp: unknown settings and bad values are refused with what to write', ()
   assert.throws(() => parseTcpFlags('mss=1200'), /use --mss/);
   assert.throws(() => parseTcpFlags('cc=cubic'), /use --cc/);
   assert.throws(() => parseTcpFlags('gatherPayload=false'), /the transport decides/);
+});
+
+test('--tcp: every duration setting takes a unit, and only those do', () => {
+  for (const key of TCP_DURATION_KEYS) {
+    assert.equal(typeof DEFAULT_TCP_CONFIG[key], 'number', key);
+    assert.deepEqual(parseTcpFlags(`${key}=1.5s`), { [key]: 1.5 * SECOND });
+    assert.throws(() => parseTcpFlags(`${key}=1500`), /a duration with its unit/);
+  }
+  // A count is a plain number, whatever its name.
+  assert.deepEqual(parseTcpFlags('keepAliveProbes=3,challengeAckLimit=50'), {
+    keepAliveProbes: 3,
+    challengeAckLimit: 50,
+  });
 });
