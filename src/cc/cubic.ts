@@ -1,7 +1,7 @@
 /**
  * CUBIC (RFC 9438): after a loss the window follows W_cubic(t) = C(t−K)³ + W_max, concave up to the previous
  * maximum and convex beyond it, never slower than an equivalent Reno (the Reno-friendly region). Slow start is
- * Reno's with byte counting; HyStart++ is not implemented (RFC 9438 §4.10 allows standard slow start).
+ * Reno's with byte counting, with HyStart++ (RFC 9406, RFC 9438 §4.10) when the `hystart` option is on.
  */
 import { type Duration, type Instant, SECOND } from '../util/time.ts';
 import { type CcOptions, Reno } from './reno.ts';
