@@ -111,6 +111,9 @@ export class StackHost {
           ? { subflowKeepAlive: Math.max(MS, opts.keepAliveIdleMs * MS) }
           : {};
     const config: Partial<MptcpConfig> = {
+      // Applications write in pieces of every size (a header, then a body; messages of a few hundred bytes):
+      // queued behind a full window they leave as full segments, as with Linux.
+      coalesceWrites: true,
       ...opts.config,
       ...keepAlive,
       ...(opts.scheduler !== undefined ? { scheduler: opts.scheduler } : {}),

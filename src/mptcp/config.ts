@@ -39,6 +39,13 @@ export interface MptcpConfig {
    * announced addresses only.
    */
   joinsToInitialAddress: boolean;
+  /**
+   * A write first tops up the newest packet still in Q when that packet is short and carries the same USER,
+   * as Linux's tcp_sendmsg fills the unsent tail of its write queue: small writes queued behind a full window
+   * leave as full segments instead of one segment each. Off, every write is cut into packets of its own (the
+   * simulator keeps that, so its results stay comparable; the real drivers turn it on).
+   */
+  coalesceWrites: boolean;
   /** TCP settings of every subflow. */
   tcp: Partial<TcpConfig>;
 }
@@ -59,6 +66,7 @@ export const DEFAULT_MPTCP_CONFIG: MptcpConfig = {
   subflowMaxRto: 1 * SECOND,
   subflowKeepAlive: 5 * SECOND,
   joinsToInitialAddress: true,
+  coalesceWrites: false,
   tcp: {},
 };
 

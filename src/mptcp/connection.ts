@@ -227,7 +227,7 @@ export class MptcpConnection {
     this.localToken = k.token;
     this.localIdsn = k.idsn;
     this.localIdsnLow = Number(k.idsn & 0xffffffffn);
-    this.send = new SendQueues(this.localIdsnLow, 1400, config.sndBuf);
+    this.send = new SendQueues(this.localIdsnLow, 1400, config.sndBuf, config.coalesceWrites);
     // Checksums are used when either end asks for them (RFC 8684 §3.1, the A flag).
     this.checksums = config.checksum;
     this.rcvWindow = config.rcvBuf;

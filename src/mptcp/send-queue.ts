@@ -1,8 +1,9 @@
 /**
  * The connection-level send side of "Multipath TCP in the Linux kernel": Q (written, not yet scheduled),
  * QU (scheduled, not yet covered by a DATA_ACK) and RQ (to be reinjected on another subflow). Packets are
- * chunks of at most one packet size from one application write; their positions are stream offsets
- * (DSN − IDSN − 1). The three queues are the views the scheduler reads (src/sched/types.ts).
+ * chunks of at most one packet size from one application write (with coalescing, from consecutive writes of
+ * the same USER); their positions are stream offsets (DSN − IDSN − 1). The three queues are the views the
+ * scheduler reads (src/sched/types.ts).
  */
 import { PacketQueue, type PacketQueueView, type SchedPacket, type SchedSubflow } from '../sched/types.ts';
 
@@ -107,6 +108,8 @@ export class SendQueues {
     public packetSize: number,
     /** Send buffer bound in bytes (written and not yet DATA_ACKed). */
     public sndBuf: number,
+    /** Writes top up the newest packet of Q (MptcpConfig.coalesceWrites). */
+    private readonly coalesce = false,
   ) {}
 
   get written(): number {
@@ -125,7 +128,7 @@ export class SendQueues {
   /** Appends as much of `data` as the buffer takes, cut into packets; returns the bytes taken. */
   write(data: Uint8Array, user: number): number {
     const n = Math.min(data.length, this.space);
-    for (let i = 0; i < n; i += this.packetSize) {
+    for (let i = this.coalesce ? this.fillTail(data, n, user) : 0; i < n; i += this.packetSize) {
       const len = Math.min(this.packetSize, n - i);
       const p = new DataPacket(this.writeEnd, data.subarray(i, i + len), i + len === n, user, this.idsnLow);
       this.q.push(p);
@@ -134,6 +137,26 @@ export class SendQueues {
     }
     this.unacked += n;
     return n;
+  }
+
+  /**
+   * Tops up the newest packet with the first bytes of a write when it is short, still in Q and has the same
+   * USER, so consecutive small writes share segments (Linux's tcp_sendmsg filling its unsent tail). Returns
+   * the bytes taken.
+   */
+  private fillTail(data: Uint8Array, n: number, user: number): number {
+    const list = this.q.packets;
+    const last = list[list.length - 1];
+    if (this.q.size === 0 || last === undefined) return 0;
+    if (last.end !== this.writeEnd || last.user !== user || last.length >= this.packetSize) return 0;
+    const k = Math.min(this.packetSize - last.length, n);
+    const joined = new Uint8Array(last.length + k);
+    joined.set(last.data);
+    joined.set(data.subarray(0, k), last.length);
+    list[list.length - 1] = new DataPacket(last.offset, joined, k === n, user, this.idsnLow);
+    this.writeEnd += k;
+    this.bytesInQ += k;
+    return k;
   }
 
   /** A packet left Q (pushed as new data or dropped): it joins QU. */
