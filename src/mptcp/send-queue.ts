@@ -7,6 +7,9 @@
  */
 import { PacketQueue, type PacketQueueView, type SchedPacket, type SchedSubflow } from '../sched/types.ts';
 
+/** Bytes allocated at once for the buffers of coalesced packets. */
+const SLAB = 64 * 1024;
+
 export class DataPacket implements SchedPacket {
   seq: number;
   queue: PacketQueue = PacketQueue.Q;
@@ -101,6 +104,11 @@ export class SendQueues {
   /** Stream offset up to which the peer acknowledged (DATA_ACK). */
   acked = 0;
   bytesInQ = 0;
+  /** The buffer in which `tailPacket`, the newest packet of Q, grows while writes top it up. */
+  private tailBuf: Uint8Array | null = null;
+  private tailPacket: DataPacket | null = null;
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
 
   constructor(
     private readonly idsnLow: number,
@@ -150,13 +158,34 @@ export class SendQueues {
     if (this.q.size === 0 || last === undefined) return 0;
     if (last.end !== this.writeEnd || last.user !== user || last.length >= this.packetSize) return 0;
     const k = Math.min(this.packetSize - last.length, n);
-    const joined = new Uint8Array(last.length + k);
-    joined.set(last.data);
-    joined.set(data.subarray(0, k), last.length);
-    list[list.length - 1] = new DataPacket(last.offset, joined, k === n, user, this.idsnLow);
+    // The packet grows in a buffer of a whole packet, copied into once: appending a write costs its own bytes.
+    let buf = this.tailBuf;
+    if (buf === null || last !== this.tailPacket || buf.length < last.length + k) {
+      buf = this.packetBuffer();
+      buf.set(last.data);
+      this.tailBuf = buf;
+    }
+    buf.set(k === data.length ? data : data.subarray(0, k), last.length);
+    this.tailPacket = list[list.length - 1] = new DataPacket(
+      last.offset,
+      buf.subarray(0, last.length + k),
+      k === n,
+      user,
+      this.idsnLow,
+    );
     this.writeEnd += k;
     this.bytesInQ += k;
     return k;
+  }
+
+  /** A packet-sized buffer, cut from a slab: one allocation per SLAB bytes, not one per packet. */
+  private packetBuffer(): Uint8Array {
+    if (this.slab.length - this.slabUsed < this.packetSize) {
+      this.slab = new Uint8Array(Math.max(SLAB, this.packetSize));
+      this.slabUsed = 0;
+    }
+    this.slabUsed += this.packetSize;
+    return this.slab.subarray(this.slabUsed - this.packetSize, this.slabUsed);
   }
 
   /** A packet left Q (pushed as new data or dropped): it joins QU. */
