@@ -136,7 +136,7 @@ export class SendQueues {
   /** Appends as much of `data` as the buffer takes, cut into packets; returns the bytes taken. */
   write(data: Uint8Array, user: number): number {
     const n = Math.min(data.length, this.space);
-    for (let i = this.coalesce ? this.fillTail(data, n, user) : 0; i < n; i += this.packetSize) {
+    for (let i = this.coalesce && n > 0 ? this.fillTail(data, n, user) : 0; i < n; i += this.packetSize) {
       const len = Math.min(this.packetSize, n - i);
       const p = new DataPacket(this.writeEnd, data.subarray(i, i + len), i + len === n, user, this.idsnLow);
       this.q.push(p);
@@ -150,7 +150,7 @@ export class SendQueues {
   /**
    * Tops up the newest packet with the first bytes of a write when it is short, still in Q and has the same
    * USER, so consecutive small writes share segments (Linux's tcp_sendmsg filling its unsent tail). Returns
-   * the bytes taken.
+   * the bytes taken. PSH stays set on a packet that holds the end of any write.
    */
   private fillTail(data: Uint8Array, n: number, user: number): number {
     const list = this.q.packets;
@@ -169,7 +169,7 @@ export class SendQueues {
     this.tailPacket = list[list.length - 1] = new DataPacket(
       last.offset,
       buf.subarray(0, last.length + k),
-      k === n,
+      last.psh || k === n,
       user,
       this.idsnLow,
     );
@@ -180,6 +180,13 @@ export class SendQueues {
 
   /** A packet-sized buffer, cut from a slab: one allocation per SLAB bytes, not one per packet. */
   private packetBuffer(): Uint8Array {
+    // The previous tail, if it was cut last, stops growing now: the slab takes back what it left unused.
+    const prev = this.tailPacket;
+    if (prev !== null && this.tailBuf !== null && this.tailBuf.buffer === this.slab.buffer) {
+      const end = this.tailBuf.byteOffset - this.slab.byteOffset + this.tailBuf.length;
+      if (end === this.slabUsed && prev !== this.q.packets[this.q.packets.length - 1])
+        this.slabUsed = end - this.tailBuf.length + prev.length;
+    }
     if (this.slab.length - this.slabUsed < this.packetSize) {
       this.slab = new Uint8Array(Math.max(SLAB, this.packetSize));
       this.slabUsed = 0;

@@ -79,13 +79,13 @@ export interface SchedSubflow {
   primary: boolean;
 }
 
-/** One chunk of the data stream (at most one MSS, from one application write). */
+/** One chunk of the data stream (at most one MSS; from one application write, or several when coalesced). */
 export interface SchedPacket {
   /** Data sequence number, low 32 bits. */
   seq: number;
   /** Bytes. */
   length: number;
-  /** Last chunk of an application write. */
+  /** Ends an application write (with coalescing: holds the end of one). */
   psh: boolean;
   /** The `user` property of the write it came from. */
   user: number;
