@@ -13,7 +13,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { encodeRequest, HEADER_LENGTH } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import { parseTcpFlags, TCP_FLAG_HELP } from './tcp-flags.ts';
+import { COALESCE_FLAG_HELP, parseTcpFlags, TCP_FLAG_HELP } from './tcp-flags.ts';
 
 export const DEFAULT_PERF_PORT = 5201;
 
@@ -28,6 +28,7 @@ export interface ClientOptions {
   pathManager?: string;
   mss?: string;
   tcp?: string;
+  coalesce?: boolean;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -59,6 +60,8 @@ export function optionsFromFlags(o: {
   pathManager?: string;
   mss?: string;
   tcp?: string;
+  /** false from `--no-coalesce`: every write in packets of its own. */
+  coalesce?: boolean;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -74,6 +77,7 @@ export function optionsFromFlags(o: {
   if (o.mss) out.mss = Number(o.mss);
   if (o.pcap) out.pcap = o.pcap;
   if (o.tcp) out.config = { tcp: parseTcpFlags(o.tcp) };
+  if (o.coalesce === false) out.config = { ...out.config, coalesceWrites: false };
   return out;
 }
 
@@ -168,6 +172,7 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('--path-manager <pm>', 'fullmesh (default), passive, ndiffports or endpoints')
     .option('--mss <bytes>', 'subflow MSS (default from the interface MTU)')
     .option('--tcp <settings>', TCP_FLAG_HELP)
+    .option('--no-coalesce', COALESCE_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option('--tun-device <name>', 'with --transport tun: the device; --local gives the addresses behind it')
     .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')

@@ -8,7 +8,7 @@ import { createServer } from '../api/server.ts';
 import { connect, type MptcpSocket } from '../api/socket.ts';
 import { optionsFromFlags } from './client.ts';
 import type { CommandRegistrar } from './main.ts';
-import { TCP_FLAG_HELP } from './tcp-flags.ts';
+import { COALESCE_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
 
 interface NcOptions {
   listen?: string;
@@ -16,6 +16,7 @@ interface NcOptions {
   scheduler?: string;
   cc?: string;
   tcp?: string;
+  coalesce?: boolean;
   verbose?: boolean;
 }
 
@@ -81,6 +82,7 @@ export const registerNc: CommandRegistrar = (program, setCode) => {
     .option('--scheduler <name|file>', 'scheduler name, or a ProgMP file to load')
     .option('--cc <name>', 'congestion control')
     .option('--tcp <settings>', TCP_FLAG_HELP)
+    .option('--no-coalesce', COALESCE_FLAG_HELP)
     .option('-v, --verbose', 'connection and subflow events on stderr')
     .action(async (host: string | undefined, port: string | undefined, opts: NcOptions) => {
       try {

@@ -11,7 +11,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { decodeRequest, HEADER_LENGTH, mayBeRequest } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import { TCP_FLAG_HELP } from './tcp-flags.ts';
+import { COALESCE_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
 
 export interface ServerCliOptions {
   port: string;
@@ -22,6 +22,7 @@ export interface ServerCliOptions {
   scheduler?: string;
   cc?: string;
   tcp?: string;
+  coalesce?: boolean;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -113,6 +114,7 @@ export const registerServer: CommandRegistrar = (program, setCode) => {
     .option('--scheduler <name|file>', 'scheduler for data the server sends')
     .option('--cc <name>', 'congestion control')
     .option('--tcp <settings>', TCP_FLAG_HELP)
+    .option('--no-coalesce', COALESCE_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option(
       '--tun-device <name>',

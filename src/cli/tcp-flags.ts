@@ -5,6 +5,9 @@
 import { DEFAULT_TCP_CONFIG, TCP_DURATION_KEYS, type TcpConfig } from '../tcp/config.ts';
 import { MS, SECOND } from '../util/time.ts';
 
+export const COALESCE_FLAG_HELP =
+  'send every write in packets of its own instead of joining small writes into full segments (coalesceWrites)';
+
 export const TCP_FLAG_HELP =
   'subflow TCP settings as key=value,... (TcpConfig names: e.g. undo=false,rackTlp=off,minRto=300ms)';
 

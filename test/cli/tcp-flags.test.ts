@@ -17,6 +17,12 @@ test('--tcp: booleans, numbers and durations with their unit', () => {
   assert.deepEqual(parseTcpFlags(''), {});
   // The client, server and nc commands hand them to the subflows.
   assert.deepEqual(optionsFromFlags({ tcp: 'idleDecay=0' }).config, { tcp: { idleDecay: false } });
+  // --no-coalesce (commander gives coalesce: false) beside --tcp; without it the host's default stands.
+  assert.deepEqual(optionsFromFlags({ tcp: 'undo=off', coalesce: false }).config, {
+    tcp: { undo: false },
+    coalesceWrites: false,
+  });
+  assert.equal(optionsFromFlags({ coalesce: true }).config, undefined);
 });
 
 test('--tcp: unknown settings and bad values are refused with what to write', () => {
