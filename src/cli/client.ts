@@ -17,22 +17,27 @@ import { COALESCE_FLAG_HELP, parseTcpFlags, TCP_FLAG_HELP } from './tcp-flags.ts
 
 export const DEFAULT_PERF_PORT = 5201;
 
-export interface ClientOptions {
-  port: string;
+/** The flags that become socket options (optionsFromFlags); each command takes those it offers. */
+export interface StackFlags {
   local?: string;
-  time?: string;
-  bytes?: string;
-  reverse?: boolean;
   scheduler?: string;
   cc?: string;
   pathManager?: string;
   mss?: string;
   tcp?: string;
+  /** false from `--no-coalesce`: every write in packets of its own. */
   coalesce?: boolean;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
   pcap?: string;
+}
+
+export interface ClientOptions extends StackFlags {
+  port: string;
+  time?: string;
+  bytes?: string;
+  reverse?: boolean;
   raw?: boolean;
   interval: string;
   json?: boolean;
@@ -53,20 +58,7 @@ export function positive(text: string, what: string): number {
 }
 
 /** The socket options both commands take from their flags (the environment fills the rest). */
-export function optionsFromFlags(o: {
-  local?: string;
-  scheduler?: string;
-  cc?: string;
-  pathManager?: string;
-  mss?: string;
-  tcp?: string;
-  /** false from `--no-coalesce`: every write in packets of its own. */
-  coalesce?: boolean;
-  transport?: string;
-  tunDevice?: string;
-  tunNetns?: string;
-  pcap?: string;
-}): MultipathOptions {
+export function optionsFromFlags(o: StackFlags): MultipathOptions {
   const out: MultipathOptions = {};
   if (o.local) out.addresses = o.local.split(',').map((a) => a.trim());
   if (o.transport) out.transport = o.transport;

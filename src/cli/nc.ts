@@ -6,17 +6,12 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { createServer } from '../api/server.ts';
 import { connect, type MptcpSocket } from '../api/socket.ts';
-import { optionsFromFlags } from './client.ts';
+import { optionsFromFlags, type StackFlags } from './client.ts';
 import type { CommandRegistrar } from './main.ts';
 import { COALESCE_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
 
-interface NcOptions {
+interface NcOptions extends Pick<StackFlags, 'local' | 'scheduler' | 'cc' | 'tcp' | 'coalesce'> {
   listen?: string;
-  local?: string;
-  scheduler?: string;
-  cc?: string;
-  tcp?: string;
-  coalesce?: boolean;
   verbose?: boolean;
 }
 

@@ -6,27 +6,19 @@
 
 import { createServer } from '../api/server.ts';
 import type { MptcpSocket } from '../api/socket.ts';
-import { DEFAULT_PERF_PORT, LiveLine, optionsFromFlags } from './client.ts';
+import { DEFAULT_PERF_PORT, LiveLine, optionsFromFlags, type StackFlags } from './client.ts';
 import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { decodeRequest, HEADER_LENGTH, mayBeRequest } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
 import { COALESCE_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
 
-export interface ServerCliOptions {
+export interface ServerCliOptions extends Omit<StackFlags, 'local' | 'pathManager' | 'mss'> {
   port: string;
   addresses?: string;
   once?: boolean;
   json?: boolean;
   announce?: boolean;
-  scheduler?: string;
-  cc?: string;
-  tcp?: string;
-  coalesce?: boolean;
-  transport?: string;
-  tunDevice?: string;
-  tunNetns?: string;
-  pcap?: string;
   interval: string;
 }
 

@@ -161,7 +161,7 @@ export class SendQueues {
     // The packet grows in a buffer of a whole packet, copied into once: appending a write costs its own bytes.
     let buf = this.tailBuf;
     if (buf === null || last !== this.tailPacket || buf.length < last.length + k) {
-      buf = this.packetBuffer();
+      buf = this.packetBuffer(last);
       buf.set(last.data);
       this.tailBuf = buf;
     }
@@ -178,15 +178,15 @@ export class SendQueues {
     return k;
   }
 
-  /** A packet-sized buffer, cut from a slab: one allocation per SLAB bytes, not one per packet. */
-  private packetBuffer(): Uint8Array {
-    // The previous tail, if it was cut last, stops growing now: the slab takes back what it left unused.
+  /**
+   * A packet-sized buffer for `growing`, cut from a slab: one allocation per SLAB bytes, not one per packet.
+   * The tail buffer is always the slab's last cut; when another packet starts growing, the previous tail never
+   * grows again and the slab takes back what it left unused.
+   */
+  private packetBuffer(growing: DataPacket): Uint8Array {
     const prev = this.tailPacket;
-    if (prev !== null && this.tailBuf !== null && this.tailBuf.buffer === this.slab.buffer) {
-      const end = this.tailBuf.byteOffset - this.slab.byteOffset + this.tailBuf.length;
-      if (end === this.slabUsed && prev !== this.q.packets[this.q.packets.length - 1])
-        this.slabUsed = end - this.tailBuf.length + prev.length;
-    }
+    if (prev !== null && prev !== growing && this.tailBuf !== null)
+      this.slabUsed -= this.tailBuf.length - prev.length;
     if (this.slab.length - this.slabUsed < this.packetSize) {
       this.slab = new Uint8Array(Math.max(SLAB, this.packetSize));
       this.slabUsed = 0;

@@ -53,15 +53,13 @@ export class LossUndo {
     if (!this.on) return;
     if (!this.retransmitted) this.firstRetransTs = tsval;
     this.retransmitted = true;
+    // The FIN's sequence number is part of the range: no D-SACK ever reports it.
+    const stop = fin ? end + 1 : end;
     const r = this.ranges;
     const last = r.length - 2;
-    if (last >= 0 && r[last + 1] === start) r[last + 1] = end;
-    else if (r.length < 2 * MAX_RANGES) r.push(start, end);
-    else {
-      this.clear();
-      return;
-    }
-    if (fin) r.push(end, end + 1);
+    if (last >= 0 && r[last + 1] === start) r[last + 1] = stop;
+    else if (r.length < 2 * MAX_RANGES) r.push(start, stop);
+    else this.clear();
   }
 
   /**
