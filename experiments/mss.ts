@@ -9,6 +9,7 @@
  * panel counts: simulator events, a deterministic proxy of the engine's cost per byte.
  */
 import { renderFigure, type Series, type XYChart } from '../src/plot/index.ts';
+import type { FlowEngine } from '../src/sim/flow.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
@@ -19,7 +20,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { type FlowEngine, forEachTrial, windowMean } from './lib/trial.ts';
+import { forEachTrial, windowMean } from './lib/trial.ts';
 
 const MSS = [1400, 2000, 3000, 4500, 6000, 9000] as const;
 const PATHS = [1, 2] as const;

@@ -10,6 +10,7 @@
  * (64 MB) so only the receive buffer limits.
  */
 import { renderFigure, type Series, type XYChart } from '../src/plot/index.ts';
+import type { FlowEngine } from '../src/sim/flow.ts';
 import { round } from '../src/sim/result.ts';
 import {
   type Check,
@@ -20,7 +21,7 @@ import {
   seedsUpTo,
 } from './lib/experiment.ts';
 import { groupBy, type Summary, summarize } from './lib/stats.ts';
-import { type FlowEngine, forEachTrial, payloadCapacity, windowMean } from './lib/trial.ts';
+import { forEachTrial, payloadCapacity, windowMean } from './lib/trial.ts';
 
 const EXTRA_DELAYS_MS = [0, 10, 100, 500] as const;
 const BUFFERS_MB = [2, 3, 4, 6, 8, 12, 16] as const;

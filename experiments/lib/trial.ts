@@ -1,28 +1,19 @@
 /**
- * One trial of an experiment: a scenario (SCENARIOS.md, as the JSON object a file would hold) run for one seed.
- * Scenarios that the format covers run through the simulator's own runner; those that need per-flow engine
- * settings the format has no field for yet (receive and send buffers, MSS) run on the bed in bed.ts, which
- * reads the same parsed scenario and returns the same result shape.
+ * One trial of an experiment: a scenario (SCENARIOS.md, as the JSON object a file would hold) run for one seed
+ * through the simulator's own runner, with per-flow engine settings the format has no field for (receive and
+ * send buffers, MSS, Linux's TCP behaviours) passed beside it.
  */
-import type { MptcpConfig } from '../../src/mptcp/config.ts';
+import type { FlowEngine } from '../../src/sim/flow.ts';
 import type { SimResult, TimelinePoint } from '../../src/sim/result.ts';
 import { runScenario } from '../../src/sim/runner.ts';
 import { parseScenario } from '../../src/sim/scenario.ts';
-import type { TcpConfig } from '../../src/tcp/config.ts';
-import { runOnBed } from './bed.ts';
 import { type Shard, TrialSharer } from './shards.ts';
-
-/** Engine settings of one flow beyond the scenario format: MPTCP connection settings or plain TCP ones. */
-export interface FlowEngine {
-  mptcp?: Partial<MptcpConfig>;
-  tcp?: Partial<TcpConfig>;
-}
 
 export interface TrialSpec {
   /** The scenario as a JSON object (units as strings, as in a scenario file). */
   scenario: Record<string, unknown>;
   seed: number;
-  /** Engine settings by flow name; with any, the trial runs on the bed. */
+  /** Engine settings by flow name (RunOptions.engine of the runner). */
   engine?: Record<string, FlowEngine>;
 }
 
@@ -66,10 +57,10 @@ export function forEachTrial<C>(
 }
 
 function runLocally(spec: TrialSpec): SimResult {
-  const scenario = parseScenario(spec.scenario);
-  const engine = spec.engine ?? {};
-  if (Object.keys(engine).length === 0) return runScenario(scenario, { seed: spec.seed });
-  return runOnBed(scenario, spec.seed, engine);
+  return runScenario(parseScenario(spec.scenario), {
+    seed: spec.seed,
+    ...(spec.engine !== undefined ? { engine: spec.engine } : {}),
+  });
 }
 
 /** Mean of the samples with from < t ≤ to: goodput, or the throughput on `path` when given (Mbit/s). */

@@ -16,7 +16,7 @@ import type { MptcpEvent } from '../mptcp/events.ts';
 import type { SubflowStatus } from '../mptcp/subflow-status.ts';
 import { createPathManager } from '../pm/index.ts';
 import type { Instant } from '../util/time.ts';
-import type { FlowTransport } from './flow.ts';
+import type { FlowEngine, FlowTransport } from './flow.ts';
 import { round, type SubflowResult } from './result.ts';
 import {
   CLIENT_PORT_BASE,
@@ -57,10 +57,11 @@ export class MptcpTransport implements FlowTransport {
     paths: PathSpec[],
     /** The registered name of the flow's scheduler (the runner loads ProgMP programs). */
     scheduler: string,
+    engine: FlowEngine = {},
   ) {
     this.addressOf = new Map(paths.map((p) => [p.name, p.clientAddress]));
     this.pathOf = new Map(paths.map((p) => [p.clientAddress, p.name]));
-    this.config = { cc: flow.cc, scheduler };
+    this.config = { ...engine.mptcp, cc: flow.cc, scheduler };
     serverEndpoint.listen(
       SERVER_PORT_BASE + flow.index,
       (conn) => {

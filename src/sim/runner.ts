@@ -11,7 +11,7 @@ import { TcpEndpoint } from '../tcp/endpoint.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Duration, Instant } from '../util/time.ts';
 import { Simulator } from './events.ts';
-import type { FlowTransport } from './flow.ts';
+import type { FlowEngine, FlowTransport } from './flow.ts';
 import type { SimHost } from './host.ts';
 import type { LinkConfig, LinkDirectionConfig } from './link.ts';
 import { MptcpTransport } from './mptcp-flow.ts';
@@ -42,6 +42,8 @@ export interface RunOptions {
   capture?: PacketSink;
   /** Milliseconds from any fixed origin, for wallMs and eventsPerSecond; the engine itself reads no clock. */
   wallClock?: () => number;
+  /** Engine settings by flow name, beyond the scenario format (experiments/: buffers, MSS, TCP behaviours). */
+  engine?: Readonly<Record<string, FlowEngine>>;
 }
 
 /** The link model's config from the scenario's resolved settings. */
@@ -112,6 +114,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   const clock = options.wallClock ?? (() => 0);
   const wallStart = clock();
   const seed = options.seed ?? scenario.seed;
+  const engine = options.engine ?? {};
+  for (const name of Object.keys(engine))
+    if (!scenario.flows.some((f) => f.name === name))
+      throw new ScenarioError(`options.engine.${name}`, 'the scenario has no flow of this name');
   const sim = new Simulator(seed);
   const net = new Network(sim);
   for (const l of scenario.links) net.addLink(l.name, linkConfig(l.settings));
@@ -150,7 +156,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   const now = () => sim.now;
   const transports: FlowTransport[] = scenario.flows.map((f, i) =>
     f.protocol === 'tcp'
-      ? new TcpTransport(f, apps[i]!, tcpOf(clientStack), tcpOf(serverStack), now, scenario.paths)
+      ? new TcpTransport(
+          f,
+          apps[i]!,
+          tcpOf(clientStack),
+          tcpOf(serverStack),
+          now,
+          scenario.paths,
+          engine[f.name],
+        )
       : new MptcpTransport(
           f,
           apps[i]!,
@@ -159,6 +173,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
           now,
           scenario.paths,
           schedulerName(f.scheduler, `flows[${i}].scheduler`),
+          engine[f.name],
         ),
   );
 

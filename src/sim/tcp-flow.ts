@@ -1,7 +1,8 @@
 /** A plain TCP flow of a scenario: one connection from the flow's path address to the server. */
+import type { TcpConfig } from '../tcp/config.ts';
 import type { TcpEndpoint } from '../tcp/endpoint.ts';
 import type { Instant } from '../util/time.ts';
-import type { FlowTransport } from './flow.ts';
+import type { FlowEngine, FlowTransport } from './flow.ts';
 import { round, type SubflowResult } from './result.ts';
 import {
   CLIENT_PORT_BASE,
@@ -25,6 +26,7 @@ export class TcpTransport implements FlowTransport {
   private server: TcpConnectionLike | null = null;
   private established = false;
   private readonly path: PathSpec;
+  private readonly config: Partial<TcpConfig>;
 
   constructor(
     private readonly flow: FlowSpec,
@@ -33,9 +35,11 @@ export class TcpTransport implements FlowTransport {
     serverEndpoint: TcpEndpoint,
     private readonly now: () => Instant,
     paths: PathSpec[],
+    engine: FlowEngine = {},
   ) {
     this.path = paths.find((p) => p.name === flow.paths[0])!;
-    const config = { cc: flow.cc as 'reno' | 'cubic' };
+    const config = { ...engine.tcp, cc: flow.cc as 'reno' | 'cubic' };
+    this.config = config;
     serverEndpoint.listen(
       SERVER_PORT_BASE + flow.index,
       (conn: TcpConnectionLike) => {
@@ -54,7 +58,7 @@ export class TcpTransport implements FlowTransport {
       localPort: CLIENT_PORT_BASE + 1 + this.flow.index,
       remote: SERVER_ADDRESS,
       remotePort: SERVER_PORT_BASE + this.flow.index,
-      config: { cc: this.flow.cc as 'reno' | 'cubic' },
+      config: this.config,
     });
     this.client = conn;
     this.app.attachClient(conn);

@@ -455,6 +455,27 @@ describe('runScenario over the TCP engine', () => {
     assert.equal(runScenario(s, { seed: 99 }).seed, 99);
   });
 
+  it('applies per-flow engine settings to both ends of MPTCP and TCP flows, and refuses an unknown flow', () => {
+    const s = base([
+      { name: 'mp', protocol: 'mptcp', workload: { bulk: '200KB' } },
+      { name: 'tcp', protocol: 'tcp', workload: { bulk: '200KB' } },
+    ]);
+    const plain = runScenario(s);
+    const r = runScenario(s, {
+      engine: { mp: { mptcp: { tcp: { mss: 1000 } } }, tcp: { tcp: { mss: 800 } } },
+    });
+    // The send MSS is the configured one less the options every segment carries: timestamps (12), and on an
+    // MPTCP subflow the DSS (28). The data sender's MSS is the smaller of its own and the peer's.
+    for (const sf of r.flows[0]!.subflows) assert.equal(sf.mss, 1000 - 40);
+    assert.equal(r.flows[1]!.subflows[0]!.mss, 800 - 12);
+    assert.notEqual(plain.flows[0]!.subflows[0]!.mss, 1000 - 40);
+    for (const f of r.flows) assert.ok(f.completed && f.integrity, f.name);
+    assert.throws(
+      () => runScenario(s, { engine: { nobody: {} } }),
+      (e: unknown) => e instanceof ScenarioError && e.path === 'options.engine.nobody',
+    );
+  });
+
   it('refuses a ProgMP scheduler file the caller did not read, naming the field', () => {
     const s = base([
       { protocol: 'mptcp', scheduler: { progmp: 'missing.progmp' }, workload: { bulk: '1MB' } },
