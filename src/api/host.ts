@@ -14,7 +14,7 @@ import type { MptcpConfig } from '../mptcp/config.ts';
 import type { PathManager } from '../mptcp/connection.ts';
 import { MptcpEndpoint } from '../mptcp/endpoint.ts';
 import { createPathManager, createServerPathManager } from '../pm/index.ts';
-import type { TcpConfig } from '../tcp/config.ts';
+import { LINUX_BEHAVIOURS, type TcpConfig } from '../tcp/config.ts';
 import { Rng } from '../util/rng.ts';
 import { MS } from '../util/time.ts';
 import { LinkType } from '../wire/link.ts';
@@ -80,26 +80,12 @@ export class StackHost {
     const transport = createTransport(kind, opts.transportOptions?.[kind], localAddresses);
     const subflowTcp: Partial<TcpConfig> = {
       mss: this.mss,
-      // Linux's default (tcp_frto 2): a real process can be descheduled past an RTO, and F-RTO undoes the
-      // spurious timeout instead of retransmitting the whole flight.
-      frto: true,
-      // A recovery or timeout that D-SACKs or timestamps show unneeded gives its window back (Linux's undo):
-      // reordering and delay spikes on real paths are what start them.
-      undo: true,
-      // Slow start ends when the RTT rises, not after a window of drops at the bottleneck (Linux's HyStart).
-      hystart: true,
-      // Tail losses repaired by a probe after 2·SRTT, and time-based loss marking (Linux's RACK-TLP).
-      rackTlp: true,
+      ...LINUX_BEHAVIOURS,
       // Each window spread over the round trip (a token bucket, TcpConfig.pacing). Over UDP on the test bed it
       // halved the loss events of LIA (4 against 7-8 per 30 s run) and raised its goodput (median 171 against
       // 163 Mbit/s in paired runs). Through TUN to the kernel it cost 9 points (90 % of the kernel's goodput
       // against 99 %), so it stays off there.
       pacing: kind === 'udp',
-      // A loss halves the window, as Linux does, not a flight the scheduler had left short on this subflow.
-      ssthreshFromCwnd: true,
-      // After idle, the window halves per RTO idle (Linux) rather than falling to the initial window at once:
-      // a descheduled process comes back to a window it can still use.
-      idleDecay: true,
       ...(opts.noDelay === false ? { nagle: true } : {}),
       ...opts.config?.tcp,
     };

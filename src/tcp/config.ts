@@ -190,6 +190,30 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   ssthreshFromCwnd: false,
 });
 
+/**
+ * The behaviours of Linux's TCP that are off by default here (so the simulator keeps the RFC baseline the
+ * literature compares with), as the real drivers run them (src/api/host.ts):
+ * - frto: Linux's tcp_frto 2. A real process can be descheduled past an RTO, and F-RTO undoes the spurious
+ *   timeout instead of retransmitting the whole flight.
+ * - undo: a recovery or timeout that D-SACKs or timestamps show unneeded gives its window back. Reordering and
+ *   delay spikes on real paths are what start them.
+ * - hystart: slow start ends when the RTT rises, not after a window of drops at the bottleneck.
+ * - rackTlp: tail losses repaired by a probe after 2·SRTT, and time-based loss marking.
+ * - ssthreshFromCwnd: a loss halves the window, not a flight the scheduler had left short on this subflow.
+ * - idleDecay: after idle, the window halves per RTO idle rather than falling to the initial window at once,
+ *   so a descheduled process comes back to a window it can still use.
+ * Pacing is not among them: Linux paces only with the fq qdisc or since 4.13, and the drivers decide it per
+ * transport.
+ */
+export const LINUX_BEHAVIOURS: Readonly<Partial<TcpConfig>> = Object.freeze({
+  frto: true,
+  undo: true,
+  hystart: true,
+  rackTlp: true,
+  ssthreshFromCwnd: true,
+  idleDecay: true,
+});
+
 /** The settings that are durations (µs here): a text form of them, such as the CLI's `--tcp`, needs a unit. */
 export const TCP_DURATION_KEYS: ReadonlySet<keyof TcpConfig> = new Set<keyof TcpConfig>([
   'minRto',
