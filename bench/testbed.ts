@@ -3,7 +3,8 @@
  * mpt-srv, 2 × 100 Mbit/s paths with 10 ms each way, 30 s runs, against the summed payload capacity of the
  * paths (issue 7: at least 90 %). The default congestion control (LIA, coupled) and CUBIC on each subflow
  * (uncoupled, as the Linux kernel's MPTCP runs) alternate in rounds; every run is printed and the figures are
- * medians. Both ends are this stack, so the two processes and the test bed's delay daemon share the machine's
+ * medians. A third series runs LIA with write coalescing off (`--no-coalesce`), to show what coalescing
+ * (on in the real drivers) does to a bulk transfer. Both ends are this stack, so the two processes and the test bed's delay daemon share the machine's
  * cores: the CPU seconds of each end are reported too. Each round also runs the Linux kernel's MPTCP
  * (mptcp-bulk.py, 2 subflows through the test bed's endpoints) over the same paths as a reference; its share is
  * of the same capacity, though its frames carry 4 more payload bytes (1424 against 1420: 0.3 % more).
@@ -26,6 +27,14 @@ const SECONDS = 30;
 const QUIET_RUNS = 3;
 const MAX_ROUNDS = 6;
 const PORT = 45_400;
+/** Our stack's series, run in this order in every round. */
+const SERIES = ['lia', 'cubic', 'lia-nocoalesce'] as const;
+type Series = (typeof SERIES)[number];
+const LABEL: Record<Series, string> = {
+  lia: 'LIA (default)',
+  cubic: 'CUBIC per subflow',
+  'lia-nocoalesce': 'LIA, writes not coalesced (--no-coalesce)',
+};
 const KERNEL_PORT = 45_500;
 const BULK = join(SHARED, 'testbed', 'mptcp-bulk.py');
 
@@ -105,7 +114,7 @@ export async function benchTestbed(): Promise<BenchResult[]> {
   }
   // Subflow endpoints on the client serve the kernel's reference runs; our stack (over UDP) ignores them.
   const bed = await Testbed.acquire(['--paths', '2', '--rate', '100', '--delay', '10', '--pm', 'client']);
-  const series: Record<'lia' | 'cubic' | 'kernel', Run[]> = { lia: [], cubic: [], kernel: [] };
+  const series: Record<Series | 'kernel', Run[]> = { lia: [], cubic: [], 'lia-nocoalesce': [], kernel: [] };
   const done = () => Object.values(series).every((runs) => quiet(runs).length >= QUIET_RUNS);
   const report = (round: number, what: string, r: Run) =>
     process.stderr.write(
@@ -113,11 +122,12 @@ export async function benchTestbed(): Promise<BenchResult[]> {
     );
   try {
     for (let round = 0; round < MAX_ROUNDS && !done(); round++) {
-      for (const cc of ['lia', 'cubic'] as const) {
+      for (const [i, s] of SERIES.entries()) {
         const r = await clientServerRun(bed, {
           seconds: SECONDS,
-          port: PORT + 2 * round + (cc === 'lia' ? 0 : 1),
-          ...(cc === 'lia' ? {} : { cc }),
+          port: PORT + SERIES.length * round + i,
+          ...(s === 'cubic' ? { cc: 'cubic' } : {}),
+          ...(s === 'lia-nocoalesce' ? { clientFlags: ['--no-coalesce'] } : {}),
         });
         if (r.server.integrity !== true) throw new Error('bench testbed: the server saw a corrupted pattern');
         const run: Run = {
@@ -125,8 +135,8 @@ export async function benchTestbed(): Promise<BenchResult[]> {
           stealPct: r.stealPct,
           cpu: (r.client.cpuSeconds as number) + (r.server.cpuSeconds as number),
         };
-        series[cc].push(run);
-        report(round, cc, run);
+        series[s].push(run);
+        report(round, s, run);
       }
       const k = await kernelRun(bed, KERNEL_PORT + round);
       series.kernel.push(k);
@@ -138,9 +148,9 @@ export async function benchTestbed(): Promise<BenchResult[]> {
   const out: BenchResult[] = [
     { name: 'payload capacity of the 2 paths', value: PAYLOAD_CAPACITY_MBPS, unit: 'Mbit/s' },
   ];
-  for (const cc of ['lia', 'cubic'] as const) {
-    const runs = series[cc];
-    const label = `udp ${SECONDS} s, ${cc === 'lia' ? 'LIA (default)' : 'CUBIC per subflow'}`;
+  for (const s of SERIES) {
+    const runs = series[s];
+    const label = `udp ${SECONDS} s, ${LABEL[s]}`;
     out.push(...goodputLines(label, runs), {
       name: `${label}: CPU of both ends, median of all runs`,
       value: median(runs.map((r) => r.cpu!)) / SECONDS,

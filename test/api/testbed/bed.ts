@@ -29,7 +29,14 @@ export interface ClientServerRun {
  */
 export async function clientServerRun(
   bed: Testbed,
-  opts: { seconds: number; port: number; cc?: string; during?: (ms: number) => void },
+  opts: {
+    seconds: number;
+    port: number;
+    cc?: string;
+    /** More flags of `mptcp-ts client` (such as --no-coalesce). */
+    clientFlags?: readonly string[];
+    during?: (ms: number) => void;
+  },
 ): Promise<ClientServerRun> {
   const node = process.execPath;
   const server = bed.spawn('mpt-srv', [
@@ -58,6 +65,7 @@ export async function clientServerRun(
     String(opts.seconds),
     '--json',
     ...(opts.cc ? ['--cc', opts.cc] : []),
+    ...(opts.clientFlags ?? []),
   ]);
   const clientOut = collect(client);
   // The clock starts when the client is connected, as the intervals of its report do.
