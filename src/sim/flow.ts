@@ -2,7 +2,8 @@
 import type { MptcpConfig } from '../mptcp/config.ts';
 import type { TcpConfig } from '../tcp/config.ts';
 import type { SubflowResult } from './result.ts';
-import type { FlowAction } from './scenario.ts';
+import type { FlowAction, FlowSpec } from './scenario.ts';
+import { ScenarioError } from './units.ts';
 
 export interface FlowTransport {
   /** Opens the client side now; the application gets its socket. */
@@ -16,12 +17,55 @@ export interface FlowTransport {
   act?(action: FlowAction): void;
 }
 
+/** TCP settings beyond the scenario format; the congestion control stays the scenario's `cc`. */
+export type EngineTcp = Omit<Partial<TcpConfig>, 'cc' | 'ccFactory'>;
+
 /**
- * Engine settings of one flow beyond what the scenario format describes (buffers, MSS, TCP behaviours): the
- * MPTCP connection's for an MPTCP flow, the connection's for a TCP flow. Both ends get them; the scenario's
- * `cc` and `scheduler` win over any given here.
+ * Engine settings of one flow beyond what the scenario format describes (buffers, MSS, TCP behaviours), for
+ * both ends of the flow. The congestion control and the scheduler stay the scenario's.
  */
 export interface FlowEngine {
-  mptcp?: Partial<MptcpConfig>;
-  tcp?: Partial<TcpConfig>;
+  /** An MPTCP flow's connection settings; its subflows' TCP settings go in `mptcp.tcp`. */
+  mptcp?: Omit<Partial<MptcpConfig>, 'cc' | 'scheduler' | 'tcp'> & { tcp?: EngineTcp };
+  /** A TCP flow's connection settings. */
+  tcp?: EngineTcp;
+}
+
+/** Settings the scenario owns (a caller without the types could still pass them). */
+const OWNED = ['cc', 'ccFactory', 'scheduler'];
+
+/**
+ * Refuses engine settings that would be ignored or would override the scenario: a name that is no flow, the
+ * wrong kind of settings for the flow's protocol, or the flow's congestion control or scheduler.
+ */
+export function checkFlowEngine(
+  flows: readonly FlowSpec[],
+  engine: Readonly<Record<string, FlowEngine>>,
+): void {
+  for (const [name, e] of Object.entries(engine)) {
+    const at = `options.engine.${name}`;
+    const f = flows.find((x) => x.name === name);
+    if (f === undefined) throw new ScenarioError(at, 'the scenario has no flow of this name');
+    const mptcp = f.protocol === 'mptcp';
+    if (mptcp && e.tcp !== undefined)
+      throw new ScenarioError(
+        `${at}.tcp`,
+        "an MPTCP flow takes engine.mptcp (its subflows' TCP settings in mptcp.tcp)",
+      );
+    if (!mptcp && e.mptcp !== undefined)
+      throw new ScenarioError(`${at}.mptcp`, 'a TCP flow takes engine.tcp');
+    const given: [string, object | undefined][] = mptcp
+      ? [
+          [`${at}.mptcp`, e.mptcp],
+          [`${at}.mptcp.tcp`, e.mptcp?.tcp],
+        ]
+      : [[`${at}.tcp`, e.tcp]];
+    for (const [path, settings] of given)
+      for (const key of OWNED)
+        if (settings !== undefined && key in settings)
+          throw new ScenarioError(
+            `${path}.${key}`,
+            "the scenario's flow sets this (its cc or scheduler field)",
+          );
+  }
 }

@@ -11,7 +11,7 @@ import { TcpEndpoint } from '../tcp/endpoint.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Duration, Instant } from '../util/time.ts';
 import { Simulator } from './events.ts';
-import type { FlowEngine, FlowTransport } from './flow.ts';
+import { checkFlowEngine, type FlowEngine, type FlowTransport } from './flow.ts';
 import type { SimHost } from './host.ts';
 import type { LinkConfig, LinkDirectionConfig } from './link.ts';
 import { MptcpTransport } from './mptcp-flow.ts';
@@ -115,9 +115,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   const wallStart = clock();
   const seed = options.seed ?? scenario.seed;
   const engine = options.engine ?? {};
-  for (const name of Object.keys(engine))
-    if (!scenario.flows.some((f) => f.name === name))
-      throw new ScenarioError(`options.engine.${name}`, 'the scenario has no flow of this name');
+  checkFlowEngine(scenario.flows, engine);
   const sim = new Simulator(seed);
   const net = new Network(sim);
   for (const l of scenario.links) net.addLink(l.name, linkConfig(l.settings));

@@ -38,8 +38,7 @@ export class TcpTransport implements FlowTransport {
     engine: FlowEngine = {},
   ) {
     this.path = paths.find((p) => p.name === flow.paths[0])!;
-    const config = { ...engine.tcp, cc: flow.cc as 'reno' | 'cubic' };
-    this.config = config;
+    this.config = { ...engine.tcp, cc: flow.cc as 'reno' | 'cubic' };
     serverEndpoint.listen(
       SERVER_PORT_BASE + flow.index,
       (conn: TcpConnectionLike) => {
@@ -48,7 +47,7 @@ export class TcpTransport implements FlowTransport {
         this.server = conn;
         app.attachServer(conn);
       },
-      { address: SERVER_ADDRESS, config },
+      { address: SERVER_ADDRESS, config: this.config },
     );
   }
 

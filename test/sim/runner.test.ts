@@ -455,25 +455,47 @@ describe('runScenario over the TCP engine', () => {
     assert.equal(runScenario(s, { seed: 99 }).seed, 99);
   });
 
-  it('applies per-flow engine settings to both ends of MPTCP and TCP flows, and refuses an unknown flow', () => {
+  it('applies per-flow engine settings to both ends of MPTCP and TCP flows', () => {
     const s = base([
-      { name: 'mp', protocol: 'mptcp', workload: { bulk: '200KB' } },
-      { name: 'tcp', protocol: 'tcp', workload: { bulk: '200KB' } },
+      { name: 'mp', protocol: 'mptcp', paths: ['p'], workload: { bulk: '300KB' } },
+      { name: 'tcp', protocol: 'tcp', paths: ['p'], start: '5s', workload: { bulk: '300KB' } },
     ]);
     const plain = runScenario(s);
+    // The client's send MSS shows its own setting (less timestamps, 12, and on a subflow the DSS, 28); the
+    // server's receive buffer, which only the receiving end of an upload uses, shows that the server got them.
+    const small = { rcvBuf: 8192, rcvBufMax: 8192, autotune: false };
     const r = runScenario(s, {
-      engine: { mp: { mptcp: { tcp: { mss: 1000 } } }, tcp: { tcp: { mss: 800 } } },
+      engine: {
+        mp: { mptcp: { rcvBuf: 8192, rcvBufMax: 8192, tcp: { ...small, mss: 1000 } } },
+        tcp: { tcp: small },
+      },
     });
-    // The send MSS is the configured one less the options every segment carries: timestamps (12), and on an
-    // MPTCP subflow the DSS (28). The data sender's MSS is the smaller of its own and the peer's.
-    for (const sf of r.flows[0]!.subflows) assert.equal(sf.mss, 1000 - 40);
-    assert.equal(r.flows[1]!.subflows[0]!.mss, 800 - 12);
-    assert.notEqual(plain.flows[0]!.subflows[0]!.mss, 1000 - 40);
-    for (const f of r.flows) assert.ok(f.completed && f.integrity, f.name);
-    assert.throws(
-      () => runScenario(s, { engine: { nobody: {} } }),
-      (e: unknown) => e instanceof ScenarioError && e.path === 'options.engine.nobody',
-    );
+    assert.equal(r.flows[0]!.subflows[0]!.mss, 1000 - 40);
+    for (const [i, f] of r.flows.entries()) {
+      assert.ok(f.completed && f.integrity, f.name);
+      const [was, now] = [plain.flows[i]!.completionMs!, f.completionMs!];
+      // 300 KB through an 8 KB window at 20 ms RTT: about 37 round trips instead of a few.
+      assert.ok(now > 3 * was, `${f.name}: ${now} ms with the small server buffer, ${was} ms without`);
+    }
+  });
+
+  it('refuses engine settings for no flow, of the wrong kind, or for what the scenario sets', () => {
+    const s = base([
+      { name: 'mp', protocol: 'mptcp', workload: { bulk: '1KB' } },
+      { name: 'tcp', protocol: 'tcp', workload: { bulk: '1KB' } },
+    ]);
+    const refused = (engine: Record<string, unknown>, path: string) =>
+      assert.throws(
+        () => runScenario(s, { engine: engine as never }),
+        (e: unknown) => e instanceof ScenarioError && e.path === path,
+        path,
+      );
+    refused({ nobody: {} }, 'options.engine.nobody');
+    refused({ mp: { tcp: { mss: 1000 } } }, 'options.engine.mp.tcp');
+    refused({ tcp: { mptcp: {} } }, 'options.engine.tcp.mptcp');
+    refused({ mp: { mptcp: { scheduler: 'roundrobin' } } }, 'options.engine.mp.mptcp.scheduler');
+    refused({ mp: { mptcp: { tcp: { ccFactory: () => null } } } }, 'options.engine.mp.mptcp.tcp.ccFactory');
+    refused({ tcp: { tcp: { cc: 'reno' } } }, 'options.engine.tcp.tcp.cc');
   });
 
   it('refuses a ProgMP scheduler file the caller did not read, naming the field', () => {
