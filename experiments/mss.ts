@@ -8,6 +8,7 @@
  * shows as the header-limited capacity. Per-segment work (what made the kernel CPU-bound) is what the second
  * panel counts: simulator events, a deterministic proxy of the engine's cost per byte.
  */
+import { segmentPayload } from '../src/mptcp/config.ts';
 import { renderFigure, type Series, type XYChart } from '../src/plot/index.ts';
 import type { FlowEngine } from '../src/sim/flow.ts';
 import { round } from '../src/sim/result.ts';
@@ -25,9 +26,8 @@ import { forEachTrial, windowMean } from './lib/trial.ts';
 const MSS = [1400, 2000, 3000, 4500, 6000, 9000] as const;
 const PATHS = [1, 2] as const;
 const RATE_MBPS = 1000;
-/** IPv4 and TCP headers; a data segment's options (timestamps 12, DSS 28) come out of the MSS. */
+/** IPv4 and TCP headers; a data segment's options (timestamps, DSS) come out of the MSS (segmentPayload). */
 const HEADERS = 40;
-const OPTIONS = 12 + 28;
 
 interface Trial {
   mss: number;
@@ -82,7 +82,7 @@ export function mssEngine(mss: number): Record<string, FlowEngine> {
 }
 
 export const headerLimit = (mss: number, paths: number): number =>
-  round((paths * RATE_MBPS * (mss - OPTIONS)) / (mss + HEADERS), 1);
+  round((paths * RATE_MBPS * segmentPayload(mss)) / (mss + HEADERS), 1);
 
 function run(opts: RunOptions): MssResult {
   const seconds = opts.quick ? 0.3 : 10;

@@ -50,6 +50,15 @@ export interface MptcpConfig {
   tcp: Partial<TcpConfig>;
 }
 
+/**
+ * Payload bytes of a full data segment on a subflow of send MSS `mss`: less the timestamps option (12 bytes)
+ * when negotiated and a DSS with a 64-bit data sequence number and DATA_ACK (28). The connection cuts its
+ * packets to this size for its smallest subflow.
+ */
+export function segmentPayload(mss: number, timestamps = true): number {
+  return mss - (timestamps ? 12 : 0) - 28;
+}
+
 export const DEFAULT_MPTCP_CONFIG: MptcpConfig = {
   checksum: false,
   maxSubflows: 8,

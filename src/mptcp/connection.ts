@@ -33,7 +33,7 @@ import { dssChecksum, verifyDssChecksum } from '../wire/dss-checksum.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { CapableFlag, type Dss, type MptcpOption, TcpRstReason } from '../wire/mptcp-types.ts';
 import { TcpFlag, type TcpOption } from '../wire/tcp.ts';
-import type { MptcpConfig } from './config.ts';
+import { type MptcpConfig, segmentPayload } from './config.ts';
 import type { MptcpCounters } from './counters.ts';
 import type { MptcpEvent } from './events.ts';
 import type { MptcpInfo } from './info.ts';
@@ -736,8 +736,10 @@ export class MptcpConnection {
   /** Packets fill a segment of the smallest subflow: MSS less timestamps and a DSS with 64-bit DSN and ack. */
   private fitPacketSize(sf: Subflow): void {
     const i = sf.tcp.info();
-    const payload =
-      (i.peerMss > 0 ? Math.min(i.peerMss, sf.tcp.config.mss) : sf.tcp.config.mss) - (i.tsOk ? 12 : 0) - 28;
+    const payload = segmentPayload(
+      i.peerMss > 0 ? Math.min(i.peerMss, sf.tcp.config.mss) : sf.tcp.config.mss,
+      i.tsOk,
+    );
     if (payload > 0 && (this.usableSchedSubflows.length === 0 || payload < this.send.packetSize))
       this.send.packetSize = payload;
   }

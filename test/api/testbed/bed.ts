@@ -2,6 +2,7 @@
  * The socket API's acceptance runs on the shared test bed (test/support/testbed.ts): why they skip here, the
  * paths' payload capacity, and a `mptcp-ts server` / `mptcp-ts client` pair across the two hosts.
  */
+import { segmentPayload } from '../../../src/mptcp/config.ts';
 import { collect, stealMeter, type Testbed, testbedSkipReason } from '../../support/testbed.ts';
 
 /** Why the test bed runs cannot happen here (a clear message), or null when they can. */
@@ -11,8 +12,8 @@ const BIN = new URL('../../../bin/mptcp-ts', import.meta.url).pathname;
 
 /** An Ethernet frame of a full segment: 14 + 20 (IP) + 8 (UDP) + 12 (TCP-in-UDP) + the MSS (1460). */
 const FRAME = 1514;
-/** Payload of a full data segment: MSS 1460 less timestamps (12) and a DSS with 64-bit DSN and data ACK (28). */
-const PAYLOAD = 1460 - 12 - 28;
+/** Payload of a full data segment at MSS 1460. */
+const PAYLOAD = segmentPayload(1460);
 /** What the two 100 Mbit/s paths (rates count L2 bytes) carry of the pattern over UDP: Mbit/s of payload. */
 export const PAYLOAD_CAPACITY_MBPS = (2 * 100 * PAYLOAD) / FRAME;
 
