@@ -202,8 +202,8 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
  * - ssthreshFromCwnd: a loss halves the window, not a flight the scheduler had left short on this subflow.
  * - idleDecay: after idle, the window halves per RTO idle rather than falling to the initial window at once,
  *   so a descheduled process comes back to a window it can still use.
- * Pacing is not among them: Linux paces only with the fq qdisc or since 4.13, and the drivers decide it per
- * transport.
+ * Pacing is not among them: Linux paces CUBIC and Reno only under the fq qdisc (its internal pacing, since
+ * 4.13, serves congestion controls that ask for it, such as BBR), and the drivers decide it per transport.
  */
 export const LINUX_BEHAVIOURS: Readonly<Partial<TcpConfig>> = Object.freeze({
   frto: true,
