@@ -13,7 +13,13 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { encodeRequest, HEADER_LENGTH } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import { COALESCE_FLAG_HELP, parseTcpFlags, TCP_FLAG_HELP } from './tcp-flags.ts';
+import {
+  COALESCE_FLAG_HELP,
+  parseTcpFlags,
+  RCVBUF_FLAG_HELP,
+  SNDBUF_FLAG_HELP,
+  TCP_FLAG_HELP,
+} from './tcp-flags.ts';
 
 export const DEFAULT_PERF_PORT = 5201;
 
@@ -27,6 +33,10 @@ export interface StackFlags {
   tcp?: string;
   /** false from `--no-coalesce`: every write in packets of its own. */
   coalesce?: boolean;
+  /** Connection send buffer (MptcpConfig.sndBuf), a byte count. */
+  sndbuf?: string;
+  /** Largest connection receive window (MptcpConfig.rcvBufMax), a byte count. */
+  rcvbuf?: string;
   transport?: string;
   tunDevice?: string;
   tunNetns?: string;
@@ -70,6 +80,8 @@ export function optionsFromFlags(o: StackFlags): MultipathOptions {
   if (o.pcap) out.pcap = o.pcap;
   if (o.tcp) out.config = { tcp: parseTcpFlags(o.tcp) };
   if (o.coalesce === false) out.config = { ...out.config, coalesceWrites: false };
+  if (o.sndbuf) out.config = { ...out.config, sndBuf: parseBytes(o.sndbuf) };
+  if (o.rcvbuf) out.config = { ...out.config, rcvBufMax: parseBytes(o.rcvbuf) };
   return out;
 }
 
@@ -165,6 +177,8 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('--mss <bytes>', 'subflow MSS (default from the interface MTU)')
     .option('--tcp <settings>', TCP_FLAG_HELP)
     .option('--no-coalesce', COALESCE_FLAG_HELP)
+    .option('--sndbuf <bytes>', SNDBUF_FLAG_HELP)
+    .option('--rcvbuf <bytes>', RCVBUF_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option('--tun-device <name>', 'with --transport tun: the device; --local gives the addresses behind it')
     .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')

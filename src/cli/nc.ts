@@ -8,9 +8,10 @@ import { createServer } from '../api/server.ts';
 import { connect, type MptcpSocket } from '../api/socket.ts';
 import { optionsFromFlags, type StackFlags } from './client.ts';
 import type { CommandRegistrar } from './main.ts';
-import { COALESCE_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
+import { COALESCE_FLAG_HELP, RCVBUF_FLAG_HELP, SNDBUF_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
 
-interface NcOptions extends Pick<StackFlags, 'local' | 'scheduler' | 'cc' | 'tcp' | 'coalesce'> {
+interface NcOptions
+  extends Pick<StackFlags, 'local' | 'scheduler' | 'cc' | 'tcp' | 'coalesce' | 'sndbuf' | 'rcvbuf'> {
   listen?: string;
   verbose?: boolean;
 }
@@ -78,6 +79,8 @@ export const registerNc: CommandRegistrar = (program, setCode) => {
     .option('--cc <name>', 'congestion control')
     .option('--tcp <settings>', TCP_FLAG_HELP)
     .option('--no-coalesce', COALESCE_FLAG_HELP)
+    .option('--sndbuf <bytes>', SNDBUF_FLAG_HELP)
+    .option('--rcvbuf <bytes>', RCVBUF_FLAG_HELP)
     .option('-v, --verbose', 'connection and subflow events on stderr')
     .action(async (host: string | undefined, port: string | undefined, opts: NcOptions) => {
       try {

@@ -11,7 +11,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { decodeRequest, HEADER_LENGTH, mayBeRequest } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import { COALESCE_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
+import { COALESCE_FLAG_HELP, RCVBUF_FLAG_HELP, SNDBUF_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
 
 export interface ServerCliOptions extends Omit<StackFlags, 'local' | 'pathManager' | 'mss'> {
   port: string;
@@ -107,6 +107,8 @@ export const registerServer: CommandRegistrar = (program, setCode) => {
     .option('--cc <name>', 'congestion control')
     .option('--tcp <settings>', TCP_FLAG_HELP)
     .option('--no-coalesce', COALESCE_FLAG_HELP)
+    .option('--sndbuf <bytes>', SNDBUF_FLAG_HELP)
+    .option('--rcvbuf <bytes>', RCVBUF_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option(
       '--tun-device <name>',

@@ -8,6 +8,11 @@ import { MS, SECOND } from '../util/time.ts';
 export const COALESCE_FLAG_HELP =
   'send every write in packets of its own instead of joining small writes into full segments (coalesceWrites)';
 
+export const SNDBUF_FLAG_HELP =
+  'connection send buffer in bytes (K/M/G: powers of 1000; default 4 MiB): data in flight is at most this, so at most SIZE per RTT; each subflow also holds at most its own buffer (--tcp sndBuf=, default 4 MiB)';
+export const RCVBUF_FLAG_HELP =
+  'largest connection receive window in bytes (K/M/G: powers of 1000; default 16 MiB)';
+
 export const TCP_FLAG_HELP =
   'subflow TCP settings as key=value,... (TcpConfig names: e.g. undo=false,rackTlp=off,minRto=300ms)';
 

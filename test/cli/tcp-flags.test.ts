@@ -23,6 +23,13 @@ test('--tcp: booleans, numbers and durations with their unit', () => {
     coalesceWrites: false,
   });
   assert.equal(optionsFromFlags({ coalesce: true }).config, undefined);
+  // --sndbuf and --rcvbuf: the connection's send buffer and largest receive window, in bytes (K/M/G).
+  assert.deepEqual(optionsFromFlags({ sndbuf: '32M', rcvbuf: '64M', coalesce: false }).config, {
+    coalesceWrites: false,
+    sndBuf: 32_000_000,
+    rcvBufMax: 64_000_000,
+  });
+  assert.throws(() => optionsFromFlags({ sndbuf: 'big' }), /'big' is not a byte count/);
 });
 
 test('--tcp: unknown settings and bad values are refused with what to write', () => {
