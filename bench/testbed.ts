@@ -5,9 +5,10 @@
  * (uncoupled, as the Linux kernel's MPTCP runs) alternate in rounds; every run is printed and the figures are
  * medians. A third series runs LIA with write coalescing off (`--no-coalesce`), to show what coalescing
  * (on in the real drivers) does to a bulk transfer. Both ends are this stack, so the two processes and the
- * test bed's delay daemon share the machine's cores: the CPU seconds of each end are reported too. Each round also runs the Linux kernel's MPTCP
- * (mptcp-bulk.py, 2 subflows through the test bed's endpoints) over the same paths as a reference; its share is
- * of the same capacity, though its frames carry 4 more payload bytes (1424 against 1420: 0.3 % more).
+ * test bed's delay daemon share the machine's cores: the CPU seconds of each end are reported too. Each round
+ * also runs the Linux kernel's MPTCP (mptcp-bulk.py, 2 subflows through the test bed's endpoints) over the same
+ * paths as a reference; its share is of the same capacity, though its frames carry 4 more payload bytes (1424
+ * against 1420: 0.3 % more).
  *
  * The CPU time the host stole from this machine (other guests on a shared host) is measured during each run.
  * With a third of the 2 vCPUs gone the delay daemon stalls and every stack falls short of the capacity (the

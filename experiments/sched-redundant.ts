@@ -106,7 +106,7 @@ export function schedRedundantScenario(
   const lossy = { loss: `${LOSS * 100}%` };
   return {
     name: `sched-redundant-${scheduler}-${sizeKB}KB`,
-    // Twice what the slowest trial needs (redundant at 200 KB: about 1.5 s per request).
+    // More than twice what the slowest trial needs (redundant at 200 KB: about 1.5 s per request).
     until: `${Math.max(600, Math.ceil(count * 3 * (0.1 + sizeKB / 200)))}s`,
     sample: '1s',
     links: {

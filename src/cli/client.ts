@@ -13,13 +13,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { encodeRequest, HEADER_LENGTH } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import {
-  COALESCE_FLAG_HELP,
-  parseTcpFlags,
-  RCVBUF_FLAG_HELP,
-  SNDBUF_FLAG_HELP,
-  TCP_FLAG_HELP,
-} from './tcp-flags.ts';
+import { parseTcpFlags, tuningOptions } from './tcp-flags.ts';
 
 export const DEFAULT_PERF_PORT = 5201;
 
@@ -156,8 +150,7 @@ export async function runClient(host: string, o: ClientOptions): Promise<number>
 }
 
 export const registerClient: CommandRegistrar = (program, setCode) => {
-  program
-    .command('client')
+  tuningOptions(program.command('client'))
     .description(
       'iperf-like multipath test against `mptcp-ts server` (payload i mod 251, verified by the receiver)',
     )
@@ -175,10 +168,6 @@ export const registerClient: CommandRegistrar = (program, setCode) => {
     .option('--cc <name>', 'congestion control: lia, olia, balia, reno, cubic')
     .option('--path-manager <pm>', 'fullmesh (default), passive, ndiffports or endpoints')
     .option('--mss <bytes>', 'subflow MSS (default from the interface MTU)')
-    .option('--tcp <settings>', TCP_FLAG_HELP)
-    .option('--no-coalesce', COALESCE_FLAG_HELP)
-    .option('--sndbuf <bytes>', SNDBUF_FLAG_HELP)
-    .option('--rcvbuf <bytes>', RCVBUF_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option('--tun-device <name>', 'with --transport tun: the device; --local gives the addresses behind it')
     .option('--tun-netns <name>', 'with --transport tun: the network namespace the device lives in')

@@ -8,7 +8,7 @@ import { createServer } from '../api/server.ts';
 import { connect, type MptcpSocket } from '../api/socket.ts';
 import { optionsFromFlags, type StackFlags } from './client.ts';
 import type { CommandRegistrar } from './main.ts';
-import { COALESCE_FLAG_HELP, RCVBUF_FLAG_HELP, SNDBUF_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
+import { tuningOptions } from './tcp-flags.ts';
 
 interface NcOptions
   extends Pick<StackFlags, 'local' | 'scheduler' | 'cc' | 'tcp' | 'coalesce' | 'sndbuf' | 'rcvbuf'> {
@@ -68,8 +68,7 @@ export async function runNc(
 }
 
 export const registerNc: CommandRegistrar = (program, setCode) => {
-  program
-    .command('nc')
+  tuningOptions(program.command('nc'))
     .description('netcat over a multipath connection: nc HOST PORT, or nc -l PORT [HOST]')
     .argument('[host]', 'peer to connect to (or the address to listen on with -l)')
     .argument('[port]', 'peer port')
@@ -77,10 +76,6 @@ export const registerNc: CommandRegistrar = (program, setCode) => {
     .option('--local <addresses>', 'local addresses, comma separated')
     .option('--scheduler <name|file>', 'scheduler name, or a ProgMP file to load')
     .option('--cc <name>', 'congestion control')
-    .option('--tcp <settings>', TCP_FLAG_HELP)
-    .option('--no-coalesce', COALESCE_FLAG_HELP)
-    .option('--sndbuf <bytes>', SNDBUF_FLAG_HELP)
-    .option('--rcvbuf <bytes>', RCVBUF_FLAG_HELP)
     .option('-v, --verbose', 'connection and subflow events on stderr')
     .action(async (host: string | undefined, port: string | undefined, opts: NcOptions) => {
       try {

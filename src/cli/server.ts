@@ -11,7 +11,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { decodeRequest, HEADER_LENGTH, mayBeRequest } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import { COALESCE_FLAG_HELP, RCVBUF_FLAG_HELP, SNDBUF_FLAG_HELP, TCP_FLAG_HELP } from './tcp-flags.ts';
+import { tuningOptions } from './tcp-flags.ts';
 
 export interface ServerCliOptions extends Omit<StackFlags, 'local' | 'pathManager' | 'mss'> {
   port: string;
@@ -95,8 +95,7 @@ export async function runServer(o: ServerCliOptions): Promise<number> {
 }
 
 export const registerServer: CommandRegistrar = (program, setCode) => {
-  program
-    .command('server')
+  tuningOptions(program.command('server'))
     .description('the other end of `mptcp-ts client`: receives (and verifies) or sends the i mod 251 pattern')
     .option('-p, --port <port>', 'port to listen on', String(DEFAULT_PERF_PORT))
     .option('--addresses <list>', 'addresses to listen on, comma separated (default: every address)')
@@ -105,10 +104,6 @@ export const registerServer: CommandRegistrar = (program, setCode) => {
     .option('--announce', 'announce the other addresses to each client (ADD_ADDR)')
     .option('--scheduler <name|file>', 'scheduler for data the server sends')
     .option('--cc <name>', 'congestion control')
-    .option('--tcp <settings>', TCP_FLAG_HELP)
-    .option('--no-coalesce', COALESCE_FLAG_HELP)
-    .option('--sndbuf <bytes>', SNDBUF_FLAG_HELP)
-    .option('--rcvbuf <bytes>', RCVBUF_FLAG_HELP)
     .option('--transport <kind>', 'udp (default: TCP-in-UDP) or tun (real IP through a TUN device, root)')
     .option(
       '--tun-device <name>',

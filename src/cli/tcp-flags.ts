@@ -1,20 +1,40 @@
 /**
- * `--tcp key=value,...`: subflow TCP settings from the command line (TcpConfig, src/tcp/config.ts), so that a
- * run can switch one engine mechanism off or on (`--tcp undo=false`) and be compared with another.
+ * The engine-tuning flags of the commands that open connections: `--tcp key=value,...` (subflow TCP settings,
+ * TcpConfig in src/tcp/config.ts, so that a run can switch one engine mechanism off or on, `--tcp undo=false`,
+ * and be compared with another), write coalescing and the connection's buffers.
  */
+import type { Command } from 'commander';
+import { DEFAULT_MPTCP_CONFIG } from '../mptcp/config.ts';
 import { DEFAULT_TCP_CONFIG, TCP_DURATION_KEYS, type TcpConfig } from '../tcp/config.ts';
 import { MS, SECOND } from '../util/time.ts';
 
-export const COALESCE_FLAG_HELP =
-  'send every write in packets of its own instead of joining small writes into full segments (coalesceWrites)';
+const mib = (bytes: number) => `${bytes / 2 ** 20} MiB`;
 
-export const SNDBUF_FLAG_HELP =
-  'connection send buffer in bytes (K/M/G: powers of 1000; default 4 MiB): data in flight is at most this, so at most SIZE per RTT; each subflow also holds at most its own buffer (--tcp sndBuf=, default 4 MiB)';
-export const RCVBUF_FLAG_HELP =
-  'largest connection receive window in bytes (K/M/G: powers of 1000; default 16 MiB)';
-
-export const TCP_FLAG_HELP =
-  'subflow TCP settings as key=value,... (TcpConfig names: e.g. undo=false,rackTlp=off,minRto=300ms)';
+/**
+ * The engine-tuning flags the client, server and nc commands share (StackFlags: tcp, coalesce, sndbuf,
+ * rcvbuf); optionsFromFlags turns them into socket options.
+ */
+export function tuningOptions(command: Command): Command {
+  return command
+    .option(
+      '--tcp <settings>',
+      'subflow TCP settings as key=value,... (TcpConfig names: e.g. undo=false,rackTlp=off,minRto=300ms)',
+    )
+    .option(
+      '--no-coalesce',
+      'send every write in packets of its own instead of joining small writes into full segments (coalesceWrites)',
+    )
+    .option(
+      '--sndbuf <bytes>',
+      `connection send buffer in bytes (K/M/G: powers of 1000; default ${mib(DEFAULT_MPTCP_CONFIG.sndBuf)}): ` +
+        'data in flight is at most this, so at most SIZE per RTT; each subflow also holds at most its own ' +
+        `buffer (--tcp sndBuf=, default ${mib(DEFAULT_TCP_CONFIG.sndBuf)})`,
+    )
+    .option(
+      '--rcvbuf <bytes>',
+      `largest connection receive window in bytes (K/M/G: powers of 1000; default ${mib(DEFAULT_MPTCP_CONFIG.rcvBufMax)})`,
+    );
+}
 
 /** Settings another flag or the transport owns: what to use instead. */
 const OWNED: Record<string, string> = {

@@ -32,7 +32,8 @@ export interface FlowEngine {
 }
 
 /** Settings the scenario owns (a caller without the types could still pass them). */
-const OWNED = ['cc', 'ccFactory', 'scheduler'];
+const OWNED_MPTCP = ['cc', 'scheduler'];
+const OWNED_TCP = ['cc', 'ccFactory'];
 
 /**
  * Refuses engine settings that would be ignored or would override the scenario: a name that is no flow, the
@@ -54,14 +55,14 @@ export function checkFlowEngine(
       );
     if (!mptcp && e.mptcp !== undefined)
       throw new ScenarioError(`${at}.mptcp`, 'a TCP flow takes engine.tcp');
-    const given: [string, object | undefined][] = mptcp
+    const given: [string, object | undefined, string[]][] = mptcp
       ? [
-          [`${at}.mptcp`, e.mptcp],
-          [`${at}.mptcp.tcp`, e.mptcp?.tcp],
+          [`${at}.mptcp`, e.mptcp, OWNED_MPTCP],
+          [`${at}.mptcp.tcp`, e.mptcp?.tcp, OWNED_TCP],
         ]
-      : [[`${at}.tcp`, e.tcp]];
-    for (const [path, settings] of given)
-      for (const key of OWNED)
+      : [[`${at}.tcp`, e.tcp, OWNED_TCP]];
+    for (const [path, settings, owned] of given)
+      for (const key of owned)
         if (settings !== undefined && key in settings)
           throw new ScenarioError(
             `${path}.${key}`,

@@ -1,8 +1,9 @@
 /** `--tcp key=value,...` (src/cli/tcp-flags.ts): parsed by each setting's type, with errors that say what to write. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Command } from 'commander';
 import { optionsFromFlags } from '../../src/cli/client.ts';
-import { parseTcpFlags } from '../../src/cli/tcp-flags.ts';
+import { parseTcpFlags, tuningOptions } from '../../src/cli/tcp-flags.ts';
 import { DEFAULT_TCP_CONFIG, TCP_DURATION_KEYS } from '../../src/tcp/config.ts';
 import { MS, SECOND } from '../../src/util/time.ts';
 
@@ -55,4 +56,18 @@ test('--tcp: every duration setting takes a unit, and only those do', () => {
     keepAliveProbes: 3,
     challengeAckLimit: 50,
   });
+});
+
+test('the tuning flags as commander parses them reach the socket options', () => {
+  const cmd = tuningOptions(new Command('x')).exitOverride();
+  cmd.parse(['--tcp', 'undo=off', '--no-coalesce', '--sndbuf', '32M', '--rcvbuf', '64M'], { from: 'user' });
+  assert.deepEqual(optionsFromFlags(cmd.opts()).config, {
+    tcp: { undo: false },
+    coalesceWrites: false,
+    sndBuf: 32_000_000,
+    rcvBufMax: 64_000_000,
+  });
+  const plain = tuningOptions(new Command('x')).exitOverride();
+  plain.parse([], { from: 'user' });
+  assert.equal(optionsFromFlags(plain.opts()).config, undefined);
 });
