@@ -144,6 +144,13 @@ export interface TcpConfig {
    * (Linux's tcp_enter_loss). Real drivers turn it on.
    */
   ssthreshFromCwnd: boolean;
+  /**
+   * Proportional Rate Reduction in fast recovery (RFC 6937, Linux's tcp_cwnd_reduction; src/tcp/prr.ts): each
+   * ACK lets out a share of what it reports delivered, so the window falls to ssthresh over a round trip with
+   * the ACK clock kept, instead of RFC 6675's drop to ssthresh, silence while the pipe drains, then a burst of
+   * retransmissions into the queue that just overflowed. Off by default (RFC 6675 here); real drivers turn it on.
+   */
+  prr: boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -188,6 +195,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   pacing: false,
   hystart: false,
   ssthreshFromCwnd: false,
+  prr: false,
 });
 
 /**
@@ -200,6 +208,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
  * - hystart: slow start ends when the RTT rises, not after a window of drops at the bottleneck.
  * - rackTlp: tail losses repaired by a probe after 2·SRTT, and time-based loss marking.
  * - ssthreshFromCwnd: a loss halves the window, not a flight the scheduler had left short on this subflow.
+ * - prr: fast recovery sends a share of each ACK's delivered data, keeping the ACK clock, not a burst.
  * - idleDecay: after idle, the window halves per RTO idle rather than falling to the initial window at once,
  *   so a descheduled process comes back to a window it can still use.
  * Pacing is not among them: Linux paces CUBIC and Reno only under the fq qdisc (its internal pacing, since
@@ -211,6 +220,7 @@ export const LINUX_BEHAVIOURS: Readonly<Partial<TcpConfig>> = Object.freeze({
   hystart: true,
   rackTlp: true,
   ssthreshFromCwnd: true,
+  prr: true,
   idleDecay: true,
 });
 

@@ -24,6 +24,7 @@ import type { CcRequest, TcpConfig, TcpInfo, TcpPathState, TcpState } from './co
 import type { TcpCounters } from './counters.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo, SegmentKind, SubflowHook } from './hook.ts';
 import { SubflowHookError } from './hook.ts';
+import { Prr } from './prr.ts';
 import { Rack } from './rack.ts';
 import { Reassembly } from './reassembly.ts';
 import { RttEstimator } from './rtt.ts';
@@ -214,6 +215,9 @@ export class TcpConnection implements SubflowView {
   /** Proof that the current loss episode's response was unnecessary (config.undo). */
   private readonly undo = new LossUndo();
   private readonly rack = new Rack();
+  /** The fast-recovery window (config.prr), and the delivered mark its per-ACK share is measured from. */
+  private readonly prr = new Prr();
+  private prrMark = 0;
   /** RACK-TLP (RFC 8985): on when configured and SACK was negotiated (the scoreboard keeps the flag). */
   private get rackOn(): boolean {
     return this.sb.rack;
@@ -471,7 +475,7 @@ export class TcpConnection implements SubflowView {
     out.srtt = Math.round(this.rtt.srtt);
     out.rttvar = Math.round(this.rtt.rttvar);
     out.rcvRtt = Math.round(this.rcvRtt);
-    out.cwnd = this.cc.cwnd;
+    out.cwnd = this.sendCwnd();
     out.ssthresh = this.cc.ssthresh;
     out.mss = this.effMss();
     out.inFlight = this.pipe();
@@ -495,8 +499,8 @@ export class TcpConnection implements SubflowView {
       rto: this.rtt.backedOff(this.backoff),
       minRtt: this.rtt.minRtt,
       rcvRtt: Math.round(this.rcvRtt),
-      cwnd: this.cc.cwnd,
-      cwndSegs: Math.floor(this.cc.cwnd / mss),
+      cwnd: this.sendCwnd(),
+      cwndSegs: Math.floor(this.sendCwnd() / mss),
       ssthresh: this.cc.ssthresh,
       mss,
       rcvMss: this.rcvMss,
@@ -998,6 +1002,7 @@ export class TcpConnection implements SubflowView {
     const sb = this.sb;
     const c = this.config;
     const mss = this.effMss();
+    const lostBefore = sb.lostBytes;
     if (this.sackOk && advanced && sb.size > 0 && sb.flags(sb.head) & SACKED) {
       // The receiver dropped data it had SACKed (RFC 2018 §8): forget SACKs, time out soon (as Linux).
       this.counters.TCPSACKReneging++;
@@ -1015,11 +1020,18 @@ export class TcpConnection implements SubflowView {
     this.delivered += delivered;
     this.updateRate(now);
     if (this.undo.active) this.tryUndo(now, advanced, tsecr);
+    // What the receiver newly holds (RFC 6937 DeliveredData): SND.UNA plus SACKed bytes, or plus one segment
+    // per duplicate ACK without SACK; reneging can take it back, which delivers nothing.
+    const mark = this.sndUnaOff + (this.sackOk ? sb.sackedBytes : this.renoSacked);
+    const data = Math.max(0, mark - this.prrMark);
+    this.prrMark = mark;
     switch (this.caState) {
       case 'open':
         // With RACK, recovery starts when RACK marks a loss (Linux's tcp_time_to_recover), not at DupThresh.
-        if ((!this.rackOn && this.dupAcks >= c.dupThresh) || (this.sackOk && sb.toRetransBytes > 0))
+        if ((!this.rackOn && this.dupAcks >= c.dupThresh) || (this.sackOk && sb.toRetransBytes > 0)) {
           this.enterRecovery(now);
+          this.prrOnAck(data, advanced, true);
+        }
         break;
       case 'recovery':
         if (this.sndUnaOff >= this.recoveryPoint) {
@@ -1027,7 +1039,10 @@ export class TcpConnection implements SubflowView {
           this.rack.onRecoveryExit();
           this.fillCtx();
           this.cc.onRecoveryEnd(now, this.ctx);
-        } else if (advanced && !this.sackOk) sb.markHeadLost(); // RFC 6582 §3.2 step 5: partial ACK.
+        } else {
+          if (advanced && !this.sackOk) sb.markHeadLost(); // RFC 6582 §3.2 step 5: partial ACK.
+          this.prrOnAck(data, advanced, sb.lostBytes > lostBefore);
+        }
         break;
       case 'loss':
         if (this.sndUnaOff >= this.recoveryPoint) {
@@ -1059,10 +1074,22 @@ export class TcpConnection implements SubflowView {
     // were only late) can leave far more outstanding than the window: halving that would raise the window on
     // a loss, and each recovery would raise it again.
     this.fillCtx();
-    this.ctx.bytesInFlight = this.lossFlight(this.sb.outstanding);
+    const flight = this.lossFlight(this.sb.outstanding);
+    this.ctx.bytesInFlight = flight;
     this.cc.onCongestionEvent(now, this.ctx);
+    this.prr.begin(flight, this.cc.ssthresh);
     if (this.sb.toRetransBytes === 0) this.sb.markHeadLost();
     this.owner.activate(this);
+  }
+
+  /** PRR's window for what this ACK delivered (config.prr); without PRR, recovery sends with cwnd. */
+  private prrOnAck(data: number, unaAdvanced: boolean, newlyLost: boolean): void {
+    if (this.config.prr) this.prr.onAck(data, this.pipe(), this.effMss(), unaAdvanced, newlyLost);
+  }
+
+  /** The window segments go out under: PRR's during fast recovery (config.prr), else the controller's. */
+  private sendCwnd(): number {
+    return this.caState === 'recovery' && this.config.prr ? this.prr.cwnd : this.cc.cwnd;
   }
 
   /** The flight a loss response halves (config.ssthreshFromCwnd: the window instead), never above cwnd. */
@@ -1471,7 +1498,7 @@ export class TcpConnection implements SubflowView {
       const cc = this.cc;
       const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
       // The window that bounds the flight: the peer's when it is the smaller (cwnd grows past it unused).
-      const window = Math.max(Math.min(cc.cwnd, this.sndWnd), this.effMss());
+      const window = Math.max(Math.min(this.sendCwnd(), this.sndWnd), this.effMss());
       // All of the segment's bytes: its data may go apart from the header (gatherPayload).
       const bytes = seg.segment.length + (seg.payload?.length ?? 0);
       this.paceAt = Math.max(this.paceAt, now - PACING_CATCH_UP) + (bytes * this.rtt.srtt) / (ratio * window);
@@ -1485,7 +1512,7 @@ export class TcpConnection implements SubflowView {
     if (s === 'FIN_WAIT_2' || (this.finSent && this.sb.size === 0)) return null;
     const sb = this.sb;
     const mss = this.effMss();
-    const cwnd = this.cc.cwnd;
+    const cwnd = this.sendCwnd();
     const pipe = this.pipe();
     if (this.frtoStage === 2) {
       // F-RTO step 2b: up to two new segments, outside the congestion window; without new data, revert.
@@ -1687,6 +1714,7 @@ export class TcpConnection implements SubflowView {
       this.bytesRetrans += len;
     }
     if (len > 0) {
+      if (this.caState === 'recovery') this.prr.onSend(len);
       this.dataSegsOut++;
       this.bytesSent += len;
       this.lastDataSent = now;
@@ -1932,7 +1960,10 @@ export class TcpConnection implements SubflowView {
     this.rack.reoAt = INF;
     if (this.sb.size === 0 || this.rack.xmitTs < 0) return;
     this.rackDetect(now);
-    if (this.caState === 'open' && this.sb.toRetransBytes > 0) this.enterRecovery(now);
+    if (this.caState === 'open' && this.sb.toRetransBytes > 0) {
+      this.enterRecovery(now);
+      this.prrOnAck(0, false, true);
+    }
   }
 
   /** Retransmission timeout (RFC 6298 §5; RFC 5681 §3.1; go-back-N keeping SACK marks, as Linux's loss state). */

@@ -1,0 +1,54 @@
+/**
+ * Proportional Rate Reduction (RFC 6937, as Linux's tcp_cwnd_reduction): the window a connection sends with
+ * during fast recovery. Without it (RFC 6675), the window drops to ssthresh at once: the sender falls silent
+ * until the pipe drains below ssthresh, then sends everything the pipe lost in one burst, and a burst into a
+ * queue that just overflowed is lost again. PRR instead sends ssthresh/RecoverFS of what each ACK reports
+ * delivered while the pipe is above ssthresh, and no more than was delivered (plus a segment) below it, so
+ * recovery keeps the ACK clock and ends with the pipe at ssthresh. Byte-based; the connection owns the state
+ * it reads (pipe, what the ACK delivered) and reports what it sends.
+ */
+export class Prr {
+  /** The flight the reduction starts from (RFC 6937 RecoverFS; Linux's prior_cwnd). */
+  private recoverFs = 1;
+  private ssthresh = 0;
+  /** Bytes the receiver newly holds since recovery began (prr_delivered). */
+  private delivered = 0;
+  /** Bytes sent since recovery began (prr_out). */
+  private out = 0;
+  /** The window to send with until the next ACK: the pipe now plus what this ACK allows (Linux's snd_cwnd). */
+  cwnd = 0;
+
+  /** Fast recovery begins: the controller reduced from `recoverFs` to `ssthresh`. */
+  begin(recoverFs: number, ssthresh: number): void {
+    this.recoverFs = Math.max(1, recoverFs);
+    this.ssthresh = ssthresh;
+    this.delivered = 0;
+    this.out = 0;
+  }
+
+  /**
+   * An ACK during recovery reported `data` bytes newly delivered (cumulatively or by SACK). `unaAdvanced` and
+   * `newlyLost` choose the bound below ssthresh as Linux does: one segment more than was delivered only when
+   * the ACK moved SND.UNA and marked nothing lost (slow-start reduction bound), else exactly what was
+   * delivered (conservative bound).
+   */
+  onAck(data: number, pipe: number, mss: number, unaAdvanced: boolean, newlyLost: boolean): void {
+    this.delivered += data;
+    let sndcnt: number;
+    if (pipe > this.ssthresh) {
+      sndcnt = Math.ceil((this.delivered * this.ssthresh) / this.recoverFs) - this.out;
+    } else {
+      sndcnt = Math.max(this.delivered - this.out, data);
+      if (unaAdvanced && !newlyLost) sndcnt += mss;
+      sndcnt = Math.min(this.ssthresh - pipe, sndcnt);
+    }
+    // The fast retransmit itself always goes out (RFC 6937 §3: the first ACK of recovery sends a segment).
+    sndcnt = Math.max(sndcnt, this.out === 0 ? mss : 0);
+    this.cwnd = pipe + sndcnt;
+  }
+
+  /** `len` bytes went out (retransmitted or new) during recovery. */
+  onSend(len: number): void {
+    this.out += len;
+  }
+}
