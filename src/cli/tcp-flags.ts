@@ -27,8 +27,8 @@ export function tuningOptions(command: Command): Command {
     .option(
       '--sndbuf <bytes>',
       `connection send buffer in bytes (K/M/G: powers of 1000; default ${mib(DEFAULT_MPTCP_CONFIG.sndBuf)}): ` +
-        'data in flight is at most this, so at most SIZE per RTT; each subflow also holds at most its own ' +
-        `buffer (--tcp sndBuf=, default ${mib(DEFAULT_TCP_CONFIG.sndBuf)})`,
+        "data in flight is at most this, so at most SIZE per RTT; the subflows' buffers follow it " +
+        '(--tcp sndBuf= sets them apart)',
     )
     .option(
       '--rcvbuf <bytes>',

@@ -2015,6 +2015,9 @@ export function subflowTcpConfig(config: MptcpConfig): Partial<TcpConfig> {
     maxRto: config.subflowMaxRto,
     // The window scale must cover the connection-level window, which can grow to rcvBufMax.
     rcvBufMax: config.rcvBufMax,
+    // A subflow holds what the connection handed it until its own ACK: raising the connection's buffer for a
+    // long fat path must raise the subflows' too (Linux syncs them), or each stays capped at its default.
+    sndBuf: config.sndBuf,
     // The connection-level scheduler decides what goes out; Nagle on a subflow would only hold it back.
     nagle: false,
     ...(config.subflowKeepAlive > 0
