@@ -11,7 +11,7 @@
  * redundant_if_no_q of schedulers/.
  *
  * The paper measured Linux hosts, so the hosts here run Linux's TCP behaviours as the engine's real drivers do
- * (LINUX_BEHAVIOURS: RACK-TLP, F-RTO, undo, HyStart, ssthresh from the window, idle decay; which of them the
+ * (LINUX_BEHAVIOURS: RACK-TLP, F-RTO, undo, HyStart, ssthresh from the window, PRR, idle decay; which of them the
  * paper's kernel version had is not stated), coalesce writes into full segments, and use the kernel's default
  * congestion control, CUBIC on each subflow, uncoupled (the paper's scripts set none).
  *
@@ -52,6 +52,11 @@ const SEGMENT = segmentPayload(DEFAULT_TCP_CONFIG.mss);
 /** Flows up to one loss-limited window, √(3 / 2p) segments (module comment). */
 const SHORT_KB = Math.floor((Math.sqrt(3 / (2 * LOSS)) * SEGMENT) / 1000);
 const CC = 'cubic';
+/**
+ * Completion-time buckets (ms) at the paper's 100 ms RTT: one round trip (< 115), one and a half (a segment
+ * held for an ACK), two (a recovery round or a window too small), two and a half, three, then more (a timeout).
+ */
+const BUCKET_EDGES_MS = [115, 160, 215, 260, 330] as const;
 /** Requests measured per connection (the paper's sample, with 20 seeds). */
 const MEASURED = 200;
 /** Requests written before the second subflow is up (about three round trips; none measured). */
@@ -68,6 +73,8 @@ interface Trial {
   meanFctMs: number;
   /** Their distribution (ms): the tail is where a loss costs a retransmission timeout. */
   fctQuantilesMs: { p50: number; p90: number; p99: number; max: number };
+  /** How many took about 1, 1.5, 2, 2.5 and 3 round trips, then more: the counts between BUCKET_EDGES_MS. */
+  fctBuckets: number[];
   /** Bytes put on the wire per payload byte delivered (1 = no copies, no retransmissions). */
   sentPerDelivered: number;
   integrity: boolean;
@@ -154,6 +161,7 @@ function run(opts: RunOptions): SchedRedundantResult {
           seed,
           meanFctMs: round(fct.reduce((a, b) => a + b, 0) / Math.max(1, fct.length)),
           fctQuantilesMs: quantiles(fct),
+          fctBuckets: buckets(fct),
           sentPerDelivered: round(bytesSent(f) / Math.max(1, f.bytesDelivered), 4),
           integrity: f.integrity && f.completed && fct.length === measured,
         };
@@ -206,6 +214,16 @@ function quantiles(fct: readonly number[]): Trial['fctQuantilesMs'] {
   const sorted = fct.map((x) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x)).sort((a, b) => a - b);
   const at = (p: number) => round(quantile(sorted, p));
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
+
+/** Counts of completion times between the edges of BUCKET_EDGES_MS (NaN, an unfinished request, counts last). */
+function buckets(fct: readonly number[]): number[] {
+  const out = new Array<number>(BUCKET_EDGES_MS.length + 1).fill(0);
+  for (const t of fct) {
+    const i = BUCKET_EDGES_MS.findIndex((e) => t < e);
+    out[i < 0 ? BUCKET_EDGES_MS.length : i]!++;
+  }
+  return out;
 }
 
 /** Geometric mean over sizes of a scheduler's completion time relative to default's. */

@@ -3,13 +3,14 @@
 
 The client writes a request (a 4-byte length, then SIZE bytes) as soon as the server's 1-byte answer to the
 previous one arrives, and times each from the write to the answer; WARM requests go unmeasured while the
-second subflow joins. Both ends set CUBIC per socket: the test bed's namespaces keep the host's default
+second subflow joins, and the run fails if it has not joined by then. Sizes are in bytes, as the simulator's
+(10 KB there is 10000). Both ends set CUBIC per socket: the test bed's namespaces keep the host's default
 (BBR here), which a namespace may not change. Prints the mean, the median, the 90th percentile and the
 counts in sched-redundant's buckets (ms).
 
   testbed/testbed.sh up --paths 2 --rate 50 --delay 50 --loss 2 --queue-ms 240
   ip netns exec mpt-srv python3 experiments/kernel/requests.py server 7000 &
-  ip netns exec mpt-cli python3 experiments/kernel/requests.py client 10.1.1.1 7000 10240 5 200
+  ip netns exec mpt-cli python3 experiments/kernel/requests.py client 10.1.1.1 7000 10000 5 200
 """
 import socket
 import struct
@@ -17,6 +18,8 @@ import sys
 import time
 
 IPPROTO_MPTCP = getattr(socket, "IPPROTO_MPTCP", 262)
+SOL_MPTCP = 284
+MPTCP_INFO = 1  # struct mptcp_info: its first byte counts the subflows beyond the initial one
 BUCKETS_MS = [(0, 115), (115, 160), (160, 215), (215, 260), (260, 330), (330, float("inf"))]
 
 
@@ -62,6 +65,8 @@ def client(host, port, size, warm, count):
         t0 = time.monotonic()
         s.sendall(request)
         recv_exactly(s, 1)
+        if i == warm - 1 and s.getsockopt(SOL_MPTCP, MPTCP_INFO, 64)[0] < 1:
+            sys.exit("the second subflow has not joined: nothing measured")
         if i >= warm:
             times.append((time.monotonic() - t0) * 1000)
     s.close()

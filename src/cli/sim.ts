@@ -1,6 +1,7 @@
 /**
- * `mptcp-ts sim SCENARIO.json [--json] [--seed N] [--pcap FILE] [--plot FILE.svg]`: runs one scenario in the
- * deterministic simulator (SCENARIOS.md). Exit 0 when it ran, 2 for an invalid scenario, 1 for a failure.
+ * `mptcp-ts sim SCENARIO.json [--json] [--seed N] [--pcap FILE] [--plot FILE.svg]` and the engine flags of
+ * sim-engine.ts: runs one scenario in the deterministic simulator (SCENARIOS.md). Exit 0 when it ran, 2 for an
+ * invalid scenario or flag, 1 for a failure.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -13,8 +14,9 @@ import { parseScenario, type Scenario, type SchedulerSpec } from '../sim/scenari
 import { ScenarioError } from '../sim/units.ts';
 import { PcapWriter } from '../wire/pcap.ts';
 import type { CommandRegistrar } from './main.ts';
+import { type SimEngineFlags, simEngine } from './sim-engine.ts';
 
-interface SimOptions {
+interface SimOptions extends SimEngineFlags {
   json?: boolean;
   seed?: string;
   pcap?: string;
@@ -159,6 +161,17 @@ export const registerSim: CommandRegistrar = (program, setCode) => {
     .option('--seed <n>', "replace the scenario's seed")
     .option('--pcap <file>', 'capture every packet of every path into one raw-IPv4 pcap file')
     .option('--plot <file>', 'SVG plot of each flow: throughput per path and goodput over time')
+    .option(
+      '--linux',
+      "every flow runs the real drivers' TCP behaviours (LINUX_BEHAVIOURS: RACK-TLP, PRR, ...)",
+    )
+    .option('--tcp <settings>', "every flow's (or subflow's) TCP settings as key=value,... (TcpConfig names)")
+    .option(
+      '--coalesce',
+      'MPTCP flows join small writes into full segments (coalesceWrites), as the drivers do',
+    )
+    .option('--sndbuf <bytes>', "every flow's send buffer (K/M/G: powers of 1000); MPTCP subflows follow it")
+    .option('--rcvbuf <bytes>', "every flow's largest receive window (K/M/G: powers of 1000)")
     .action((file: string, opts: SimOptions) => {
       setCode(simCommand(file, opts));
     });
@@ -176,6 +189,13 @@ function simCommand(file: string, opts: SimOptions): number {
   let sink: FileSink | null = null;
   try {
     const scenario = loadScenario(file);
+    let engine: ReturnType<typeof simEngine>;
+    try {
+      engine = simEngine(scenario, opts);
+    } catch (e) {
+      process.stderr.write(`sim: ${(e as Error).message}\n`);
+      return 2;
+    }
     let capture: PcapWriter | undefined;
     if (opts.pcap !== undefined) {
       try {
@@ -189,6 +209,7 @@ function simCommand(file: string, opts: SimOptions): number {
     const result = runScenario(scenario, {
       ...(seed !== undefined ? { seed } : {}),
       ...(capture ? { capture } : {}),
+      engine,
       wallClock: () => performance.now(),
     });
     sink?.close();

@@ -37,7 +37,7 @@ export function tuningOptions(command: Command): Command {
 }
 
 /** Settings another flag or the transport owns: what to use instead. */
-const OWNED: Record<string, string> = {
+export const OWNED_BY_SOCKET_FLAGS: Readonly<Record<string, string>> = {
   mss: 'use --mss',
   cc: 'use --cc (the connection couples its subflows)',
   checksumOffload: 'the transport decides it',
@@ -67,9 +67,15 @@ function value(key: keyof TcpConfig, text: string): TcpConfig[keyof TcpConfig] {
   throw new Error(`--tcp ${key}: not a setting a flag can give`);
 }
 
-/** Parses `key=value` pairs separated by commas; unknown keys and bad values throw with what to write. */
-export function parseTcpFlags(text: string): Partial<TcpConfig> {
-  const keys = Object.keys(DEFAULT_TCP_CONFIG).filter((k) => OWNED[k] === undefined);
+/**
+ * Parses `key=value` pairs separated by commas; unknown keys, keys in `owned` (with what to use instead) and
+ * bad values throw with what to write.
+ */
+export function parseTcpFlags(
+  text: string,
+  owned: Readonly<Record<string, string>> = OWNED_BY_SOCKET_FLAGS,
+): Partial<TcpConfig> {
+  const keys = Object.keys(DEFAULT_TCP_CONFIG).filter((k) => owned[k] === undefined);
   const out: Record<string, unknown> = {};
   for (const part of text.split(',')) {
     const item = part.trim();
@@ -77,7 +83,7 @@ export function parseTcpFlags(text: string): Partial<TcpConfig> {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new Error(`--tcp: 'key=value' pairs separated by commas, not '${item}'`);
     const key = item.slice(0, eq).trim();
-    if (OWNED[key] !== undefined) throw new Error(`--tcp ${key}: not here; ${OWNED[key]}`);
+    if (owned[key] !== undefined) throw new Error(`--tcp ${key}: not here; ${owned[key]}`);
     if (!keys.includes(key))
       throw new Error(`--tcp: unknown setting '${key}'; the settings are ${keys.join(', ')}`);
     out[key] = value(key as keyof TcpConfig, item.slice(eq + 1).trim());

@@ -21,7 +21,7 @@ import {
 } from '../crypto.ts';
 import { createScheduler } from '../sched/registry.ts';
 import { ActionKind, type SchedState, type Scheduler } from '../sched/types.ts';
-import { type CcRequest, newPathState, type TcpConfig } from '../tcp/config.ts';
+import { type CcRequest, DEFAULT_TCP_CONFIG, newPathState, type TcpConfig } from '../tcp/config.ts';
 import type { TcpConnection } from '../tcp/connection.ts';
 import type { IncomingSegmentInfo, OutgoingSegmentInfo } from '../tcp/hook.ts';
 import { copyBytes } from '../tcp/segment.ts';
@@ -2016,8 +2016,9 @@ export function subflowTcpConfig(config: MptcpConfig): Partial<TcpConfig> {
     // The window scale must cover the connection-level window, which can grow to rcvBufMax.
     rcvBufMax: config.rcvBufMax,
     // A subflow holds what the connection handed it until its own ACK: raising the connection's buffer for a
-    // long fat path must raise the subflows' too (Linux syncs them), or each stays capped at its default.
-    sndBuf: config.sndBuf,
+    // long fat path must raise the subflows' too (Linux syncs them), or each stays capped at its default. A
+    // subflow holds one full segment at least, however small the connection's buffer.
+    sndBuf: Math.max(config.sndBuf, config.tcp.mss ?? DEFAULT_TCP_CONFIG.mss),
     // The connection-level scheduler decides what goes out; Nagle on a subflow would only hold it back.
     nagle: false,
     ...(config.subflowKeepAlive > 0

@@ -975,7 +975,13 @@ export class TcpConnection implements SubflowView {
     this.sndBuf.release(ackOff);
     this.timeouts = 0;
     this.dupAcks = 0;
-    if (!this.sackOk) this.renoSacked = Math.max(0, this.renoSacked - acked);
+    // Without SACK, an ACK that moves SND.UNA filled one hole; the rest of what it covers are segments the
+    // duplicate ACKs had already counted (Linux's tcp_remove_reno_sacks), so a partial ACK delivers a segment.
+    if (!this.sackOk)
+      this.renoSacked = Math.min(
+        Math.max(0, this.renoSacked - Math.max(0, acked - this.effMss())),
+        Math.max(0, this.sb.outstanding - this.effMss()),
+      );
     // RFC 6298 §5.3: restart the timer when new data is acknowledged.
     this.rtoAt = sb.size === 0 ? INF : now + this.rtt.backedOff(this.backoff);
     if (sb.size === 0) this.rack.reoAt = INF;
@@ -1495,10 +1501,12 @@ export class TcpConnection implements SubflowView {
     this.paceWait = false;
     const seg = this.nextDataSegment(now);
     if (seg !== null && pacing) {
-      const cc = this.cc;
-      const ratio = cc.cwnd < cc.ssthresh / 2 ? 2 : 1.2;
-      // The window that bounds the flight: the peer's when it is the smaller (cwnd grows past it unused).
-      const window = Math.max(Math.min(this.sendCwnd(), this.sndWnd), this.effMss());
+      const cwnd = this.sendCwnd();
+      const ratio = cwnd < this.cc.ssthresh / 2 ? 2 : 1.2;
+      // The window that bounds the flight: the peer's when it is the smaller (cwnd grows past it unused). Never
+      // below what is outstanding (Linux's max(snd_cwnd, packets_out)): a window PRR or a timeout just cut
+      // would otherwise pace the repairs far below the rate the path was carrying.
+      const window = Math.max(Math.min(Math.max(cwnd, this.sb.outstanding), this.sndWnd), this.effMss());
       // All of the segment's bytes: its data may go apart from the header (gatherPayload).
       const bytes = seg.segment.length + (seg.payload?.length ?? 0);
       this.paceAt = Math.max(this.paceAt, now - PACING_CATCH_UP) + (bytes * this.rtt.srtt) / (ratio * window);

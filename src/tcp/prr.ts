@@ -8,14 +8,14 @@
  * it reads (pipe, what the ACK delivered) and reports what it sends.
  */
 export class Prr {
-  /** The flight the reduction starts from (RFC 6937 RecoverFS; Linux's prior_cwnd). */
+  /** What the reduction starts from: the window at the loss, or the flight (RFC 6937 RecoverFS; Linux's prior_cwnd). */
   private recoverFs = 1;
   private ssthresh = 0;
   /** Bytes the receiver newly holds since recovery began (prr_delivered). */
   private delivered = 0;
   /** Bytes sent since recovery began (prr_out). */
   private out = 0;
-  /** The window to send with until the next ACK: the pipe now plus what this ACK allows (Linux's snd_cwnd). */
+  /** The window to send with until the next ACK: the pipe now plus what this ACK lets out (Linux's snd_cwnd). */
   cwnd = 0;
 
   /** Fast recovery begins: the controller reduced from `recoverFs` to `ssthresh`. */
@@ -44,7 +44,9 @@ export class Prr {
     }
     // The fast retransmit itself always goes out (RFC 6937 §3: the first ACK of recovery sends a segment).
     sndcnt = Math.max(sndcnt, this.out === 0 ? mss : 0);
-    this.cwnd = pipe + sndcnt;
+    // The pipe in whole segments, as Linux counts packets: a short segment in flight must not eat into the
+    // segment this ACK lets out (an MPTCP scheduler compares whole segments too).
+    this.cwnd = Math.ceil(pipe / mss) * mss + sndcnt;
   }
 
   /** `len` bytes went out (retransmitted or new) during recovery. */

@@ -24,3 +24,8 @@ test("a subflow send buffer set in tcp overrides the connection's", () => {
   );
   assert.equal(c.sndBuf, MIB);
 });
+
+test('a connection buffer below one segment still gives each subflow a whole segment', () => {
+  const c = subflowTcpConfig(resolveMptcpConfig(DEFAULT_MPTCP_CONFIG, { sndBuf: 1000 }));
+  assert.equal(c.sndBuf, 1460);
+});

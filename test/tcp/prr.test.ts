@@ -46,6 +46,28 @@ test('below ssthresh, PRR sends what was delivered, plus a segment only when SND
 });
 
 /**
+ * From now on, the a→b data segments numbered k (from 0, in full segments of the first one's size) for which
+ * `which(k)` holds are lost the first time they are sent; their retransmissions get through. Returns their
+ * sequence numbers.
+ */
+function dropOriginals(net: Net, which: (k: number) => boolean): Set<number> {
+  let first = -1;
+  let seg = 0;
+  const lost = new Set<number>();
+  net.drop = (s) => {
+    if (s.dir !== 'ab' || s.p.len === 0) return false;
+    if (first < 0) {
+      first = s.p.seq;
+      seg = s.p.len;
+    }
+    if (!which(((s.p.seq - first) >>> 0) / seg) || lost.has(s.p.seq)) return false;
+    lost.add(s.p.seq);
+    return true;
+  };
+  return lost;
+}
+
+/**
  * A window grown well beyond the peer's 64-segment buffer, then 120 segments of which the first 20 are lost
  * (an outage, or an overflow): the flight at the loss is the peer's window, the first SACKs mark all 20 lost
  * at once, and the pipe is far below ssthresh (half the grown window). Returns the window at the loss and the
@@ -65,27 +87,17 @@ function heavyLoss(prr: boolean) {
   client.write(pattern(600 * MSS, 1));
   net.run(net.now + 2 * SECOND, () => sink.length === 600 * MSS);
   const cwnd = client.info().cwnd;
-  // The first 20 new segments are lost, once (their retransmissions get through).
-  let first = -1;
-  let seg = 0;
-  const lost = new Set<number>();
-  net.drop = (s) => {
-    if (s.dir !== 'ab' || s.p.len === 0) return false;
-    if (first < 0) {
-      first = s.p.seq;
-      seg = s.p.len;
-    }
-    const k = ((s.p.seq - first) >>> 0) / seg;
-    if (k >= 20 || lost.has(s.p.seq)) return false;
-    lost.add(s.p.seq);
-    return true;
-  };
+  const lost = dropOriginals(net, (k) => k < 20);
   // The largest number of data segments sent at one instant (one ACK's worth) while recovering.
   let burst = 0;
   let at = -1;
   let run = 0;
+  // Whether the window info() reports (what an MPTCP scheduler reads) was ever below ssthresh in recovery.
+  let reportedBelow = false;
   net.tap = (s) => {
-    const recovering = client.info().caState === 'recovery';
+    const info = client.info();
+    const recovering = info.caState === 'recovery';
+    if (recovering && info.cwnd < info.ssthresh) reportedBelow = true;
     if (s.dir !== 'ab' || s.p.len === 0 || !recovering) return;
     run = s.at === at ? run + 1 : 1;
     at = s.at;
@@ -102,7 +114,7 @@ function heavyLoss(prr: boolean) {
   assert.equal(lost.size, 20, 'twenty originals lost');
   assert.equal(net.a.counters.TCPSackRecovery, 1, 'one fast recovery');
   assert.equal(net.a.counters.TCPTimeouts, 0, 'no timeout');
-  return { cwnd, burst };
+  return { cwnd, burst, reportedBelow };
 }
 
 test('a heavy loss below ssthresh: RFC 6675 retransmits in one burst, PRR a few segments per ACK', () => {
@@ -113,4 +125,34 @@ test('a heavy loss below ssthresh: RFC 6675 retransmits in one burst, PRR a few 
   assert.equal(prr.cwnd, rfc.cwnd, 'the same window at the loss');
   assert.ok(rfc.burst >= 15, `RFC 6675 sent ${rfc.burst} segments at once`);
   assert.ok(prr.burst <= 2, `PRR sent ${prr.burst} segments at once, what an ACK delivered plus one`);
+  assert.equal(rfc.reportedBelow, false, 'RFC 6675 reports ssthresh as the window in recovery');
+  assert.equal(prr.reportedBelow, true, "PRR's window is the one reported in recovery");
+});
+
+/** Without SACK (NewReno): 6 segments, the second and fourth lost once. Returns the timeouts and the time taken. */
+function newRenoTwoHoles(prr: boolean) {
+  const net = new Net({
+    seed: 3,
+    ab: { delay: 10 * MS },
+    configA: { nagle: false, mss: MSS, sack: false, prr },
+    configB: { mss: MSS, sack: false },
+  });
+  const { client, sink } = sinkPair(net);
+  net.run(50 * MS);
+  const lost = dropOriginals(net, (k) => k === 1 || k === 3);
+  const start = net.now;
+  client.write(pattern(6 * (MSS - 12), 3));
+  net.run(net.now + 5 * SECOND, () => sink.length === 6 * (MSS - 12));
+  assert.equal(sink.length, 6 * (MSS - 12), 'everything arrived');
+  assert.equal(lost.size, 2, 'two originals lost');
+  assert.equal(net.a.counters.TCPRenoRecovery, 1, 'NewReno fast recovery');
+  return { timeouts: net.a.counters.TCPTimeouts, ms: (net.now - start) / MS };
+}
+
+test('without SACK, a partial ACK delivers a segment: PRR retransmits the second hole, no timeout', () => {
+  for (const prr of [false, true]) {
+    const r = newRenoTwoHoles(prr);
+    assert.equal(r.timeouts, 0, `prr ${prr}: the second hole needs no timeout`);
+    assert.ok(r.ms < 100, `prr ${prr}: done in ${r.ms} ms, a few round trips of 20 ms`);
+  }
 });
