@@ -215,9 +215,8 @@ export class TcpConnection implements SubflowView {
   /** Proof that the current loss episode's response was unnecessary (config.undo). */
   private readonly undo = new LossUndo();
   private readonly rack = new Rack();
-  /** The fast-recovery window (config.prr), and the delivered mark its per-ACK share is measured from. */
+  /** The fast-recovery window (config.prr). */
   private readonly prr = new Prr();
-  private prrMark = 0;
   /** RACK-TLP (RFC 8985): on when configured and SACK was negotiated (the scoreboard keeps the flag). */
   private get rackOn(): boolean {
     return this.sb.rack;
@@ -1026,11 +1025,8 @@ export class TcpConnection implements SubflowView {
     this.delivered += delivered;
     this.updateRate(now);
     if (this.undo.active) this.tryUndo(now, advanced, tsecr);
-    // What the receiver newly holds (RFC 6937 DeliveredData): SND.UNA plus SACKed bytes, or plus one segment
-    // per duplicate ACK without SACK; reneging can take it back, which delivers nothing.
-    const mark = this.sndUnaOff + (this.sackOk ? sb.sackedBytes : this.renoSacked);
-    const data = Math.max(0, mark - this.prrMark);
-    this.prrMark = mark;
+    // What the receiver holds: SND.UNA plus SACKed bytes, or plus one segment per duplicate ACK without SACK.
+    const data = this.prr.deliveredData(this.sndUnaOff + (this.sackOk ? sb.sackedBytes : this.renoSacked));
     switch (this.caState) {
       case 'open':
         // With RACK, recovery starts when RACK marks a loss (Linux's tcp_time_to_recover), not at DupThresh.

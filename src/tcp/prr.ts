@@ -15,8 +15,20 @@ export class Prr {
   private delivered = 0;
   /** Bytes sent since recovery began (prr_out). */
   private out = 0;
+  /** What the receiver held at the last ACK (SND.UNA plus what it reported above it). */
+  private held = 0;
   /** The window to send with until the next ACK: the pipe now plus what this ACK lets out (Linux's snd_cwnd). */
   cwnd = 0;
+
+  /**
+   * Every ACK, in recovery or not: what the receiver holds now, as SND.UNA plus what it reported above it.
+   * Returns what this ACK delivered (RFC 6937 DeliveredData); reneging takes back, which delivers nothing.
+   */
+  deliveredData(held: number): number {
+    const data = Math.max(0, held - this.held);
+    this.held = held;
+    return data;
+  }
 
   /** Fast recovery begins: the controller reduced from `recoverFs` to `ssthresh`. */
   begin(recoverFs: number, ssthresh: number): void {
