@@ -13,7 +13,7 @@ import type { CommandRegistrar } from './main.ts';
 import { type FlowOptions, type FlowResult, receivePattern, sendPattern } from './perf-flow.ts';
 import { encodeRequest, HEADER_LENGTH } from './perf-header.ts';
 import { formatInterval, formatSummary } from './perf-report.ts';
-import { parseTcpFlags, tuningOptions } from './tcp-flags.ts';
+import { parseBytes, parseTcpFlags, tuningOptions } from './tcp-flags.ts';
 
 export const DEFAULT_PERF_PORT = 5201;
 
@@ -45,14 +45,6 @@ export interface ClientOptions extends StackFlags {
   raw?: boolean;
   interval: string;
   json?: boolean;
-}
-
-/** Parses a byte count with an optional K/M/G suffix (powers of 1000). */
-export function parseBytes(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text.trim());
-  if (!m) throw new Error(`'${text}' is not a byte count (e.g. 100M)`);
-  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(m[1]) * mult);
 }
 
 export function positive(text: string, what: string): number {

@@ -6,8 +6,7 @@
 import type { FlowEngine } from '../sim/flow.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import { LINUX_BEHAVIOURS, type TcpConfig } from '../tcp/config.ts';
-import { parseBytes } from './client.ts';
-import { parseTcpFlags } from './tcp-flags.ts';
+import { parseBytes, parseTcpFlags } from './tcp-flags.ts';
 
 export interface SimEngineFlags {
   linux?: boolean;

@@ -36,6 +36,14 @@ export function tuningOptions(command: Command): Command {
     );
 }
 
+/** Parses a byte count with an optional K/M/G suffix (powers of 1000). */
+export function parseBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text.trim());
+  if (!m) throw new Error(`'${text}' is not a byte count (e.g. 100M)`);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
+}
+
 /** Settings another flag or the transport owns: what to use instead. */
 export const OWNED_BY_SOCKET_FLAGS: Readonly<Record<string, string>> = {
   mss: 'use --mss',

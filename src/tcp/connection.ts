@@ -490,6 +490,7 @@ export class TcpConnection implements SubflowView {
   /** A tcp_info-like snapshot. */
   info(): TcpInfo {
     const mss = this.effMss();
+    const cwnd = this.sendCwnd();
     return {
       state: this.state,
       caState: this.caState,
@@ -498,8 +499,8 @@ export class TcpConnection implements SubflowView {
       rto: this.rtt.backedOff(this.backoff),
       minRtt: this.rtt.minRtt,
       rcvRtt: Math.round(this.rcvRtt),
-      cwnd: this.sendCwnd(),
-      cwndSegs: Math.floor(this.sendCwnd() / mss),
+      cwnd,
+      cwndSegs: Math.floor(cwnd / mss),
       ssthresh: this.cc.ssthresh,
       mss,
       rcvMss: this.rcvMss,
@@ -1030,10 +1031,8 @@ export class TcpConnection implements SubflowView {
     switch (this.caState) {
       case 'open':
         // With RACK, recovery starts when RACK marks a loss (Linux's tcp_time_to_recover), not at DupThresh.
-        if ((!this.rackOn && this.dupAcks >= c.dupThresh) || (this.sackOk && sb.toRetransBytes > 0)) {
-          this.enterRecovery(now);
-          this.prrOnAck(data, advanced, true);
-        }
+        if ((!this.rackOn && this.dupAcks >= c.dupThresh) || (this.sackOk && sb.toRetransBytes > 0))
+          this.enterRecovery(now, data, advanced);
         break;
       case 'recovery':
         if (this.sndUnaOff >= this.recoveryPoint) {
@@ -1060,7 +1059,8 @@ export class TcpConnection implements SubflowView {
     this.ctx.rttSample = undefined;
   }
 
-  private enterRecovery(now: Instant): void {
+  /** Fast recovery begins, on an ACK that delivered `delivered` bytes (none from the reordering timer). */
+  private enterRecovery(now: Instant, delivered = 0, unaAdvanced = false): void {
     this.caState = 'recovery';
     this.recoveryPoint = this.sndNxtOff;
     if (this.config.undo) this.undo.begin();
@@ -1081,6 +1081,7 @@ export class TcpConnection implements SubflowView {
     this.cc.onCongestionEvent(now, this.ctx);
     this.prr.begin(flight, this.cc.ssthresh);
     if (this.sb.toRetransBytes === 0) this.sb.markHeadLost();
+    this.prrOnAck(delivered, unaAdvanced, true);
     this.owner.activate(this);
   }
 
@@ -1964,10 +1965,7 @@ export class TcpConnection implements SubflowView {
     this.rack.reoAt = INF;
     if (this.sb.size === 0 || this.rack.xmitTs < 0) return;
     this.rackDetect(now);
-    if (this.caState === 'open' && this.sb.toRetransBytes > 0) {
-      this.enterRecovery(now);
-      this.prrOnAck(0, false, true);
-    }
+    if (this.caState === 'open' && this.sb.toRetransBytes > 0) this.enterRecovery(now);
   }
 
   /** Retransmission timeout (RFC 6298 §5; RFC 5681 §3.1; go-back-N keeping SACK marks, as Linux's loss state). */

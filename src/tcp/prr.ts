@@ -4,8 +4,8 @@
  * until the pipe drains below ssthresh, then sends everything the pipe lost in one burst, and a burst into a
  * queue that just overflowed is lost again. PRR instead sends ssthresh/RecoverFS of what each ACK reports
  * delivered while the pipe is above ssthresh, and no more than was delivered (plus a segment) below it, so
- * recovery keeps the ACK clock and ends with the pipe at ssthresh. Byte-based; the connection owns the state
- * it reads (pipe, what the ACK delivered) and reports what it sends.
+ * recovery keeps the ACK clock and ends with the pipe at ssthresh. Byte-based; the connection tells it what
+ * the receiver holds on every ACK, the pipe, and what it sends.
  */
 export class Prr {
   /** What the reduction starts from: the window at the loss, or the flight (RFC 6937 RecoverFS; Linux's prior_cwnd). */
